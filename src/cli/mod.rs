@@ -1,0 +1,147 @@
+//! The command line: arguments parsed as typed (clap), then resolved into what to run.
+//! Each subcommand returns its exit code; errors are rendered once, in `main`.
+
+mod list;
+mod run;
+mod select;
+mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, Result};
+
+/// Exit codes (CONTRACT §4), decided here and nowhere else.
+pub mod exit {
+    /// Every selected rule passed.
+    pub const PASS: u8 = 0;
+    /// At least one rule failed (or warned, with `--fail-on warn`).
+    pub const FAIL: u8 = 1;
+    /// Nothing can be vouched for: invalid input, an unusable source, a rule that could not run.
+    pub const ERROR: u8 = 2;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "crosscheck",
+    version,
+    about = "Tells whether a data migration can be trusted: rules and diffs over PostgreSQL and file exports."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run rules (all under rules/, or the files and folders given).
+    Run(RunArgs),
+    /// Check crosscheck.yaml and every rule file.
+    Validate(ValidateArgs),
+    /// One line per rule: name, type, tables, severity, tags.
+    List(ProjectArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ProjectArgs {
+    /// Project file.
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "FILE",
+        default_value = "crosscheck.yaml"
+    )]
+    pub config: PathBuf,
+    /// Rule files or folders (default: every rule file under rules/).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Rule name glob or tag:WORD; repeatable.
+    #[arg(short = 's', long = "select", value_name = "PATTERN")]
+    pub select: Vec<String>,
+    /// Rule name glob or tag:WORD to leave out; repeatable.
+    #[arg(long = "exclude", value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// What sets exit code 1.
+    #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Write the JSON report to FILE (`-` for standard output).
+    #[arg(long = "json", value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Offending rows kept per rule.
+    #[arg(long = "sample", value_name = "N")]
+    pub sample: Option<usize>,
+    /// Rules run at once (default: number of cores).
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Replace a source for this run: a postgres:// URL or a folder path.
+    #[arg(long = "source", value_name = "NAME=LOCATION", value_parser = parse_source_override)]
+    pub source: Vec<(String, String)>,
+    /// No terminal table.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Also check that every table and column exists in its source and that every rule plans.
+    #[arg(long = "connect")]
+    pub connect: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Error,
+    Warn,
+    Never,
+}
+
+fn parse_source_override(text: &str) -> std::result::Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, location)) if !name.is_empty() && !location.is_empty() => {
+            Ok((name.to_string(), location.to_string()))
+        }
+        _ => Err(
+            "expected NAME=LOCATION, e.g. prod=postgres://app@db/prod or prod=exports/2025-10-19"
+                .into(),
+        ),
+    }
+}
+
+/// Runs the parsed command line; returns the exit code.
+pub fn main_with(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Run(args) => runtime()?.block_on(run::run(args)),
+        Command::Validate(args) => runtime()?.block_on(validate::validate(args)),
+        Command::List(args) => list::list(args),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
+}
+
+/// Loads the project named by the arguments.
+fn load_project(
+    project: &ProjectArgs,
+    overrides: &[(String, String)],
+) -> Result<crate::config::Project> {
+    let options = crate::config::LoadOptions {
+        config: project.config.clone(),
+        rule_paths: project.paths.clone(),
+        source_overrides: overrides.to_vec(),
+        skip_rules: false,
+    };
+    crate::config::load(&options).map_err(Error::from)
+}

@@ -1,0 +1,302 @@
+//! The project as written: `crosscheck.yaml`, `rules/**/*.yaml` and `queries/**/*.sql`,
+//! read into spanned specs with every problem collected. Knows nothing of execution.
+
+pub mod diagnostic;
+pub mod fields;
+pub mod interpolate;
+pub mod location;
+pub mod project;
+pub mod rule_types;
+pub mod rules;
+pub mod spec;
+pub mod sql;
+pub mod yaml;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+use location::{Loc, SourceFile};
+pub use spec::*;
+
+/// Everything a run needs to know about the project.
+#[derive(Debug)]
+pub struct Project {
+    pub config_path: PathBuf,
+    pub sources: Vec<SourceSpec>,
+    pub defaults: Defaults,
+    pub sensitive: Vec<String>,
+    pub rules: Vec<RuleSpec>,
+}
+
+impl Project {
+    pub fn source(&self, name: &str) -> Option<&SourceSpec> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    pub fn source_names(&self) -> Vec<String> {
+        self.sources.iter().map(|s| s.name.clone()).collect()
+    }
+}
+
+/// What to load.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub config: PathBuf,
+    /// Rule files or folders; empty means every rule file under `rules/` beside the config.
+    pub rule_paths: Vec<PathBuf>,
+    /// `--source NAME=LOCATION` replacements.
+    pub source_overrides: Vec<(String, String)>,
+    /// Read only the project file, no rules (for `crosscheck diff`).
+    pub skip_rules: bool,
+}
+
+/// Loads the project file and the rule files, reporting every problem at once.
+pub fn load(options: &LoadOptions) -> Result<Project, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let config_file = match read_source_file(&options.config) {
+        Ok(file) => file,
+        Err(message) => {
+            let hint = if options.config == Path::new("crosscheck.yaml") {
+                " (run crosscheck in the project folder, pass -c FILE, or create one with `crosscheck init`)"
+            } else {
+                ""
+            };
+            diags.push(Diagnostic::plain(format!("{message}{hint}")));
+            return Err(diags);
+        }
+    };
+    let root = options
+        .config
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let config_file = interpolated(config_file, &mut diags);
+    let mut file = project::parse_project_file(&config_file, &root, &mut diags);
+    apply_overrides(&mut file.sources, &options.source_overrides, &mut diags);
+    let sources: Vec<String> = file.sources.iter().map(|s| s.name.clone()).collect();
+    let mut rules = Vec::new();
+    if !diags.is_empty() && !options.skip_rules {
+        // Rules name sources; checking them against a broken project file only adds noise.
+        diags.push(Diagnostic::plain(format!(
+            "rule files are checked once `{}` is valid",
+            config_file.display
+        )));
+    } else if !options.skip_rules {
+        let ctx = rules::RuleContext {
+            sources: &sources,
+            defaults: &file.defaults,
+            queries_dir: &root.join("queries"),
+        };
+        for path in rule_files(&root, &options.rule_paths, &mut diags) {
+            match read_source_file(&path) {
+                Ok(rule_file) => {
+                    let rule_file = interpolated(rule_file, &mut diags);
+                    rules.extend(rules::parse_rule_file(&rule_file, &ctx, &mut diags));
+                }
+                Err(message) => diags.push(Diagnostic::plain(message)),
+            }
+        }
+        check_unique_names(&rules, &mut diags);
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(Project {
+        config_path: options.config.clone(),
+        sources: file.sources,
+        defaults: file.defaults,
+        sensitive: file.sensitive,
+        rules,
+    })
+}
+
+fn read_source_file(path: &Path) -> Result<Arc<SourceFile>, String> {
+    let display = display_path(path);
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("cannot read `{display}`: {}", crate::error::io_reason(&e)))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("`{display}` is not a text file (it is not valid UTF-8)"))?;
+    if text.contains('\0') {
+        return Err(format!(
+            "`{display}` is not a text file (it contains NUL bytes)"
+        ));
+    }
+    Ok(Arc::new(SourceFile {
+        display,
+        path: path.to_path_buf(),
+        text,
+    }))
+}
+
+/// The file with `${VAR}` replaced; problems recorded at their positions.
+fn interpolated(file: Arc<SourceFile>, diags: &mut Diagnostics) -> Arc<SourceFile> {
+    match interpolate::interpolate(&file.text, |name| std::env::var(name).ok()) {
+        Ok(text) if text == file.text => file,
+        Ok(text) => Arc::new(SourceFile {
+            display: file.display.clone(),
+            path: file.path.clone(),
+            text,
+        }),
+        Err(errors) => {
+            for e in errors {
+                let loc = Loc {
+                    file: file.clone(),
+                    line: e.line,
+                    column: e.column,
+                    len: e.len,
+                };
+                diags.push(Diagnostic::at(&loc, e.message));
+            }
+            file
+        }
+    }
+}
+
+fn apply_overrides(
+    sources: &mut [SourceSpec],
+    overrides: &[(String, String)],
+    diags: &mut Diagnostics,
+) {
+    for (name, location) in overrides {
+        let Some(source) = sources.iter_mut().find(|s| &s.name == name) else {
+            let names: Vec<_> = sources.iter().map(|s| s.name.as_str()).collect();
+            let help = diagnostic::did_you_mean(name, names.iter().copied());
+            diags.push(
+                Diagnostic::plain(format!(
+                    "--source {name}=…: no source `{name}` in the project (sources: {})",
+                    names.join(", ")
+                ))
+                .with_help(help),
+            );
+            continue;
+        };
+        source.kind = override_kind(&source.kind, location);
+        source.loc = None;
+    }
+}
+
+/// A URL replaces with PostgreSQL; a path replaces with files (or a tree, for a tree source).
+fn override_kind(old: &SourceKind, location: &str) -> SourceKind {
+    if location.starts_with("postgres://")
+        || location.starts_with("postgresql://")
+        || location.contains("host=")
+    {
+        let (schema, statement_timeout) = match old {
+            SourceKind::Postgres {
+                schema,
+                statement_timeout,
+                ..
+            } => (schema.clone(), *statement_timeout),
+            _ => ("public".into(), std::time::Duration::from_secs(600)),
+        };
+        return SourceKind::Postgres {
+            url: location.to_string(),
+            schema,
+            statement_timeout,
+        };
+    }
+    match old {
+        SourceKind::Tree { .. } => SourceKind::Tree {
+            dir: location.into(),
+        },
+        SourceKind::Files { csv, .. } => SourceKind::Files {
+            dir: location.into(),
+            csv: csv.clone(),
+        },
+        SourceKind::Postgres { .. } => SourceKind::Files {
+            dir: location.into(),
+            csv: CsvOptions::default(),
+        },
+    }
+}
+
+/// The rule files to load, sorted so that runs are repeatable.
+fn rule_files(root: &Path, paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<PathBuf> {
+    let is_rule_file =
+        |p: &Path| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+    let mut out = Vec::new();
+    if paths.is_empty() {
+        let dir = root.join("rules");
+        if !dir.is_dir() {
+            diags.push(Diagnostic::plain(format!(
+                "no rules folder `{}`: put rule files there or name them on the command line",
+                display_path(&dir)
+            )));
+        }
+        walk_files(&dir, &mut |p| {
+            if is_rule_file(p) {
+                out.push(p.to_path_buf());
+            }
+        });
+        return out;
+    }
+    for path in paths {
+        if path.is_dir() {
+            walk_files(path, &mut |p| {
+                if is_rule_file(p) {
+                    out.push(p.to_path_buf());
+                }
+            });
+        } else if path.exists() {
+            out.push(path.clone());
+        } else {
+            diags.push(Diagnostic::plain(format!(
+                "no such rule file or folder: `{}`",
+                display_path(path)
+            )));
+        }
+    }
+    out
+}
+
+/// Calls `f` for every file under `dir`, recursively, in sorted order; hidden entries skipped.
+pub fn walk_files(dir: &Path, f: &mut dyn FnMut(&Path)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'))
+        {
+            continue;
+        }
+        if path.is_dir() {
+            walk_files(&path, f);
+        } else {
+            f(&path);
+        }
+    }
+}
+
+fn check_unique_names(rules: &[RuleSpec], diags: &mut Diagnostics) {
+    let mut seen: HashMap<&str, &Loc> = HashMap::new();
+    for rule in rules {
+        if let Some(first) = seen.get(rule.name.value.as_str()) {
+            diags.push(
+                Diagnostic::at(
+                    &rule.name.loc,
+                    format!("duplicate rule name `{}`", rule.name.value),
+                )
+                .with_label(format!("first defined at {first}")),
+            );
+        } else {
+            seen.insert(&rule.name.value, &rule.name.loc);
+        }
+    }
+}
+
+/// A path as the user should see it: relative to the working directory when under it.
+pub fn display_path(path: &Path) -> String {
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    let text = shown.to_string_lossy().replace('\\', "/");
+    text.strip_prefix("./").map(str::to_string).unwrap_or(text)
+}

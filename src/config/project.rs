@@ -1,0 +1,217 @@
+//! `crosscheck.yaml`: sources, defaults and sensitive columns.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use super::fields::Reader;
+use super::location::SourceFile;
+use super::spec::{CsvOptions, Defaults, SourceKind, SourceSpec};
+use super::yaml::{self, Node, Value};
+
+/// The parsed project file.
+#[derive(Debug, Default)]
+pub struct ProjectFile {
+    pub sources: Vec<SourceSpec>,
+    pub defaults: Defaults,
+    pub sensitive: Vec<String>,
+}
+
+const TOP_KEYS: &[&str] = &["sources", "defaults", "sensitive"];
+const SOURCE_KEYS: &[&str] = &[
+    "postgres",
+    "files",
+    "tree",
+    "schema",
+    "statement_timeout",
+    "csv",
+];
+const CSV_KEYS: &[&str] = &["delimiter", "header", "null"];
+const DEFAULT_KEYS: &[&str] = &["severity", "sample"];
+
+/// Reads `crosscheck.yaml`; relative paths are resolved against `base_dir`.
+pub fn parse_project_file(
+    file: &Arc<SourceFile>,
+    base_dir: &Path,
+    diags: &mut Diagnostics,
+) -> ProjectFile {
+    let mut project = ProjectFile::default();
+    let root = match yaml::parse(file) {
+        Ok(root) => root,
+        Err(d) => {
+            diags.push(d);
+            return project;
+        }
+    };
+    let Some(entries) = mapping(&root, file, diags, "the project file") else {
+        return project;
+    };
+    let mut r = Reader {
+        file,
+        diags,
+        sources: &[],
+    };
+    for (key, value) in entries {
+        match key.as_str().unwrap_or("") {
+            "sources" => project.sources = read_sources(value, base_dir, &mut r),
+            "defaults" => project.defaults = read_defaults(value, &mut r),
+            "sensitive" => project.sensitive = r.words(value).unwrap_or_default(),
+            other => unknown_key(key, other, TOP_KEYS, &mut r),
+        }
+    }
+    if project.sources.is_empty() && r.diags.is_empty() {
+        r.diags.push(Diagnostic::at(
+            &root.loc(file),
+            "the project defines no sources: add a `sources:` mapping",
+        ));
+    }
+    project
+}
+
+fn mapping<'n>(
+    node: &'n Node,
+    file: &Arc<SourceFile>,
+    diags: &mut Diagnostics,
+    what: &str,
+) -> Option<&'n [(Node, Node)]> {
+    match &node.value {
+        Value::Map(entries) => Some(entries),
+        _ => {
+            diags.push(Diagnostic::at(
+                &node.loc(file),
+                format!("{what} must be a mapping, found {}", node.kind_name()),
+            ));
+            None
+        }
+    }
+}
+
+fn unknown_key(key: &Node, name: &str, allowed: &[&str], r: &mut Reader) {
+    let help = did_you_mean(name, allowed.iter().copied());
+    r.diags.push(
+        Diagnostic::at(&key.loc(r.file), format!("unknown field `{name}`"))
+            .with_label(format!("expected one of: {}", allowed.join(", ")))
+            .with_help(help),
+    );
+}
+
+fn read_sources(node: &Node, base_dir: &Path, r: &mut Reader) -> Vec<SourceSpec> {
+    let Some(entries) = mapping(node, r.file, r.diags, "`sources`") else {
+        return vec![];
+    };
+    entries
+        .iter()
+        .filter_map(|(key, value)| read_source(key, value, base_dir, r))
+        .collect()
+}
+
+fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Option<SourceSpec> {
+    let name = r.text(key)?.value;
+    if !is_identifier(&name) {
+        r.error(key, format!("source name `{name}` must be a simple identifier (letters, digits, `_`), since SQL names tables `{name}.TABLE`"));
+        return None;
+    }
+    let entries = mapping(node, r.file, r.diags, &format!("source `{name}`"))?;
+    let (mut location, mut schema, mut timeout, mut csv) = (None, None, None, None);
+    for (k, v) in entries {
+        match k.as_str().unwrap_or("") {
+            kind @ ("postgres" | "files" | "tree") => {
+                if location.is_some() {
+                    r.error(
+                        k,
+                        format!("source `{name}` has more than one of `postgres`, `files`, `tree`"),
+                    );
+                }
+                location = r.text(v).map(|t| (kind, t.value));
+            }
+            "schema" => schema = r.text(v).map(|t| t.value),
+            "statement_timeout" => timeout = r.duration(v).map(|(d, _)| d),
+            "csv" => csv = read_csv_options(v, r),
+            other => unknown_key(k, other, SOURCE_KEYS, r),
+        }
+    }
+    let Some((kind, location)) = location else {
+        r.error(
+            key,
+            format!(
+                "source `{name}` needs one of `postgres: URL`, `files: FOLDER` or `tree: FOLDER`"
+            ),
+        );
+        return None;
+    };
+    let kind = match kind {
+        "postgres" => SourceKind::Postgres {
+            url: location,
+            schema: schema.unwrap_or_else(|| "public".into()),
+            statement_timeout: timeout.unwrap_or(Duration::from_secs(600)),
+        },
+        "files" => SourceKind::Files {
+            dir: base_dir.join(location),
+            csv: csv.unwrap_or_default(),
+        },
+        _ => SourceKind::Tree {
+            dir: base_dir.join(location),
+        },
+    };
+    Some(SourceSpec {
+        name,
+        kind,
+        loc: Some(key.loc(r.file)),
+    })
+}
+
+fn read_csv_options(node: &Node, r: &mut Reader) -> Option<CsvOptions> {
+    let entries = mapping(node, r.file, r.diags, "`csv`")?;
+    let mut options = CsvOptions::default();
+    for (k, v) in entries {
+        match k.as_str().unwrap_or("") {
+            "delimiter" => match v.as_str().map(|s| s.as_bytes()) {
+                Some([byte]) => options.delimiter = *byte,
+                Some(b"\\t") => options.delimiter = b'\t',
+                _ => r.error(
+                    v,
+                    "expected a one-character delimiter such as \",\", \";\" or \"\\t\"",
+                ),
+            },
+            "header" => match v.value {
+                Value::Bool(b) => options.header = b,
+                _ => r.error(
+                    v,
+                    format!("expected true or false, found {}", v.kind_name()),
+                ),
+            },
+            "null" => match &v.value {
+                Value::Str(s) => options.null = s.clone(),
+                Value::Null => options.null = String::new(),
+                _ => r.error(
+                    v,
+                    "expected the text that stands for NULL, e.g. \"\" or \"NULL\"",
+                ),
+            },
+            other => unknown_key(k, other, CSV_KEYS, r),
+        }
+    }
+    Some(options)
+}
+
+fn read_defaults(node: &Node, r: &mut Reader) -> Defaults {
+    let mut defaults = Defaults::default();
+    let Some(entries) = mapping(node, r.file, r.diags, "`defaults`") else {
+        return defaults;
+    };
+    for (k, v) in entries {
+        match k.as_str().unwrap_or("") {
+            "severity" => defaults.severity = r.severity(v).unwrap_or(defaults.severity),
+            "sample" => defaults.sample = r.count(v).map(|n| n as usize).unwrap_or(defaults.sample),
+            other => unknown_key(k, other, DEFAULT_KEYS, r),
+        }
+    }
+    defaults
+}
+
+pub fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}

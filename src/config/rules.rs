@@ -1,0 +1,461 @@
+//! Rule files: `rules:` lists checked against the rule language (`rule_types.rs`) and
+//! turned into [`RuleSpec`]s, every problem of the file collected.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use super::fields::Reader;
+use super::location::{Located, SourceFile};
+use super::rule_types::{self, COMMON_FIELDS, RULE_TYPES, RuleTypeDef};
+use super::spec::{CountOrPercent, Defaults, RuleKind, RuleSpec, SqlText, TableOrSource};
+use super::yaml::{self, Node, Value};
+
+/// What rules need from the project to be read.
+pub struct RuleContext<'a> {
+    pub sources: &'a [String],
+    pub defaults: &'a Defaults,
+    /// The `queries/` folder that `query: NAME.sql` refers to.
+    pub queries_dir: &'a Path,
+}
+
+/// Reads every rule of one file.
+pub fn parse_rule_file(
+    file: &Arc<SourceFile>,
+    ctx: &RuleContext,
+    diags: &mut Diagnostics,
+) -> Vec<RuleSpec> {
+    let root = match yaml::parse(file) {
+        Ok(root) => root,
+        Err(d) => {
+            diags.push(d);
+            return vec![];
+        }
+    };
+    let items = match &root.value {
+        Value::Map(entries) => {
+            let mut items = None;
+            for (key, value) in entries {
+                match key.as_str() {
+                    Some("rules") => items = Some(value),
+                    _ => diags.push(
+                        Diagnostic::at(
+                            &key.loc(file),
+                            format!(
+                                "unknown top-level key `{}`",
+                                key.scalar_text().unwrap_or_default()
+                            ),
+                        )
+                        .with_help(did_you_mean(key.as_str().unwrap_or(""), ["rules"]))
+                        .with_label("a rule file holds one key, `rules:`"),
+                    ),
+                }
+            }
+            items
+        }
+        Value::Null => return vec![],
+        _ => None,
+    };
+    let Some(items) = items else {
+        diags.push(Diagnostic::at(
+            &root.loc(file),
+            "a rule file must be a mapping with a `rules:` list",
+        ));
+        return vec![];
+    };
+    match &items.value {
+        Value::Seq(items) => items
+            .iter()
+            .filter_map(|item| parse_rule(item, file, ctx, diags))
+            .collect(),
+        Value::Null => vec![],
+        _ => {
+            diags.push(Diagnostic::at(
+                &items.loc(file),
+                format!(
+                    "`rules` must be a list of rules, found {}",
+                    items.kind_name()
+                ),
+            ));
+            vec![]
+        }
+    }
+}
+
+fn parse_rule(
+    node: &Node,
+    file: &Arc<SourceFile>,
+    ctx: &RuleContext,
+    diags: &mut Diagnostics,
+) -> Option<RuleSpec> {
+    let Value::Map(entries) = &node.value else {
+        diags.push(Diagnostic::at(
+            &node.loc(file),
+            format!(
+                "expected a rule (a mapping with `name` and `type`), found {}",
+                node.kind_name()
+            ),
+        ));
+        return None;
+    };
+    let mut fields: HashMap<&str, &Node> = HashMap::new();
+    let mut keys = Vec::new();
+    for (key, value) in entries {
+        match key.as_str() {
+            Some(k) => {
+                fields.insert(k, value);
+                keys.push((k, key));
+            }
+            None => diags.push(Diagnostic::at(&key.loc(file), "field names must be text")),
+        }
+    }
+    let before = diags.len();
+    let mut r = Reader {
+        file,
+        diags,
+        sources: ctx.sources,
+    };
+    let name = fields.get("name").and_then(|n| r.text(n));
+    let rule_name = name
+        .as_ref()
+        .map(|n| n.value.clone())
+        .unwrap_or_else(|| "<unnamed>".into());
+    let type_def = match fields.get("type") {
+        Some(t) => resolve_type(t, &mut r),
+        None => None,
+    };
+    for required in ["name", "type"] {
+        if !fields.contains_key(required) {
+            let message = format!("rule `{rule_name}` is missing the field `{required}`");
+            r.diags.push(Diagnostic::at(&node.loc(file), message));
+        }
+    }
+    let type_def = type_def?;
+    check_field_names(&keys, type_def, &mut r);
+    for f in type_def
+        .fields
+        .iter()
+        .filter(|f| f.required && !fields.contains_key(f.name))
+    {
+        let message = format!(
+            "rule `{rule_name}` of type `{}` is missing the field `{}`",
+            type_def.name, f.name
+        );
+        r.diags.push(
+            Diagnostic::at(&node.loc(file), message)
+                .with_help(Some(format!("`{}`: {}", f.name, f.doc))),
+        );
+    }
+    let on = fields
+        .get("on")
+        .and_then(|n| r.source_name(n))
+        .map(|s| s.value);
+    let kind = build_kind(type_def, &fields, on.as_deref(), ctx, &mut r);
+    let common = read_common(&fields, type_def, ctx, &mut r);
+    if r.diags.len() > before {
+        return None;
+    }
+    let (severity, tags, source_where, target_where, max_violations, sample, description) = common;
+    Some(RuleSpec {
+        name: name?,
+        type_name: type_def.name,
+        kind: kind?,
+        description,
+        severity,
+        tags,
+        source_where,
+        target_where,
+        max_violations,
+        sample,
+        file: file.display.clone(),
+        loc: node.loc(file),
+    })
+}
+
+fn resolve_type(node: &Node, r: &mut Reader) -> Option<&'static RuleTypeDef> {
+    let text = r.text(node)?;
+    if let Some(def) = rule_types::rule_type(&text.value) {
+        return Some(def);
+    }
+    let help = did_you_mean(&text.value, rule_types::all_type_names());
+    let names: Vec<_> = RULE_TYPES.iter().map(|t| t.name).collect();
+    r.diags.push(
+        Diagnostic::at(&text.loc, format!("unknown rule type `{}`", text.value))
+            .with_label(format!("expected one of: {}", names.join(", ")))
+            .with_help(help),
+    );
+    None
+}
+
+fn check_field_names(keys: &[(&str, &Node)], type_def: &RuleTypeDef, r: &mut Reader) {
+    for (key, node) in keys {
+        if rule_types::field(type_def, key).is_some() {
+            continue;
+        }
+        let owner = RULE_TYPES
+            .iter()
+            .find(|t| t.fields.iter().any(|f| f.name == *key));
+        let allowed = COMMON_FIELDS.iter().chain(type_def.fields).map(|f| f.name);
+        let diagnostic = match owner {
+            Some(owner) => Diagnostic::at(
+                &node.loc(r.file),
+                format!("field `{key}` does not apply to `{}` rules", type_def.name),
+            )
+            .with_label(format!("`{key}` belongs to `{}` rules", owner.name)),
+            None => Diagnostic::at(
+                &node.loc(r.file),
+                format!("unknown field `{key}` in a `{}` rule", type_def.name),
+            )
+            .with_help(did_you_mean(key, allowed.clone())),
+        };
+        let expected: Vec<_> = allowed.collect();
+        let diagnostic = if diagnostic.label.is_none() {
+            diagnostic.with_label(format!("expected one of: {}", expected.join(", ")))
+        } else {
+            diagnostic
+        };
+        r.diags.push(diagnostic);
+    }
+}
+
+type Common = (
+    super::spec::Severity,
+    Vec<String>,
+    Option<SqlText>,
+    Option<SqlText>,
+    CountOrPercent,
+    usize,
+    Option<String>,
+);
+
+fn read_common(
+    fields: &HashMap<&str, &Node>,
+    type_def: &RuleTypeDef,
+    ctx: &RuleContext,
+    r: &mut Reader,
+) -> Common {
+    let severity = fields
+        .get("severity")
+        .and_then(|n| r.severity(n))
+        .unwrap_or(ctx.defaults.severity);
+    let tags = fields
+        .get("tags")
+        .and_then(|n| r.words(n))
+        .unwrap_or_default();
+    let both = fields.get("where").and_then(|n| r.predicate(n));
+    let source_where = fields
+        .get("source_where")
+        .and_then(|n| r.predicate(n))
+        .or_else(|| both.clone());
+    let target_where = fields
+        .get("target_where")
+        .and_then(|n| r.predicate(n))
+        .or(both);
+    let max_violations = fields
+        .get("max_violations")
+        .and_then(|n| r.count_or_percent(n))
+        .unwrap_or(CountOrPercent::Count(0));
+    let sample = fields
+        .get("sample")
+        .and_then(|n| r.count(n))
+        .map(|n| n as usize)
+        .unwrap_or(ctx.defaults.sample);
+    let description = fields
+        .get("description")
+        .and_then(|n| r.text(n))
+        .map(|t| t.value.trim().to_string());
+    let _ = type_def;
+    (
+        severity,
+        tags,
+        source_where,
+        target_where,
+        max_violations,
+        sample,
+        description,
+    )
+}
+
+fn build_kind(
+    def: &RuleTypeDef,
+    f: &HashMap<&str, &Node>,
+    on: Option<&str>,
+    ctx: &RuleContext,
+    r: &mut Reader,
+) -> Option<RuleKind> {
+    let table = |r: &mut Reader, name: &str| f.get(name).and_then(|n| r.table(n, on));
+    let names = |r: &mut Reader, name: &str| f.get(name).and_then(|n| r.names(n));
+    let name = |r: &mut Reader, name: &str| f.get(name).and_then(|n| r.name(n));
+    Some(match def.name {
+        "row_count" => {
+            let min = f.get("min").and_then(|n| r.integer(n));
+            let max = f.get("max").and_then(|n| r.integer(n));
+            RuleKind::RowCount {
+                table: table(r, "table")?,
+                min,
+                max,
+            }
+        }
+        "row_count_match" => {
+            let tolerance = f
+                .get("tolerance")
+                .and_then(|n| r.count_or_percent(n))
+                .unwrap_or(CountOrPercent::Count(0));
+            let group_by = f
+                .get("group_by")
+                .and_then(|n| r.names(n))
+                .unwrap_or_default();
+            let source = table(r, "source");
+            let target = table(r, "target");
+            RuleKind::RowCountMatch {
+                source: source?,
+                target: target?,
+                group_by,
+                tolerance,
+            }
+        }
+        "not_null" => {
+            let t = table(r, "table");
+            RuleKind::NotNull {
+                table: t?,
+                columns: names(r, "columns")?,
+            }
+        }
+        "unique" => {
+            let t = table(r, "table");
+            RuleKind::Unique {
+                table: t?,
+                columns: names(r, "columns")?,
+            }
+        }
+        "accepted_values" => {
+            let t = table(r, "table");
+            let column = name(r, "column");
+            let values = f.get("values").and_then(|n| r.scalars(n));
+            RuleKind::AcceptedValues {
+                table: t?,
+                column: column?,
+                values: values?,
+            }
+        }
+        "expect" => {
+            let t = table(r, "table");
+            let condition = f.get("condition").and_then(|n| r.predicate(n));
+            RuleKind::Expect {
+                table: t?,
+                condition: condition?,
+            }
+        }
+        "foreign_key" => {
+            let child = f.get("child").and_then(|n| r.key_ref(n, on));
+            let parent = f.get("parent").and_then(|n| r.key_ref(n, on));
+            let (child, parent) = (child?, parent?);
+            if child.columns.len() != parent.columns.len() {
+                r.error(
+                    f["parent"],
+                    format!(
+                        "the child key has {} columns but the parent key has {}",
+                        child.columns.len(),
+                        parent.columns.len()
+                    ),
+                );
+                return None;
+            }
+            RuleKind::ForeignKey { child, parent }
+        }
+        "sql" => RuleKind::Sql {
+            query: sql_of_rule(f, ctx, r)?,
+            on: on.map(str::to_string),
+        },
+        "schema_match" => {
+            let source = f.get("source").and_then(|n| table_or_source(n, on, r));
+            let target = f.get("target").and_then(|n| table_or_source(n, on, r));
+            RuleKind::SchemaMatch {
+                source: source?,
+                target: target?,
+            }
+        }
+        "freshness" => {
+            let t = table(r, "table");
+            let column = name(r, "column");
+            let (max_age, max_age_text) = f.get("max_age").and_then(|n| r.duration(n))?;
+            RuleKind::Freshness {
+                table: t?,
+                column: column?,
+                max_age,
+                max_age_text,
+            }
+        }
+        other => {
+            r.diags.push(Diagnostic::plain(format!(
+                "internal error (this is a bug): rule type `{other}` has no builder"
+            )));
+            return None;
+        }
+    })
+}
+
+fn table_or_source(node: &Node, on: Option<&str>, r: &mut Reader) -> Option<TableOrSource> {
+    match node.as_str() {
+        Some(s) if !s.contains('.') && r.sources.iter().any(|x| x == s) => Some(
+            TableOrSource::Source(Located::new(s.to_string(), node.loc(r.file))),
+        ),
+        _ => r.table(node, on).map(TableOrSource::Table),
+    }
+}
+
+/// The query of a `sql` rule: inline `sql:` or a `query:` file under queries/.
+fn sql_of_rule(f: &HashMap<&str, &Node>, ctx: &RuleContext, r: &mut Reader) -> Option<SqlText> {
+    match (f.get("sql"), f.get("query")) {
+        (Some(inline), None) => r.query(inline),
+        (None, Some(file_node)) => {
+            let name = r.text(file_node)?;
+            let path = ctx.queries_dir.join(&name.value);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) => {
+                    let available = list_queries(ctx.queries_dir);
+                    let help = did_you_mean(&name.value, available.iter().map(String::as_str));
+                    let message = format!(
+                        "cannot read query file `{}`: {}",
+                        path.display(),
+                        crate::error::io_reason(&e)
+                    );
+                    r.diags
+                        .push(Diagnostic::at(&name.loc, message).with_help(help));
+                    return None;
+                }
+            };
+            if let Err(message) = super::sql::check_query(&text) {
+                r.error(file_node, format!("{}: {message}", path.display()));
+                return None;
+            }
+            Some(SqlText {
+                text,
+                loc: name.loc,
+                file: Some(path),
+            })
+        }
+        (Some(_), Some(q)) => {
+            r.error(q, "give either `sql` or `query`, not both");
+            None
+        }
+        (None, None) => {
+            r.diags.push(Diagnostic::plain(
+                "a `sql` rule needs `sql:` (inline) or `query:` (a file under queries/)",
+            ));
+            None
+        }
+    }
+}
+
+fn list_queries(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    super::walk_files(dir, &mut |path| {
+        if let Ok(rel) = path.strip_prefix(dir) {
+            out.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    });
+    out
+}

@@ -1,0 +1,279 @@
+//! What the user wrote, resolved into typed specs that still carry their positions.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::location::{Loc, Located};
+
+/// A table named in a rule: `SOURCE.TABLE` or `SOURCE.SCHEMA.TABLE`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TableName {
+    pub source: String,
+    pub schema: Option<String>,
+    pub table: String,
+}
+
+impl std::fmt::Display for TableName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.schema {
+            Some(schema) => write!(f, "{}.{}.{}", self.source, schema, self.table),
+            None => write!(f, "{}.{}", self.source, self.table),
+        }
+    }
+}
+
+pub type TableRef = Located<TableName>;
+
+/// `SOURCE.TABLE(COL[, COL])`.
+#[derive(Clone, Debug)]
+pub struct KeyRef {
+    pub table: TableRef,
+    pub columns: Vec<Located<String>>,
+}
+
+/// A table or a whole source (for `schema_match`).
+#[derive(Clone, Debug)]
+pub enum TableOrSource {
+    Table(TableRef),
+    Source(Located<String>),
+}
+
+/// An integer, or a percentage of a base (rows checked, or the source count).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CountOrPercent {
+    Count(u64),
+    Percent(f64),
+}
+
+impl CountOrPercent {
+    /// The allowance for `base`: a count as is, a percentage of `base` rounded down.
+    pub fn allowance(self, base: u64) -> u64 {
+        match self {
+            CountOrPercent::Count(n) => n,
+            // Rounded down: "1%" of 150 rows allows 1, never 2.
+            CountOrPercent::Percent(p) => ((p / 100.0) * base as f64 + 1e-9).floor() as u64,
+        }
+    }
+}
+
+impl std::fmt::Display for CountOrPercent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CountOrPercent::Count(n) => write!(f, "{n}"),
+            CountOrPercent::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warn,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warn => "warn",
+        }
+    }
+}
+
+/// A scalar from a `values:` list.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar {
+    Str(String),
+    Int(i128),
+    Float(f64),
+    Bool(bool),
+}
+
+/// SQL text written by the user, with where it was written (a rule field or a query file).
+#[derive(Clone, Debug)]
+pub struct SqlText {
+    pub text: String,
+    pub loc: Loc,
+    /// The `queries/` file it came from, if any.
+    pub file: Option<PathBuf>,
+}
+
+/// The part of a rule that depends on its type.
+#[derive(Clone, Debug)]
+pub enum RuleKind {
+    RowCount {
+        table: TableRef,
+        min: Option<i64>,
+        max: Option<i64>,
+    },
+    RowCountMatch {
+        source: TableRef,
+        target: TableRef,
+        group_by: Vec<Located<String>>,
+        tolerance: CountOrPercent,
+    },
+    NotNull {
+        table: TableRef,
+        columns: Vec<Located<String>>,
+    },
+    Unique {
+        table: TableRef,
+        columns: Vec<Located<String>>,
+    },
+    AcceptedValues {
+        table: TableRef,
+        column: Located<String>,
+        values: Vec<Scalar>,
+    },
+    Expect {
+        table: TableRef,
+        condition: SqlText,
+    },
+    ForeignKey {
+        child: KeyRef,
+        parent: KeyRef,
+    },
+    Sql {
+        query: SqlText,
+        on: Option<String>,
+    },
+    SchemaMatch {
+        source: TableOrSource,
+        target: TableOrSource,
+    },
+    Freshness {
+        table: TableRef,
+        column: Located<String>,
+        max_age: Duration,
+        max_age_text: String,
+    },
+}
+
+impl RuleKind {
+    /// Every table the rule reads, in the order written.
+    pub fn tables(&self) -> Vec<&TableRef> {
+        match self {
+            RuleKind::RowCount { table, .. }
+            | RuleKind::NotNull { table, .. }
+            | RuleKind::Unique { table, .. }
+            | RuleKind::AcceptedValues { table, .. }
+            | RuleKind::Expect { table, .. }
+            | RuleKind::Freshness { table, .. } => vec![table],
+            RuleKind::RowCountMatch { source, target, .. } => vec![source, target],
+            RuleKind::ForeignKey { child, parent } => vec![&child.table, &parent.table],
+            RuleKind::SchemaMatch { source, target } => [source, target]
+                .into_iter()
+                .filter_map(|s| match s {
+                    TableOrSource::Table(t) => Some(t),
+                    TableOrSource::Source(_) => None,
+                })
+                .collect(),
+            RuleKind::Sql { .. } => vec![],
+        }
+    }
+}
+
+/// One rule as written, resolved and checked against the rule language.
+#[derive(Clone, Debug)]
+pub struct RuleSpec {
+    pub name: Located<String>,
+    /// The canonical type name (aliases resolved).
+    pub type_name: &'static str,
+    pub kind: RuleKind,
+    pub description: Option<String>,
+    pub severity: Severity,
+    pub tags: Vec<String>,
+    /// `where` / `source_where`: the predicate for the (first or only) side.
+    pub source_where: Option<SqlText>,
+    /// `where` / `target_where`: the predicate for the second side of a two-table rule.
+    pub target_where: Option<SqlText>,
+    pub max_violations: CountOrPercent,
+    pub sample: usize,
+    /// The rule file, as shown to the user.
+    pub file: String,
+    /// Where the rule starts.
+    pub loc: Loc,
+}
+
+/// CSV reading options of a `files` source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CsvOptions {
+    pub delimiter: u8,
+    pub header: bool,
+    /// The text that stands for NULL (default: the empty field).
+    pub null: String,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        Self {
+            delimiter: b',',
+            header: true,
+            null: String::new(),
+        }
+    }
+}
+
+/// Where a source's data lives.
+#[derive(Clone, Debug)]
+pub enum SourceKind {
+    Postgres {
+        url: String,
+        schema: String,
+        statement_timeout: Duration,
+    },
+    Files {
+        dir: PathBuf,
+        csv: CsvOptions,
+    },
+    Tree {
+        dir: PathBuf,
+    },
+}
+
+impl SourceKind {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            SourceKind::Postgres { .. } => "postgres",
+            SourceKind::Files { .. } => "files",
+            SourceKind::Tree { .. } => "tree",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SourceSpec {
+    pub name: String,
+    pub kind: SourceKind,
+    pub loc: Option<Loc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Defaults {
+    pub severity: Severity,
+    pub sample: usize,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self {
+            severity: Severity::Error,
+            sample: 10,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentage_allowance_rounds_down() {
+        assert_eq!(CountOrPercent::Percent(1.0).allowance(150), 1);
+        assert_eq!(CountOrPercent::Percent(0.5).allowance(1000), 5);
+        assert_eq!(CountOrPercent::Percent(10.0).allowance(30), 3);
+        assert_eq!(CountOrPercent::Count(3).allowance(0), 3);
+        assert_eq!(CountOrPercent::Percent(50.0).allowance(0), 0);
+    }
+}

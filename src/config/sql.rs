@@ -1,0 +1,112 @@
+//! Syntax checks of SQL written in rules, before anything reaches an engine or a database:
+//! a query must be exactly one SELECT, WITH or VALUES; a predicate exactly one expression.
+
+use datafusion::sql::sqlparser::ast::{SetExpr, Statement};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::tokenizer::Token;
+
+/// Checks that `sql` is one read-only query.
+pub fn check_query(sql: &str) -> Result<(), String> {
+    let statements =
+        Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| format!("invalid SQL: {e}"))?;
+    match statements.as_slice() {
+        [] => Err("the query is empty".into()),
+        [Statement::Query(query)] => match query.body.as_ref() {
+            SetExpr::Select(select) if select.into.is_some() => {
+                Err("rule SQL must only read: SELECT ... INTO is not allowed".into())
+            }
+            _ => Ok(()),
+        },
+        [other] => Err(format!(
+            "rule SQL must be one query (SELECT, WITH or VALUES), found {}",
+            statement_keyword(other)
+        )),
+        many => Err(format!(
+            "rule SQL must be one query, found {} statements",
+            many.len()
+        )),
+    }
+}
+
+/// Checks that `sql` is one expression (a `where` or `condition`), nothing after it.
+pub fn check_predicate(sql: &str) -> Result<(), String> {
+    if sql.trim().is_empty() {
+        return Err("the expression is empty".into());
+    }
+    let dialect = GenericDialect {};
+    let mut parser = Parser::new(&dialect)
+        .try_with_sql(sql)
+        .map_err(|e| format!("invalid SQL: {e}"))?;
+    parser
+        .parse_expr()
+        .map_err(|e| format!("invalid SQL expression: {e}"))?;
+    match parser.peek_token().token {
+        Token::EOF => Ok(()),
+        other => Err(format!(
+            "unexpected `{other}` after the expression (a predicate is one SQL expression)"
+        )),
+    }
+}
+
+fn statement_keyword(statement: &Statement) -> String {
+    let text = statement.to_string();
+    let mut words = text.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(a), Some(b)) if matches!(a, "CREATE" | "DROP" | "ALTER" | "TRUNCATE") => {
+            format!("{a} {b}")
+        }
+        (Some(a), _) => a.to_string(),
+        _ => "an empty statement".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_queries() {
+        for q in [
+            "SELECT 1",
+            "with a as (select 1) select * from a",
+            "VALUES (1), (2)",
+            "select * from prod.users;",
+        ] {
+            assert_eq!(check_query(q), Ok(()), "{q}");
+        }
+    }
+
+    #[test]
+    fn rejects_writes_and_several_statements() {
+        assert!(
+            check_query("DELETE FROM prod.users")
+                .unwrap_err()
+                .contains("found DELETE")
+        );
+        assert!(
+            check_query("drop table x")
+                .unwrap_err()
+                .contains("DROP TABLE")
+        );
+        assert!(
+            check_query("select 1; delete from t")
+                .unwrap_err()
+                .contains("2 statements")
+        );
+        assert!(check_query("select * into t2 from t").is_err());
+        assert!(
+            check_query("selec 1")
+                .unwrap_err()
+                .starts_with("invalid SQL")
+        );
+    }
+
+    #[test]
+    fn predicates_are_one_expression() {
+        assert_eq!(check_predicate("score between 0 and 100"), Ok(()));
+        assert!(check_predicate("1=1; delete from t").is_err());
+        assert!(check_predicate("a = ").is_err());
+        assert!(check_predicate("").is_err());
+    }
+}

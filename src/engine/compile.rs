@@ -1,0 +1,442 @@
+//! Rules compiled into the SQL they run. Pure: no session, no I/O, so `explain` and tests
+//! can show exactly what will run.
+
+use std::time::Duration;
+
+use crate::config::{CountOrPercent, RuleKind, RuleSpec, TableName, TableOrSource};
+
+use super::sqlgen::{all_not_null, from_where, ident, in_list, strip_semicolons, table};
+
+/// Rules reading the same table with the same `where` share one scan.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ScanKey {
+    pub table: TableName,
+    pub predicate: Option<String>,
+}
+
+impl ScanKey {
+    pub fn from_sql(&self) -> String {
+        from_where(&table(&self.table), self.predicate.as_deref())
+    }
+}
+
+/// What a rule computes.
+#[derive(Clone, Debug)]
+pub enum Plan {
+    /// A per-row predicate counted in its table's shared scan (`not_null`, `accepted_values`,
+    /// `expect`); `violation` is true on offending rows.
+    RowPredicate { scan: ScanKey, violation: String },
+    /// The row count of a scan (`row_count`).
+    RowCount {
+        scan: ScanKey,
+        min: Option<i64>,
+        max: Option<i64>,
+    },
+    /// One query returning a single row with `checked` and `violations` (and extras), plus a
+    /// query for the offending rows.
+    Counts {
+        kind: CountsKind,
+        count_sql: String,
+        sample_sql: String,
+    },
+    /// Column lists of tables compared.
+    Schema {
+        source: TableOrSource,
+        target: TableOrSource,
+    },
+    /// The newest value of a column compared with the clock.
+    Freshness {
+        sql: String,
+        max_age: Duration,
+        max_age_text: String,
+    },
+}
+
+/// How to read a `Counts` plan's row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountsKind {
+    Unique,
+    RowCountMatch { grouped: bool },
+    ForeignKey,
+    Sql,
+}
+
+/// A rule ready to run.
+#[derive(Clone, Debug)]
+pub struct CompiledRule {
+    pub spec: RuleSpec,
+    pub plan: Plan,
+    /// The session's default source, for `sql` rules with `on:`.
+    pub on: Option<String>,
+    /// The table whose columns the sample shows, for masking sensitive values.
+    pub sample_origin: Option<(String, String)>,
+}
+
+pub fn compile(spec: &RuleSpec) -> CompiledRule {
+    let source_where = spec.source_where.as_ref().map(|w| w.text.clone());
+    let target_where = spec.target_where.as_ref().map(|w| w.text.clone());
+    let scan = |t: &TableName| ScanKey {
+        table: t.clone(),
+        predicate: source_where.clone(),
+    };
+    let origin = |t: &TableName| Some((t.source.clone(), t.table.clone()));
+    let names = |cols: &[crate::config::location::Located<String>]| {
+        cols.iter().map(|c| c.value.clone()).collect::<Vec<_>>()
+    };
+    let (plan, sample_origin, on) = match &spec.kind {
+        RuleKind::RowCount { table, min, max } => (
+            Plan::RowCount {
+                scan: scan(table),
+                min: *min,
+                max: *max,
+            },
+            None,
+            None,
+        ),
+        RuleKind::NotNull { table, columns } => {
+            let violation = names(columns)
+                .iter()
+                .map(|c| format!("{} IS NULL", ident(c)))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            (
+                Plan::RowPredicate {
+                    scan: scan(table),
+                    violation,
+                },
+                origin(table),
+                None,
+            )
+        }
+        RuleKind::AcceptedValues {
+            table,
+            column,
+            values,
+        } => {
+            let violation = format!(
+                "{} IS NOT NULL AND NOT ({})",
+                ident(column),
+                in_list(column, values)
+            );
+            (
+                Plan::RowPredicate {
+                    scan: scan(table),
+                    violation,
+                },
+                origin(table),
+                None,
+            )
+        }
+        RuleKind::Expect { table, condition } => {
+            // NULL counts as false: a row passes only when the condition is known to hold.
+            let violation = format!("NOT coalesce(({}), false)", condition.text);
+            (
+                Plan::RowPredicate {
+                    scan: scan(table),
+                    violation,
+                },
+                origin(table),
+                None,
+            )
+        }
+        RuleKind::Unique { table: t, columns } => (
+            unique_plan(&scan(t), &names(columns), spec.sample),
+            origin(t),
+            None,
+        ),
+        RuleKind::RowCountMatch {
+            source,
+            target,
+            group_by,
+            tolerance,
+        } => {
+            let plan = row_count_match_plan(
+                source,
+                target,
+                &names(group_by),
+                *tolerance,
+                &source_where,
+                &target_where,
+                spec.sample,
+            );
+            (plan, None, None)
+        }
+        RuleKind::ForeignKey { child, parent } => {
+            let plan = foreign_key_plan(
+                &child.table,
+                &names(&child.columns),
+                &parent.table,
+                &names(&parent.columns),
+                &source_where,
+                &target_where,
+                spec.sample,
+            );
+            (plan, origin(&child.table), None)
+        }
+        RuleKind::Sql { query, on } => {
+            let inner = strip_semicolons(&query.text);
+            let filtered = match &source_where {
+                Some(w) => format!("SELECT * FROM ({inner}) AS rule_result WHERE ({w})"),
+                None => format!("SELECT * FROM ({inner}) AS rule_result"),
+            };
+            let count_sql = format!(
+                "SELECT count(*) AS checked, count(*) AS violations FROM ({filtered}) AS counted"
+            );
+            let sample_sql = format!("{filtered} LIMIT {}", spec.sample);
+            (
+                Plan::Counts {
+                    kind: CountsKind::Sql,
+                    count_sql,
+                    sample_sql,
+                },
+                None,
+                on.clone(),
+            )
+        }
+        RuleKind::SchemaMatch { source, target } => (
+            Plan::Schema {
+                source: source.clone(),
+                target: target.clone(),
+            },
+            None,
+            None,
+        ),
+        RuleKind::Freshness {
+            table: t,
+            column,
+            max_age,
+            max_age_text,
+        } => {
+            let sql = format!(
+                "SELECT max({c}) AS newest, count({c}) AS checked {from}",
+                c = ident(column),
+                from = scan(t).from_sql()
+            );
+            (
+                Plan::Freshness {
+                    sql,
+                    max_age: *max_age,
+                    max_age_text: max_age_text.clone(),
+                },
+                None,
+                None,
+            )
+        }
+    };
+    CompiledRule {
+        spec: spec.clone(),
+        plan,
+        on,
+        sample_origin,
+    }
+}
+
+/// `checked`: rows with a complete key; `violations`: rows whose key occurs more than once.
+fn unique_plan(scan: &ScanKey, key: &[String], sample: usize) -> Plan {
+    let cols = key.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
+    let predicate = match &scan.predicate {
+        Some(w) => format!("({w}) AND {}", all_not_null(key, "")),
+        None => all_not_null(key, ""),
+    };
+    let grouped = format!(
+        "SELECT {cols}, count(*) AS occurrences FROM {} WHERE {predicate} GROUP BY {cols}",
+        table(&scan.table)
+    );
+    let count_sql = format!(
+        "SELECT sum(occurrences) AS checked, \
+         sum(CASE WHEN occurrences > 1 THEN occurrences ELSE 0 END) AS violations, \
+         count(CASE WHEN occurrences > 1 THEN 1 END) AS duplicate_keys FROM ({grouped}) AS keys"
+    );
+    let sample_sql =
+        format!("{grouped} HAVING count(*) > 1 ORDER BY occurrences DESC, {cols} LIMIT {sample}");
+    Plan::Counts {
+        kind: CountsKind::Unique,
+        count_sql,
+        sample_sql,
+    }
+}
+
+fn row_count_match_plan(
+    source: &TableName,
+    target: &TableName,
+    group_by: &[String],
+    tolerance: CountOrPercent,
+    source_where: &Option<String>,
+    target_where: &Option<String>,
+    sample: usize,
+) -> Plan {
+    let side = |t: &TableName, w: &Option<String>| {
+        let from = from_where(&table(t), w.as_deref());
+        if group_by.is_empty() {
+            format!("SELECT count(*) AS n {from}")
+        } else {
+            let cols = group_by
+                .iter()
+                .map(|c| ident(c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("SELECT {cols}, count(*) AS n {from} GROUP BY {cols}")
+        }
+    };
+    let joined = if group_by.is_empty() {
+        "SELECT s.n AS source_count, t.n AS target_count FROM s CROSS JOIN t".to_string()
+    } else {
+        let groups = group_by
+            .iter()
+            .map(|c| format!("coalesce(s.{c}, t.{c}) AS {c}", c = ident(c)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // Parenthesised: DataFusion 55's parser mis-binds `IS NOT DISTINCT FROM` before AND/OR.
+        let on = group_by
+            .iter()
+            .map(|c| format!("(s.{c} IS NOT DISTINCT FROM t.{c})", c = ident(c)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        format!(
+            "SELECT {groups}, coalesce(s.n, 0) AS source_count, coalesce(t.n, 0) AS target_count \
+             FROM s FULL OUTER JOIN t ON {on}"
+        )
+    };
+    let beyond = match tolerance {
+        CountOrPercent::Count(n) => format!("abs(source_count - target_count) > {n}"),
+        CountOrPercent::Percent(p) => {
+            format!(
+                "CAST(abs(source_count - target_count) AS DOUBLE) > {:?} * source_count",
+                p / 100.0
+            )
+        }
+    };
+    // A group that vanished from one side is always reported, whatever the tolerance.
+    let differs = if group_by.is_empty() {
+        format!("({beyond})")
+    } else {
+        format!("(({beyond}) OR ((source_count = 0) <> (target_count = 0)))")
+    };
+    let with = format!(
+        "WITH s AS ({}), t AS ({}), j AS ({joined})",
+        side(source, source_where),
+        side(target, target_where)
+    );
+    let count_sql = format!(
+        "{with} SELECT count(*) AS checked, count(CASE WHEN {differs} THEN 1 END) AS violations, \
+         sum(source_count) AS source_rows, sum(target_count) AS target_rows FROM j"
+    );
+    let order = if group_by.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ORDER BY {}",
+            group_by
+                .iter()
+                .map(|c| ident(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let sample_sql = format!("{with} SELECT * FROM j WHERE {differs}{order} LIMIT {sample}");
+    Plan::Counts {
+        kind: CountsKind::RowCountMatch {
+            grouped: !group_by.is_empty(),
+        },
+        count_sql,
+        sample_sql,
+    }
+}
+
+fn foreign_key_plan(
+    child: &TableName,
+    child_key: &[String],
+    parent: &TableName,
+    parent_key: &[String],
+    child_where: &Option<String>,
+    parent_where: &Option<String>,
+    sample: usize,
+) -> Plan {
+    let child_filter = match child_where {
+        Some(w) => format!("({w}) AND {}", all_not_null(child_key, "")),
+        None => all_not_null(child_key, ""),
+    };
+    let parent_cols = parent_key
+        .iter()
+        .map(|c| ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let parent_keys = format!(
+        "SELECT DISTINCT {parent_cols}, true AS parent_found {}",
+        from_where(&table(parent), parent_where.as_deref())
+    );
+    let on = child_key
+        .iter()
+        .zip(parent_key)
+        .map(|(c, p)| format!("c.{} = p.{}", ident(c), ident(p)))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let joined = format!(
+        "FROM (SELECT * FROM {} WHERE {child_filter}) AS c LEFT JOIN ({parent_keys}) AS p ON {on}",
+        table(child)
+    );
+    let count_sql = format!(
+        "SELECT count(*) AS checked, count(CASE WHEN p.parent_found IS NULL THEN 1 END) AS violations {joined}"
+    );
+    let sample_sql = format!("SELECT c.* {joined} WHERE p.parent_found IS NULL LIMIT {sample}");
+    Plan::Counts {
+        kind: CountsKind::ForeignKey,
+        count_sql,
+        sample_sql,
+    }
+}
+
+/// The batched scan query: `checked` plus one violation count per predicate (`v0`, `v1`…).
+pub fn scan_sql(scan: &ScanKey, predicates: &[&str]) -> String {
+    let mut columns = vec!["count(*) AS checked".to_string()];
+    for (i, p) in predicates.iter().enumerate() {
+        columns.push(format!("count(CASE WHEN ({p}) THEN 1 END) AS v{i}"));
+    }
+    format!("SELECT {} {}", columns.join(", "), scan.from_sql())
+}
+
+/// Offending rows of a row predicate.
+pub fn predicate_sample_sql(scan: &ScanKey, violation: &str, limit: usize) -> String {
+    let predicate = match &scan.predicate {
+        Some(w) => format!("({w}) AND ({violation})"),
+        None => format!("({violation})"),
+    };
+    format!(
+        "SELECT * FROM {} WHERE {predicate} LIMIT {limit}",
+        table(&scan.table)
+    )
+}
+
+impl CompiledRule {
+    /// Every query the rule runs, in order (samples with their LIMIT).
+    pub fn queries(&self) -> Vec<String> {
+        match &self.plan {
+            Plan::RowPredicate { scan, violation } => {
+                vec![
+                    scan_sql(scan, &[violation]),
+                    predicate_sample_sql(scan, violation, self.spec.sample),
+                ]
+            }
+            Plan::RowCount { scan, .. } => vec![scan_sql(scan, &[])],
+            Plan::Counts {
+                count_sql,
+                sample_sql,
+                ..
+            } => vec![count_sql.clone(), sample_sql.clone()],
+            Plan::Freshness { sql, .. } => vec![sql.clone()],
+            Plan::Schema { .. } => vec![],
+        }
+    }
+
+    /// Where a planning error is best shown: the user's SQL if the rule has some.
+    pub fn sql_loc(&self) -> &crate::config::location::Loc {
+        match &self.spec.kind {
+            crate::config::RuleKind::Sql { query, .. } => &query.loc,
+            crate::config::RuleKind::Expect { condition, .. } => &condition.loc,
+            _ => match &self.spec.source_where {
+                Some(w) => &w.loc,
+                None => &self.spec.name.loc,
+            },
+        }
+    }
+}

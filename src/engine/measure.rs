@@ -1,0 +1,296 @@
+//! Running one plan against the session and reading what it measured.
+
+use std::time::Duration;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::prelude::SessionContext;
+use serde_json::Value;
+
+use super::compile::{CountsKind, Plan, predicate_sample_sql};
+use super::mask::Masker;
+use super::outcome::{Measure, Sample};
+use super::values::{as_u64, cell};
+
+/// Runs `sql` to completion.
+pub async fn collect(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>, String> {
+    let frame = ctx.sql(sql).await.map_err(|e| super::error_text(&e))?;
+    frame.collect().await.map_err(|e| super::error_text(&e))
+}
+
+/// The integer in column `name` of the first row (0 when there is no row or it is NULL).
+pub fn first_u64(batches: &[RecordBatch], name: &str) -> Result<u64, String> {
+    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
+        return Ok(0);
+    };
+    let column = batch.column_by_name(name).ok_or_else(|| {
+        format!("internal error (this is a bug): no column `{name}` in the result")
+    })?;
+    as_u64(column, 0)
+        .ok_or_else(|| format!("internal error (this is a bug): column `{name}` is not a count"))
+}
+
+/// The first value in column `name`, as JSON.
+pub fn first_value(batches: &[RecordBatch], name: &str) -> Value {
+    batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .and_then(|b| b.column_by_name(name).map(|c| cell(c, 0)))
+        .unwrap_or(Value::Null)
+}
+
+/// Offending rows as a sample, sensitive values masked.
+pub fn to_sample(
+    batches: &[RecordBatch],
+    origin: Option<(&str, &str)>,
+    masker: &Masker,
+    limit: usize,
+) -> Sample {
+    let Some(first) = batches.first() else {
+        return Sample::default();
+    };
+    let columns: Vec<String> = first
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let mut rows = Vec::new();
+    'batches: for batch in batches {
+        for row in 0..batch.num_rows() {
+            if rows.len() >= limit {
+                break 'batches;
+            }
+            let values = columns
+                .iter()
+                .enumerate()
+                .map(|(i, name)| masker.apply(origin, name, cell(batch.column(i), row)))
+                .collect();
+            rows.push(values);
+        }
+    }
+    Sample { columns, rows }
+}
+
+/// Everything a plan needs besides the session.
+pub struct MeasureContext<'a> {
+    pub ctx: &'a SessionContext,
+    pub masker: &'a Masker,
+    pub origin: Option<(&'a str, &'a str)>,
+    pub sample: usize,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+/// Offending rows of a query, or none when the rule keeps no sample.
+async fn sample_rows(m: &MeasureContext<'_>, sql: &str, violations: u64) -> Result<Sample, String> {
+    if violations == 0 || m.sample == 0 {
+        return Ok(Sample::default());
+    }
+    let batches = collect(m.ctx, sql).await?;
+    Ok(to_sample(&batches, m.origin, m.masker, m.sample))
+}
+
+/// A row predicate, given the counts from its shared scan.
+pub async fn row_predicate(
+    m: &MeasureContext<'_>,
+    plan: &Plan,
+    checked: u64,
+    violations: u64,
+) -> Result<Measure, String> {
+    let Plan::RowPredicate { scan, violation } = plan else {
+        return Err("internal error (this is a bug): not a row predicate".into());
+    };
+    let sample = sample_rows(
+        m,
+        &predicate_sample_sql(scan, violation, m.sample),
+        violations,
+    )
+    .await?;
+    Ok(Measure {
+        violations,
+        observed: Some(checked.into()),
+        checked,
+        sample,
+        message: format!(
+            "{} of {} {} violate the rule",
+            fmt_count(violations),
+            fmt_count(checked),
+            plural(checked, "row", "rows")
+        ),
+    })
+}
+
+/// A row count against its bounds.
+pub fn row_count(count: u64, min: Option<i64>, max: Option<i64>) -> Measure {
+    let count_i = i128::from(count);
+    let below = min.is_some_and(|m| count_i < i128::from(m));
+    let above = max.is_some_and(|m| count_i > i128::from(m));
+    let bounds = match (min, max) {
+        (Some(a), Some(b)) => format!("expected {} to {}", fmt_count(a), fmt_count(b)),
+        (Some(a), None) => format!("expected at least {}", fmt_count(a)),
+        (None, Some(b)) => format!("expected at most {}", fmt_count(b)),
+        (None, None) => "no bounds set".into(),
+    };
+    Measure {
+        violations: u64::from(below || above),
+        observed: Some(count.into()),
+        checked: 1,
+        sample: Sample::default(),
+        message: format!(
+            "{} {} ({bounds})",
+            fmt_count(count),
+            plural(count, "row", "rows")
+        ),
+    }
+}
+
+/// A `Counts` plan: one row of counts, then the offending rows if any.
+pub async fn counts(
+    m: &MeasureContext<'_>,
+    kind: CountsKind,
+    count_sql: &str,
+    sample_sql: &str,
+) -> Result<Measure, String> {
+    let batches = collect(m.ctx, count_sql).await?;
+    let checked = first_u64(&batches, "checked")?;
+    let violations = first_u64(&batches, "violations")?;
+    let sample = sample_rows(m, sample_sql, violations).await?;
+    let (message, observed) = match kind {
+        CountsKind::Unique => {
+            let keys = first_u64(&batches, "duplicate_keys")?;
+            (
+                format!(
+                    "{} {} share {} duplicated {}",
+                    fmt_count(violations),
+                    plural(violations, "row", "rows"),
+                    fmt_count(keys),
+                    plural(keys, "key", "keys")
+                ),
+                checked,
+            )
+        }
+        CountsKind::RowCountMatch { grouped: false } => {
+            let (s, t) = (
+                first_u64(&batches, "source_rows")?,
+                first_u64(&batches, "target_rows")?,
+            );
+            (
+                format!("source {} rows, target {} rows", fmt_count(s), fmt_count(t)),
+                t,
+            )
+        }
+        CountsKind::RowCountMatch { grouped: true } => (
+            format!(
+                "{} of {} {} differ in row count",
+                fmt_count(violations),
+                fmt_count(checked),
+                plural(checked, "group", "groups")
+            ),
+            checked,
+        ),
+        CountsKind::ForeignKey => (
+            format!(
+                "{} of {} child {} have no parent",
+                fmt_count(violations),
+                fmt_count(checked),
+                plural(checked, "row", "rows")
+            ),
+            checked,
+        ),
+        CountsKind::Sql => (
+            format!(
+                "the query returned {} {}",
+                fmt_count(violations),
+                plural(violations, "row", "rows")
+            ),
+            violations,
+        ),
+    };
+    Ok(Measure {
+        violations,
+        observed: Some(observed.into()),
+        checked,
+        sample,
+        message,
+    })
+}
+
+/// The newest value of a column against `now - max_age`; an empty table is a violation.
+pub async fn freshness(
+    m: &MeasureContext<'_>,
+    sql: &str,
+    max_age: Duration,
+    max_age_text: &str,
+) -> Result<Measure, String> {
+    let batches = collect(m.ctx, sql).await?;
+    let newest = first_value(&batches, "newest");
+    let Some(newest_at) = super::time::parse_instant(&newest) else {
+        if newest.is_null() {
+            return Ok(Measure {
+                violations: 1,
+                observed: None,
+                checked: 1,
+                sample: Sample::default(),
+                message: "no values: the table (or column) is empty".into(),
+            });
+        }
+        return Err(format!(
+            "the newest value `{}` is not a timestamp or date",
+            super::values::display(&newest)
+        ));
+    };
+    let age = m.now.signed_duration_since(newest_at);
+    let limit = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
+    let stale = age > limit;
+    let newest_text = newest_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let message = format!(
+        "newest value {newest_text} is {} old ({} {max_age_text})",
+        super::time::human_age(age),
+        if stale { "older than" } else { "within" }
+    );
+    Ok(Measure {
+        violations: u64::from(stale),
+        observed: Some(Value::String(newest_text)),
+        checked: 1,
+        sample: Sample::default(),
+        message,
+    })
+}
+
+pub fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn fmt_count(n: impl Into<i128>) -> String {
+    let n: i128 = n.into();
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped() {
+        assert_eq!(fmt_count(0u64), "0");
+        assert_eq!(fmt_count(1500u64), "1,500");
+        assert_eq!(fmt_count(1234567i64), "1,234,567");
+        assert_eq!(fmt_count(-1000i64), "-1,000");
+    }
+
+    #[test]
+    fn row_count_bounds() {
+        assert_eq!(row_count(5, Some(1), Some(10)).violations, 0);
+        assert_eq!(row_count(0, Some(1), None).violations, 1);
+        assert_eq!(row_count(11, None, Some(10)).violations, 1);
+        assert_eq!(row_count(11, None, None).violations, 0);
+    }
+}

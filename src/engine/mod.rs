@@ -1,0 +1,385 @@
+//! Rules compiled to SQL and run in one DataFusion session; thresholds turn what they
+//! measured into outcomes. Rules reading the same table with the same `where` share one
+//! scan; at most `jobs` queries run at once.
+
+pub mod compile;
+pub mod mask;
+pub mod measure;
+pub mod outcome;
+pub mod resolve;
+pub mod schema;
+pub mod sqlgen;
+pub mod time;
+pub mod values;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use datafusion::error::DataFusionError;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
+
+use crate::config::{Project, RuleSpec};
+use crate::error::Result;
+use compile::{CompiledRule, Plan, ScanKey};
+use mask::Masker;
+use measure::MeasureContext;
+use outcome::{Measure, RuleOutcome, RunOutcome, Status};
+
+/// DataFusion's error text without backtraces and repeated wrapping.
+pub fn error_text(e: &DataFusionError) -> String {
+    let text = e.strip_backtrace();
+    let text = text.trim();
+    for prefix in [
+        "Error during planning: ",
+        "Arrow error: ",
+        "External error: ",
+        "Execution error: ",
+        "Schema error: ",
+    ] {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            return rest.to_string();
+        }
+    }
+    text.to_string()
+}
+
+/// A session configured for crosscheck: `target_partitions` from the machine.
+pub fn new_session() -> SessionContext {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_default_catalog_and_schema("crosscheck", "public");
+    SessionContext::new_with_config(config)
+}
+
+/// A view of `ctx` in which unqualified table names resolve to the tables of `source`.
+fn session_on(ctx: &SessionContext, source: &str) -> SessionContext {
+    let mut state = ctx.state();
+    state.config_mut().options_mut().catalog.default_schema = source.to_string();
+    SessionContext::new_with_state(state)
+}
+
+/// Plans every query of `rule` without running it: unknown tables, columns, functions
+/// and type errors in the user's SQL show up here.
+pub async fn plan_rule(
+    ctx: &SessionContext,
+    rule: &CompiledRule,
+) -> std::result::Result<(), crate::config::Diagnostic> {
+    let on_ctx = rule.on.as_deref().map(|source| session_on(ctx, source));
+    let ctx = on_ctx.as_ref().unwrap_or(ctx);
+    for sql in rule.queries() {
+        if let Err(e) = ctx.sql(&sql).await {
+            let message = format!(
+                "rule `{}` cannot be planned: {}",
+                rule.spec.name.value,
+                error_text(&e)
+            );
+            return Err(crate::config::Diagnostic::at(rule.sql_loc(), message));
+        }
+    }
+    Ok(())
+}
+
+/// Options of one run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub jobs: usize,
+    pub sample: Option<usize>,
+}
+
+/// Registers the sources and runs `rules`; only an unusable source is an `Err`.
+pub async fn run(
+    project: &Project,
+    rules: &[&RuleSpec],
+    options: &RunOptions,
+) -> Result<RunOutcome> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now();
+    let ctx = new_session();
+    let sources = crate::source::register_all(&ctx, &project.sources).await?;
+    let masker = Masker::new(&project.sensitive);
+    let compiled: Vec<CompiledRule> = rules
+        .iter()
+        .map(|r| {
+            let mut spec = (*r).clone();
+            if let Some(n) = options.sample {
+                spec.sample = n;
+            }
+            compile::compile(&spec)
+        })
+        .collect();
+    let mut results: Vec<Option<RuleOutcome>> = vec![None; compiled.len()];
+    let mut runnable = Vec::new();
+    for (i, rule) in compiled.iter().enumerate() {
+        match resolve::check_rule(&ctx, &sources, &rule.spec).await {
+            Ok(()) => runnable.push(i),
+            Err(d) => {
+                results[i] = Some(errored(
+                    &rule.spec,
+                    resolve::one_line(&d),
+                    std::time::Duration::ZERO,
+                ))
+            }
+        }
+    }
+    let env = Env {
+        ctx: &ctx,
+        masker: &masker,
+        now: started_at,
+    };
+    let jobs = plan_jobs(&compiled, &runnable);
+    let mut stream =
+        futures::stream::iter(jobs.into_iter().map(|job| run_job(&env, &compiled, job)))
+            .buffer_unordered(options.jobs.max(1));
+    while let Some(done) = stream.next().await {
+        for (i, outcome) in done {
+            results[i] = Some(outcome);
+        }
+    }
+    drop(stream);
+    let rules = results
+        .into_iter()
+        .zip(&compiled)
+        .map(|(r, c)| {
+            r.unwrap_or_else(|| {
+                errored(
+                    &c.spec,
+                    "internal error (this is a bug): the rule was never run".into(),
+                    Default::default(),
+                )
+            })
+        })
+        .collect();
+    Ok(RunOutcome {
+        started_at,
+        duration: started.elapsed(),
+        sources,
+        rules,
+    })
+}
+
+struct Env<'a> {
+    ctx: &'a SessionContext,
+    masker: &'a Masker,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+/// A unit of work: rules sharing one table scan, or one rule alone.
+enum Job {
+    Scan { key: ScanKey, members: Vec<usize> },
+    Single(usize),
+}
+
+fn plan_jobs(compiled: &[CompiledRule], runnable: &[usize]) -> Vec<Job> {
+    let mut scans: Vec<(ScanKey, Vec<usize>)> = Vec::new();
+    let mut index: HashMap<ScanKey, usize> = HashMap::new();
+    let mut jobs = Vec::new();
+    for &i in runnable {
+        match &compiled[i].plan {
+            Plan::RowPredicate { scan, .. } | Plan::RowCount { scan, .. } => {
+                let slot = *index.entry(scan.clone()).or_insert_with(|| {
+                    scans.push((scan.clone(), Vec::new()));
+                    scans.len() - 1
+                });
+                scans[slot].1.push(i);
+            }
+            _ => jobs.push(Job::Single(i)),
+        }
+    }
+    let mut all: Vec<Job> = scans
+        .into_iter()
+        .map(|(key, members)| Job::Scan { key, members })
+        .collect();
+    all.extend(jobs);
+    all
+}
+
+async fn run_job(env: &Env<'_>, compiled: &[CompiledRule], job: Job) -> Vec<(usize, RuleOutcome)> {
+    match job {
+        Job::Single(i) => {
+            let started = Instant::now();
+            let result = measure_single(env, &compiled[i]).await;
+            vec![(i, finish(&compiled[i].spec, result, started))]
+        }
+        Job::Scan { key, members } => run_scan(env, compiled, &key, &members).await,
+    }
+}
+
+/// One aggregate query counts every member's violations; if it fails, each member runs
+/// alone so the error is reported on the rule that caused it.
+async fn run_scan(
+    env: &Env<'_>,
+    compiled: &[CompiledRule],
+    key: &ScanKey,
+    members: &[usize],
+) -> Vec<(usize, RuleOutcome)> {
+    let started = Instant::now();
+    let predicates: Vec<&str> = members
+        .iter()
+        .filter_map(|&i| match &compiled[i].plan {
+            Plan::RowPredicate { violation, .. } => Some(violation.as_str()),
+            _ => None,
+        })
+        .collect();
+    let batches = match measure::collect(env.ctx, &compile::scan_sql(key, &predicates)).await {
+        Ok(b) => b,
+        Err(e) if members.len() == 1 => {
+            return vec![(
+                members[0],
+                finish(&compiled[members[0]].spec, Err(e), started),
+            )];
+        }
+        Err(_) => {
+            let mut out = Vec::new();
+            for &i in members {
+                out.extend(Box::pin(run_scan(env, compiled, key, &[i])).await);
+            }
+            return out;
+        }
+    };
+    let mut out = Vec::new();
+    let mut predicate_index = 0;
+    for &i in members {
+        let rule = &compiled[i];
+        let result = match measure::first_u64(&batches, "checked") {
+            Err(e) => Err(e),
+            Ok(checked) => match &rule.plan {
+                Plan::RowCount { min, max, .. } => Ok(measure::row_count(checked, *min, *max)),
+                plan => {
+                    let column = format!("v{predicate_index}");
+                    predicate_index += 1;
+                    match measure::first_u64(&batches, &column) {
+                        Ok(violations) => {
+                            measure::row_predicate(
+                                &measure_context(env, rule),
+                                plan,
+                                checked,
+                                violations,
+                            )
+                            .await
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            },
+        };
+        out.push((i, finish(&rule.spec, result, started)));
+    }
+    out
+}
+
+fn measure_context<'a>(env: &'a Env<'a>, rule: &'a CompiledRule) -> MeasureContext<'a> {
+    MeasureContext {
+        ctx: env.ctx,
+        masker: env.masker,
+        origin: rule
+            .sample_origin
+            .as_ref()
+            .map(|(s, t)| (s.as_str(), t.as_str())),
+        sample: rule.spec.sample,
+        now: env.now,
+    }
+}
+
+async fn measure_single(
+    env: &Env<'_>,
+    rule: &CompiledRule,
+) -> std::result::Result<Measure, String> {
+    let on_ctx = rule.on.as_deref().map(|source| session_on(env.ctx, source));
+    let ctx = on_ctx.as_ref().unwrap_or(env.ctx);
+    let m = MeasureContext {
+        ctx,
+        ..measure_context(env, rule)
+    };
+    match &rule.plan {
+        Plan::Counts {
+            kind,
+            count_sql,
+            sample_sql,
+        } => measure::counts(&m, *kind, count_sql, sample_sql).await,
+        Plan::Freshness {
+            sql,
+            max_age,
+            max_age_text,
+        } => measure::freshness(&m, sql, *max_age, max_age_text).await,
+        Plan::Schema { source, target } => {
+            schema::schema_match(ctx, source, target, rule.spec.sample).await
+        }
+        Plan::RowPredicate { .. } | Plan::RowCount { .. } => {
+            Err("internal error (this is a bug): scan rule run alone".into())
+        }
+    }
+}
+
+/// Applies the rule's threshold to what it measured.
+fn finish(
+    spec: &RuleSpec,
+    result: std::result::Result<Measure, String>,
+    started: Instant,
+) -> RuleOutcome {
+    let duration = started.elapsed();
+    let measure = match result {
+        Ok(m) => m,
+        Err(e) => return errored(spec, e, duration),
+    };
+    let allowed = spec.max_violations.allowance(measure.checked);
+    let status = match (measure.violations > allowed, spec.severity) {
+        (false, _) => Status::Pass,
+        (true, crate::config::Severity::Error) => Status::Fail,
+        (true, crate::config::Severity::Warn) => Status::Warn,
+    };
+    RuleOutcome {
+        status,
+        violations: measure.violations,
+        max_violations: allowed,
+        observed: measure.observed,
+        message: measure.message,
+        sample: measure.sample,
+        ..base_outcome(spec, duration)
+    }
+}
+
+fn errored(spec: &RuleSpec, error: String, duration: std::time::Duration) -> RuleOutcome {
+    RuleOutcome {
+        message: error.clone(),
+        error: Some(error),
+        ..base_outcome(spec, duration)
+    }
+}
+
+fn base_outcome(spec: &RuleSpec, duration: std::time::Duration) -> RuleOutcome {
+    RuleOutcome {
+        name: spec.name.value.clone(),
+        type_name: spec.type_name,
+        file: spec.file.clone(),
+        description: spec.description.clone(),
+        severity: spec.severity,
+        tags: spec.tags.clone(),
+        tables: rule_tables(spec),
+        status: Status::Error,
+        violations: 0,
+        max_violations: spec.max_violations.allowance(0),
+        threshold: spec.max_violations.to_string(),
+        observed: None,
+        message: String::new(),
+        error: None,
+        sample: Default::default(),
+        duration,
+    }
+}
+
+/// The tables (or sources) a rule reads, as written.
+pub fn rule_tables(spec: &RuleSpec) -> Vec<String> {
+    use crate::config::{RuleKind, TableOrSource};
+    match &spec.kind {
+        RuleKind::SchemaMatch { source, target } => [source, target]
+            .iter()
+            .map(|s| match s {
+                TableOrSource::Table(t) => t.value.to_string(),
+                TableOrSource::Source(s) => s.value.clone(),
+            })
+            .collect(),
+        RuleKind::Sql { on, .. } => on.iter().cloned().collect(),
+        kind => kind.tables().iter().map(|t| t.value.to_string()).collect(),
+    }
+}

@@ -1,0 +1,107 @@
+//! What running a rule produced. Plain data: reports read it, nothing here runs a query.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The verdict of one rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Warn,
+    Error,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Warn => "WARN",
+            Status::Error => "ERROR",
+        }
+    }
+}
+
+/// Offending rows kept for the report (sensitive values already masked).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Sample {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl Sample {
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// What a rule measured before its threshold is applied.
+#[derive(Clone, Debug, Default)]
+pub struct Measure {
+    pub violations: u64,
+    /// The number the rule observed (rows counted, groups compared, the newest value's age…).
+    pub observed: Option<Value>,
+    /// What a percentage `max_violations` is a percentage of (rows or groups checked).
+    pub checked: u64,
+    pub sample: Sample,
+    /// One line saying what was found.
+    pub message: String,
+}
+
+/// The result of one rule.
+#[derive(Clone, Debug)]
+pub struct RuleOutcome {
+    pub name: String,
+    pub type_name: &'static str,
+    pub file: String,
+    pub description: Option<String>,
+    pub severity: crate::config::Severity,
+    pub tags: Vec<String>,
+    pub tables: Vec<String>,
+    pub status: Status,
+    pub violations: u64,
+    /// The allowance in violations after resolving a percentage.
+    pub max_violations: u64,
+    /// The threshold as written (`0`, `"1%"`).
+    pub threshold: String,
+    pub observed: Option<Value>,
+    pub message: String,
+    pub error: Option<String>,
+    pub sample: Sample,
+    pub duration: Duration,
+}
+
+/// The result of a whole run.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub duration: Duration,
+    pub sources: Vec<crate::source::SourceInfo>,
+    pub rules: Vec<RuleOutcome>,
+}
+
+/// Counts per status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub warned: usize,
+    pub errored: usize,
+}
+
+impl RunOutcome {
+    pub fn summary(&self) -> Summary {
+        let count = |s| self.rules.iter().filter(|r| r.status == s).count();
+        Summary {
+            total: self.rules.len(),
+            passed: count(Status::Pass),
+            failed: count(Status::Fail),
+            warned: count(Status::Warn),
+            errored: count(Status::Error),
+        }
+    }
+}

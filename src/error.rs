@@ -1,0 +1,55 @@
+//! The one error type for what stops crosscheck from vouching for anything (exit code 2).
+//! A rule that fails is an outcome, not an error; a rule that cannot run is an outcome with
+//! status `error`. Messages are rendered once, in `main`.
+
+use crate::config::Diagnostics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The project files are invalid; every problem found is inside.
+    #[error("{0}")]
+    Config(Box<Diagnostics>),
+    /// A source could not be opened, listed or read.
+    #[error("source `{name}`: {message}")]
+    Source { name: String, message: String },
+    /// Command-line arguments that parse but make no sense together.
+    #[error("{0}")]
+    Usage(String),
+    /// Writing a report or reading a file failed.
+    #[error("{0}")]
+    Io(String),
+    /// A broken invariant: a bug in crosscheck, never bad input.
+    #[error("internal error (this is a bug, please report it): {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<Diagnostics> for Error {
+    fn from(d: Diagnostics) -> Self {
+        Error::Config(Box::new(d))
+    }
+}
+
+/// An I/O error's reason without the "(os error 2)" noise.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or folder".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error") {
+                Some(i) => text[..i].to_string(),
+                None => text,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_stays_small() {
+        assert!(std::mem::size_of::<super::Error>() <= 56);
+    }
+}

@@ -1,0 +1,48 @@
+//! Outcomes rendered for people and machines. Reads result types only; never runs a query.
+
+pub mod json;
+pub mod terminal;
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Writes `text` to `path`, or to standard output when `path` is `-`.
+pub fn write_to(path: &Path, text: &str) -> Result<()> {
+    if path == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(text.as_bytes())
+            .and_then(|_| out.flush())
+            .map_err(|e| Error::Io(format!("cannot write to standard output: {e}")));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            Error::Io(format!(
+                "cannot create folder `{}`: {}",
+                parent.display(),
+                crate::error::io_reason(&e)
+            ))
+        })?;
+    }
+    std::fs::write(path, text).map_err(|e| {
+        Error::Io(format!(
+            "cannot write `{}`: {}",
+            path.display(),
+            crate::error::io_reason(&e)
+        ))
+    })
+}
+
+/// `12ms`, `1.24s`, `2m 03s`.
+pub fn format_duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.2}s", d.as_secs_f64())
+    } else {
+        format!("{}m {:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    }
+}

@@ -1,0 +1,134 @@
+//! The terminal report: one row per rule, then each non-passing rule's sample, then the
+//! summary line.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, ContentArrangement, Table};
+
+use super::format_duration;
+use crate::engine::outcome::{RuleOutcome, RunOutcome, Status};
+use crate::engine::values::display;
+
+/// Longest value shown in a sample cell before it is cut.
+const MAX_CELL: usize = 60;
+
+pub fn render(run: &RunOutcome, width: Option<u16>) -> String {
+    let mut out = String::new();
+    if !run.rules.is_empty() {
+        out.push_str(&rules_table(&run.rules, width).to_string());
+        out.push('\n');
+    }
+    for rule in run.rules.iter().filter(|r| r.status != Status::Pass) {
+        out.push('\n');
+        out.push_str(&details(rule, width));
+    }
+    out.push('\n');
+    out.push_str(&summary_line(run));
+    out.push('\n');
+    out
+}
+
+fn new_table(width: Option<u16>) -> Table {
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED);
+    match width {
+        Some(w) => {
+            table
+                .set_width(w)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    table
+}
+
+fn rules_table(rules: &[RuleOutcome], width: Option<u16>) -> Table {
+    let mut table = new_table(width);
+    table.set_header(["status", "rule", "type", "violations", "time"]);
+    for r in rules {
+        table.add_row([
+            Cell::new(r.status.label()),
+            Cell::new(&r.name),
+            Cell::new(r.type_name),
+            Cell::new(violations_text(r)),
+            Cell::new(format_duration(r.duration)),
+        ]);
+    }
+    table
+}
+
+/// `7 > 0` for a failure, `3 <= 5` when within the threshold, `-` when it could not run.
+pub fn violations_text(r: &RuleOutcome) -> String {
+    if r.status == Status::Error {
+        return "-".into();
+    }
+    let op = if r.violations > r.max_violations {
+        ">"
+    } else {
+        "<="
+    };
+    let threshold = if r.threshold.ends_with('%') {
+        format!("{} ({})", r.max_violations, r.threshold)
+    } else {
+        r.max_violations.to_string()
+    };
+    format!("{} {op} {threshold}", r.violations)
+}
+
+fn details(r: &RuleOutcome, width: Option<u16>) -> String {
+    let mut out = format!(
+        "{} {} ({}, {}): {}\n",
+        r.status.label(),
+        r.name,
+        r.type_name,
+        r.file,
+        r.message
+    );
+    if let Some(d) = &r.description {
+        out.push_str(&format!("  {d}\n"));
+    }
+    if !r.sample.is_empty() {
+        let mut table = new_table(width);
+        table.set_header(r.sample.columns.iter().map(String::as_str));
+        for row in &r.sample.rows {
+            table.add_row(row.iter().map(|v| truncate(&display(v))));
+        }
+        out.push_str(&table.to_string());
+        out.push('\n');
+        let shown = r.sample.rows.len() as u64;
+        let rows_sampled = matches!(
+            r.type_name,
+            "not_null" | "accepted_values" | "expect" | "foreign_key" | "sql"
+        );
+        if rows_sampled && r.violations > shown {
+            out.push_str(&format!("  (first {shown} of {} shown)\n", r.violations));
+        }
+    }
+    out
+}
+
+fn truncate(text: &str) -> String {
+    let one_line = text.replace(['\n', '\r'], " ");
+    if one_line.chars().count() <= MAX_CELL {
+        return one_line;
+    }
+    let cut: String = one_line.chars().take(MAX_CELL - 1).collect();
+    format!("{cut}…")
+}
+
+/// `12 rules: 9 passed, 2 failed, 1 warned, 0 errors in 1.24s`
+pub fn summary_line(run: &RunOutcome) -> String {
+    let s = run.summary();
+    format!(
+        "{} {}: {} passed, {} failed, {} warned, {} {} in {}",
+        s.total,
+        if s.total == 1 { "rule" } else { "rules" },
+        s.passed,
+        s.failed,
+        s.warned,
+        s.errored,
+        if s.errored == 1 { "error" } else { "errors" },
+        format_duration(run.duration)
+    )
+}

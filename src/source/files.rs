@@ -1,0 +1,211 @@
+//! `files:` sources: each `*.csv`, `*.parquet`, `*.json`/`*.ndjson` in a folder is a table
+//! named after its stem, and a sub-folder of such files is one table named after the folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::file_format::options::JsonReadOptions;
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
+
+use crate::config::{CsvOptions, display_path};
+
+/// The formats a data file can have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Parquet,
+    NdJson { extension: &'static str },
+}
+
+impl Format {
+    fn of(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "parquet" => Some(Format::Parquet),
+            "json" => Some(Format::NdJson { extension: ".json" }),
+            "ndjson" => Some(Format::NdJson {
+                extension: ".ndjson",
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A table found in the folder: its name, the file or folder it reads, its format.
+#[derive(Clone, Debug)]
+pub struct FileTable {
+    pub name: String,
+    pub path: PathBuf,
+    pub format: Format,
+}
+
+/// Lists the tables of a folder; two files with the same stem, or a folder mixing formats,
+/// are errors since a table must have one meaning.
+pub fn list_tables(dir: &Path) -> Result<Vec<FileTable>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        format!(
+            "cannot read folder `{}`: {}",
+            display_path(dir),
+            crate::error::io_reason(&e)
+        )
+    })?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    let mut tables: Vec<FileTable> = Vec::new();
+    for path in paths {
+        let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if file_name.starts_with('.') {
+            continue;
+        }
+        let table = if path.is_dir() {
+            folder_table(&path)?
+        } else {
+            Format::of(&path).map(|format| FileTable {
+                name: path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                path: path.clone(),
+                format,
+            })
+        };
+        let Some(table) = table else { continue };
+        if let Some(other) = tables.iter().find(|t| t.name == table.name) {
+            return Err(format!(
+                "`{}` and `{}` would both be table `{}`",
+                display_path(&other.path),
+                display_path(&table.path),
+                table.name
+            ));
+        }
+        tables.push(table);
+    }
+    Ok(tables)
+}
+
+/// A sub-folder whose data files all share one format is one table.
+fn folder_table(dir: &Path) -> Result<Option<FileTable>, String> {
+    let mut format = None;
+    let mut mixed = false;
+    crate::config::walk_files(dir, &mut |p| match (Format::of(p), format) {
+        (Some(f), None) => format = Some(f),
+        (Some(f), Some(g)) if f != g => mixed = true,
+        _ => {}
+    });
+    if mixed {
+        return Err(format!(
+            "folder `{}` mixes data formats; a folder is one table of one format",
+            display_path(dir)
+        ));
+    }
+    Ok(format.map(|format| FileTable {
+        name: dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string(),
+        path: dir.to_path_buf(),
+        format,
+    }))
+}
+
+/// Schema inference reads this many records: enough that a late non-numeric value in a
+/// column is seen, rather than failing the read halfway through a rule.
+const INFER_RECORDS: usize = 1_000_000;
+
+/// Opens each table; a table that cannot be read is returned with its reason instead.
+pub async fn open_tables(
+    ctx: &SessionContext,
+    tables: &[FileTable],
+    csv: &CsvOptions,
+) -> (
+    Vec<(String, Arc<dyn TableProvider>)>,
+    BTreeMap<String, String>,
+) {
+    let opened = futures::future::join_all(tables.iter().map(|t| open_table(ctx, t, csv))).await;
+    let mut ok = Vec::new();
+    let mut broken = BTreeMap::new();
+    for (table, result) in tables.iter().zip(opened) {
+        match result {
+            Ok(provider) => ok.push((table.name.clone(), provider)),
+            Err(e) => {
+                broken.insert(
+                    table.name.clone(),
+                    format!(
+                        "cannot read `{}`: {}",
+                        display_path(&table.path),
+                        clean_error(&e)
+                    ),
+                );
+            }
+        }
+    }
+    (ok, broken)
+}
+
+async fn open_table(
+    ctx: &SessionContext,
+    table: &FileTable,
+    csv: &CsvOptions,
+) -> datafusion::error::Result<Arc<dyn TableProvider>> {
+    let path = table.path.to_string_lossy().to_string();
+    let frame = match table.format {
+        Format::Csv => {
+            let null_regex = format!("^{}$", escape_regex(&csv.null));
+            let mut options = CsvReadOptions::new()
+                .has_header(csv.header)
+                .delimiter(csv.delimiter)
+                .schema_infer_max_records(INFER_RECORDS)
+                .file_extension(".csv");
+            options.null_regex = Some(null_regex);
+            ctx.read_csv(path, options).await?
+        }
+        Format::Parquet => {
+            ctx.read_parquet(path, ParquetReadOptions::default())
+                .await?
+        }
+        Format::NdJson { extension } => {
+            let options = JsonReadOptions {
+                file_extension: extension,
+                schema_infer_max_records: INFER_RECORDS,
+                newline_delimited: !is_json_array(&table.path),
+                ..Default::default()
+            };
+            ctx.read_json(path, options).await?
+        }
+    };
+    Ok(frame.into_view())
+}
+
+/// A `.json` file holding one array of objects rather than one object per line.
+fn is_json_array(path: &Path) -> bool {
+    use std::io::Read;
+    if path.is_dir() {
+        return false;
+    }
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+}
+
+fn escape_regex(text: &str) -> String {
+    text.chars().fold(String::new(), |mut out, c| {
+        if !c.is_alphanumeric() && c != '_' && c != ' ' {
+            out.push('\\');
+        }
+        out.push(c);
+        out
+    })
+}
+
+/// DataFusion's error text without its layered prefixes.
+pub fn clean_error(e: &datafusion::error::DataFusionError) -> String {
+    crate::engine::error_text(e)
+}
