@@ -16,6 +16,8 @@ pub struct Diagnostic {
     pub label: Option<String>,
     /// A hint such as "did you mean `row_count`?".
     pub help: Option<String>,
+    /// A remark about the other problems rather than a problem of its own.
+    pub is_note: bool,
 }
 
 impl Diagnostic {
@@ -25,6 +27,7 @@ impl Diagnostic {
             loc: Some(loc.clone()),
             label: None,
             help: None,
+            is_note: false,
         }
     }
 
@@ -34,6 +37,15 @@ impl Diagnostic {
             loc: None,
             label: None,
             help: None,
+            is_note: false,
+        }
+    }
+
+    /// A remark printed after the problems and not counted as one.
+    pub fn note(message: impl Into<String>) -> Self {
+        Self {
+            is_note: true,
+            ..Self::plain(message)
         }
     }
 
@@ -50,7 +62,8 @@ impl Diagnostic {
     /// The diagnostic as text: a title, then the file, line and a caret under the token.
     pub fn render(&self) -> String {
         let Some(loc) = &self.loc else {
-            let mut out = format!("error: {}", self.message);
+            let level = if self.is_note { "note" } else { "error" };
+            let mut out = format!("{level}: {}", self.message);
             if let Some(help) = &self.help {
                 out.push_str(&format!("\n  = help: {help}"));
             }
@@ -119,13 +132,14 @@ impl Diagnostics {
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, d) in self.0.iter().enumerate() {
+        let (notes, problems): (Vec<_>, Vec<_>) = self.0.iter().partition(|d| d.is_note);
+        for (i, d) in problems.into_iter().chain(notes).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             writeln!(f, "{}", d.render())?;
         }
-        let n = self.0.len();
+        let n = self.0.iter().filter(|d| !d.is_note).count();
         write!(f, "{n} problem{} found", if n == 1 { "" } else { "s" })
     }
 }
@@ -135,13 +149,18 @@ pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
+    closest(word, candidates).map(|c| format!("did you mean `{c}`?"))
+}
+
+/// The candidate nearest to `word` (case-insensitive edit distance), if close enough.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = word.to_lowercase();
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_lowercase()), c))
         .filter(|(d, c)| *d <= (c.chars().count().max(word.chars().count()) / 3).max(1))
         .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| format!("did you mean `{c}`?"))
+        .map(|(_, c)| c)
 }
 
 #[cfg(test)]

@@ -347,7 +347,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         _ => return None,
     };
     let total = number * seconds;
-    (total.is_finite() && total >= 0.0 && total < 1e12).then(|| Duration::from_secs_f64(total))
+    (total.is_finite() && (0.0..1e12).contains(&total)).then(|| Duration::from_secs_f64(total))
 }
 
 #[cfg(test)]

@@ -77,9 +77,10 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostics> {
     apply_overrides(&mut file.sources, &options.source_overrides, &mut diags);
     let sources: Vec<String> = file.sources.iter().map(|s| s.name.clone()).collect();
     let mut rules = Vec::new();
+    let mut names = Vec::new();
     if !diags.is_empty() && !options.skip_rules {
         // Rules name sources; checking them against a broken project file only adds noise.
-        diags.push(Diagnostic::plain(format!(
+        diags.push(Diagnostic::note(format!(
             "rule files are checked once `{}` is valid",
             config_file.display
         )));
@@ -93,12 +94,14 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostics> {
             match read_source_file(&path) {
                 Ok(rule_file) => {
                     let rule_file = interpolated(rule_file, &mut diags);
-                    rules.extend(rules::parse_rule_file(&rule_file, &ctx, &mut diags));
+                    rules.extend(rules::parse_rule_file(
+                        &rule_file, &ctx, &mut diags, &mut names,
+                    ));
                 }
                 Err(message) => diags.push(Diagnostic::plain(message)),
             }
         }
-        check_unique_names(&rules, &mut diags);
+        check_unique_names(&names, &mut diags);
     }
     if !diags.is_empty() {
         return Err(diags);
@@ -274,19 +277,16 @@ pub fn walk_files(dir: &Path, f: &mut dyn FnMut(&Path)) {
     }
 }
 
-fn check_unique_names(rules: &[RuleSpec], diags: &mut Diagnostics) {
+fn check_unique_names(names: &[location::Located<String>], diags: &mut Diagnostics) {
     let mut seen: HashMap<&str, &Loc> = HashMap::new();
-    for rule in rules {
-        if let Some(first) = seen.get(rule.name.value.as_str()) {
+    for name in names {
+        if let Some(first) = seen.get(name.value.as_str()) {
             diags.push(
-                Diagnostic::at(
-                    &rule.name.loc,
-                    format!("duplicate rule name `{}`", rule.name.value),
-                )
-                .with_label(format!("first defined at {first}")),
+                Diagnostic::at(&name.loc, format!("duplicate rule name `{}`", name.value))
+                    .with_label(format!("first defined at {first}")),
             );
         } else {
-            seen.insert(&rule.name.value, &rule.name.loc);
+            seen.insert(&name.value, &name.loc);
         }
     }
 }

@@ -21,10 +21,12 @@ pub struct RuleContext<'a> {
 }
 
 /// Reads every rule of one file.
+/// Every rule name read, valid rule or not, is added to `names` for the duplicate check.
 pub fn parse_rule_file(
     file: &Arc<SourceFile>,
     ctx: &RuleContext,
     diags: &mut Diagnostics,
+    names: &mut Vec<Located<String>>,
 ) -> Vec<RuleSpec> {
     let root = match yaml::parse(file) {
         Ok(root) => root,
@@ -67,7 +69,7 @@ pub fn parse_rule_file(
     match &items.value {
         Value::Seq(items) => items
             .iter()
-            .filter_map(|item| parse_rule(item, file, ctx, diags))
+            .filter_map(|item| parse_rule(item, file, ctx, diags, names))
             .collect(),
         Value::Null => vec![],
         _ => {
@@ -88,6 +90,7 @@ fn parse_rule(
     file: &Arc<SourceFile>,
     ctx: &RuleContext,
     diags: &mut Diagnostics,
+    names: &mut Vec<Located<String>>,
 ) -> Option<RuleSpec> {
     let Value::Map(entries) = &node.value else {
         diags.push(Diagnostic::at(
@@ -117,6 +120,7 @@ fn parse_rule(
         sources: ctx.sources,
     };
     let name = fields.get("name").and_then(|n| r.text(n));
+    names.extend(name.clone());
     let rule_name = name
         .as_ref()
         .map(|n| n.value.clone())
@@ -132,11 +136,12 @@ fn parse_rule(
         }
     }
     let type_def = type_def?;
-    check_field_names(&keys, type_def, &mut r);
+    let misspelled = check_field_names(&keys, type_def, &mut r);
+    // A required field that a misspelled key was suggested for is already reported.
     for f in type_def
         .fields
         .iter()
-        .filter(|f| f.required && !fields.contains_key(f.name))
+        .filter(|f| f.required && !fields.contains_key(f.name) && !misspelled.contains(&f.name))
     {
         let message = format!(
             "rule `{rule_name}` of type `{}` is missing the field `{}`",
@@ -188,7 +193,13 @@ fn resolve_type(node: &Node, r: &mut Reader) -> Option<&'static RuleTypeDef> {
     None
 }
 
-fn check_field_names(keys: &[(&str, &Node)], type_def: &RuleTypeDef, r: &mut Reader) {
+/// Reports fields that do not belong to the rule type; returns the fields suggested instead.
+fn check_field_names(
+    keys: &[(&str, &Node)],
+    type_def: &RuleTypeDef,
+    r: &mut Reader,
+) -> Vec<&'static str> {
+    let mut suggested = Vec::new();
     for (key, node) in keys {
         if rule_types::field(type_def, key).is_some() {
             continue;
@@ -197,6 +208,8 @@ fn check_field_names(keys: &[(&str, &Node)], type_def: &RuleTypeDef, r: &mut Rea
             .iter()
             .find(|t| t.fields.iter().any(|f| f.name == *key));
         let allowed = COMMON_FIELDS.iter().chain(type_def.fields).map(|f| f.name);
+        let near = super::diagnostic::closest(key, allowed.clone());
+        suggested.extend(near);
         let diagnostic = match owner {
             Some(owner) => Diagnostic::at(
                 &node.loc(r.file),
@@ -217,6 +230,7 @@ fn check_field_names(keys: &[(&str, &Node)], type_def: &RuleTypeDef, r: &mut Rea
         };
         r.diags.push(diagnostic);
     }
+    suggested
 }
 
 type Common = (

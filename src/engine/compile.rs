@@ -139,11 +139,9 @@ pub fn compile(spec: &RuleSpec) -> CompiledRule {
                 None,
             )
         }
-        RuleKind::Unique { table: t, columns } => (
-            unique_plan(&scan(t), &names(columns), spec.sample),
-            origin(t),
-            None,
-        ),
+        RuleKind::Unique { table: t, columns } => {
+            (unique_plan(&scan(t), &names(columns)), origin(t), None)
+        }
         RuleKind::RowCountMatch {
             source,
             target,
@@ -157,7 +155,6 @@ pub fn compile(spec: &RuleSpec) -> CompiledRule {
                 *tolerance,
                 &source_where,
                 &target_where,
-                spec.sample,
             );
             (plan, None, None)
         }
@@ -169,7 +166,6 @@ pub fn compile(spec: &RuleSpec) -> CompiledRule {
                 &names(&parent.columns),
                 &source_where,
                 &target_where,
-                spec.sample,
             );
             (plan, origin(&child.table), None)
         }
@@ -182,7 +178,7 @@ pub fn compile(spec: &RuleSpec) -> CompiledRule {
             let count_sql = format!(
                 "SELECT count(*) AS checked, count(*) AS violations FROM ({filtered}) AS counted"
             );
-            let sample_sql = format!("{filtered} LIMIT {}", spec.sample);
+            let sample_sql = filtered.clone();
             (
                 Plan::Counts {
                     kind: CountsKind::Sql,
@@ -232,7 +228,7 @@ pub fn compile(spec: &RuleSpec) -> CompiledRule {
 }
 
 /// `checked`: rows with a complete key; `violations`: rows whose key occurs more than once.
-fn unique_plan(scan: &ScanKey, key: &[String], sample: usize) -> Plan {
+fn unique_plan(scan: &ScanKey, key: &[String]) -> Plan {
     let cols = key.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
     let predicate = match &scan.predicate {
         Some(w) => format!("({w}) AND {}", all_not_null(key, "")),
@@ -247,8 +243,7 @@ fn unique_plan(scan: &ScanKey, key: &[String], sample: usize) -> Plan {
          sum(CASE WHEN occurrences > 1 THEN occurrences ELSE 0 END) AS violations, \
          count(CASE WHEN occurrences > 1 THEN 1 END) AS duplicate_keys FROM ({grouped}) AS keys"
     );
-    let sample_sql =
-        format!("{grouped} HAVING count(*) > 1 ORDER BY occurrences DESC, {cols} LIMIT {sample}");
+    let sample_sql = format!("{grouped} HAVING count(*) > 1");
     Plan::Counts {
         kind: CountsKind::Unique,
         count_sql,
@@ -263,7 +258,6 @@ fn row_count_match_plan(
     tolerance: CountOrPercent,
     source_where: &Option<String>,
     target_where: &Option<String>,
-    sample: usize,
 ) -> Plan {
     let side = |t: &TableName, w: &Option<String>| {
         let from = from_where(&table(t), w.as_deref());
@@ -321,19 +315,7 @@ fn row_count_match_plan(
         "{with} SELECT count(*) AS checked, count(CASE WHEN {differs} THEN 1 END) AS violations, \
          sum(source_count) AS source_rows, sum(target_count) AS target_rows FROM j"
     );
-    let order = if group_by.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " ORDER BY {}",
-            group_by
-                .iter()
-                .map(|c| ident(c))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
-    let sample_sql = format!("{with} SELECT * FROM j WHERE {differs}{order} LIMIT {sample}");
+    let sample_sql = format!("{with} SELECT * FROM j WHERE {differs}");
     Plan::Counts {
         kind: CountsKind::RowCountMatch {
             grouped: !group_by.is_empty(),
@@ -350,7 +332,6 @@ fn foreign_key_plan(
     parent_key: &[String],
     child_where: &Option<String>,
     parent_where: &Option<String>,
-    sample: usize,
 ) -> Plan {
     let child_filter = match child_where {
         Some(w) => format!("({w}) AND {}", all_not_null(child_key, "")),
@@ -378,7 +359,7 @@ fn foreign_key_plan(
     let count_sql = format!(
         "SELECT count(*) AS checked, count(CASE WHEN p.parent_found IS NULL THEN 1 END) AS violations {joined}"
     );
-    let sample_sql = format!("SELECT c.* {joined} WHERE p.parent_found IS NULL LIMIT {sample}");
+    let sample_sql = format!("SELECT c.* {joined} WHERE p.parent_found IS NULL");
     Plan::Counts {
         kind: CountsKind::ForeignKey,
         count_sql,
@@ -396,25 +377,23 @@ pub fn scan_sql(scan: &ScanKey, predicates: &[&str]) -> String {
 }
 
 /// Offending rows of a row predicate.
-pub fn predicate_sample_sql(scan: &ScanKey, violation: &str, limit: usize) -> String {
+pub fn predicate_sample_sql(scan: &ScanKey, violation: &str) -> String {
     let predicate = match &scan.predicate {
         Some(w) => format!("({w}) AND ({violation})"),
         None => format!("({violation})"),
     };
-    format!(
-        "SELECT * FROM {} WHERE {predicate} LIMIT {limit}",
-        table(&scan.table)
-    )
+    format!("SELECT * FROM {} WHERE {predicate}", table(&scan.table))
 }
 
 impl CompiledRule {
-    /// Every query the rule runs, in order (samples with their LIMIT).
+    /// Every query the rule runs, in order. Sample queries are shown with the limit the
+    /// engine adds; it also sorts them by every column so samples are the same run to run.
     pub fn queries(&self) -> Vec<String> {
         match &self.plan {
             Plan::RowPredicate { scan, violation } => {
                 vec![
                     scan_sql(scan, &[violation]),
-                    predicate_sample_sql(scan, violation, self.spec.sample),
+                    self.limited(&predicate_sample_sql(scan, violation)),
                 ]
             }
             Plan::RowCount { scan, .. } => vec![scan_sql(scan, &[])],
@@ -422,10 +401,17 @@ impl CompiledRule {
                 count_sql,
                 sample_sql,
                 ..
-            } => vec![count_sql.clone(), sample_sql.clone()],
+            } => vec![count_sql.clone(), self.limited(sample_sql)],
             Plan::Freshness { sql, .. } => vec![sql.clone()],
             Plan::Schema { .. } => vec![],
         }
+    }
+
+    fn limited(&self, sample_sql: &str) -> String {
+        format!(
+            "SELECT * FROM ({sample_sql}) AS sample LIMIT {}",
+            self.spec.sample
+        )
     }
 
     /// Where a planning error is best shown: the user's SQL if the rule has some.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{Expr, SessionContext};
 use serde_json::Value;
 
 use super::compile::{CountsKind, Plan, predicate_sample_sql};
@@ -85,7 +85,22 @@ async fn sample_rows(m: &MeasureContext<'_>, sql: &str, violations: u64) -> Resu
     if violations == 0 || m.sample == 0 {
         return Ok(Sample::default());
     }
-    let batches = collect(m.ctx, sql).await?;
+    let frame = m.ctx.sql(sql).await.map_err(|e| super::error_text(&e))?;
+    // Sorted by every column so the same data always shows the same sample.
+    let order: Vec<_> = frame
+        .schema()
+        .columns()
+        .into_iter()
+        .map(|c| Expr::Column(c).sort(true, true))
+        .collect();
+    let frame = match frame.clone().sort(order) {
+        Ok(sorted) => sorted,
+        Err(_) => frame,
+    };
+    let frame = frame
+        .limit(0, Some(m.sample))
+        .map_err(|e| super::error_text(&e))?;
+    let batches = frame.collect().await.map_err(|e| super::error_text(&e))?;
     Ok(to_sample(&batches, m.origin, m.masker, m.sample))
 }
 
@@ -99,12 +114,7 @@ pub async fn row_predicate(
     let Plan::RowPredicate { scan, violation } = plan else {
         return Err("internal error (this is a bug): not a row predicate".into());
     };
-    let sample = sample_rows(
-        m,
-        &predicate_sample_sql(scan, violation, m.sample),
-        violations,
-    )
-    .await?;
+    let sample = sample_rows(m, &predicate_sample_sql(scan, violation), violations).await?;
     Ok(Measure {
         violations,
         observed: Some(checked.into()),
@@ -266,7 +276,7 @@ pub fn fmt_count(n: impl Into<i128>) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

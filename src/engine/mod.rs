@@ -28,20 +28,30 @@ use outcome::{Measure, RuleOutcome, RunOutcome, Status};
 
 /// DataFusion's error text without backtraces and repeated wrapping.
 pub fn error_text(e: &DataFusionError) -> String {
-    let text = e.strip_backtrace();
-    let text = text.trim();
-    for prefix in [
+    let mut text = e.strip_backtrace();
+    // Context layers ("… caused by …") repeat what the innermost error says.
+    if let Some(i) = text.rfind("caused by") {
+        text = text[i + "caused by".len()..].to_string();
+    }
+    let mut text = text.trim();
+    let prefixes = [
         "Error during planning: ",
         "Arrow error: ",
         "External error: ",
         "Execution error: ",
         "Schema error: ",
-    ] {
-        if let Some(rest) = text.strip_prefix(prefix) {
-            return rest.to_string();
-        }
+        "Csv error: ",
+        "Json error: ",
+        "Parquet error: ",
+        "Parser error: ",
+        "Object Store error: ",
+    ];
+    while let Some(rest) = prefixes.iter().find_map(|p| text.strip_prefix(p)) {
+        text = rest.trim();
     }
-    text.to_string()
+    text.replace(" records, found ", " fields, found ")
+        .replace(" records at line ", " fields at line ")
+        .replace("Expected ", "expected ")
 }
 
 /// A session configured for crosscheck: `target_partitions` from the machine.

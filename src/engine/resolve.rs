@@ -18,17 +18,15 @@ pub async fn table_schema(
     table: &TableRef,
 ) -> Result<SchemaRef, Diagnostic> {
     let name = &table.value;
-    if let Some(reason) = sources
+    let broken = sources
         .iter()
         .find(|s| s.name == name.source)
-        .and_then(|s| s.broken.get(&name.table))
-    {
-        if name.schema.is_none() {
-            return Err(Diagnostic::at(
-                &table.loc,
-                format!("table `{name}` cannot be read: {reason}"),
-            ));
-        }
+        .and_then(|s| s.broken.get(&name.table));
+    if let Some(reason) = broken.filter(|_| name.schema.is_none()) {
+        return Err(Diagnostic::at(
+            &table.loc,
+            format!("table `{name}` cannot be read: {reason}"),
+        ));
     }
     match ctx.table_provider(reference(name)).await {
         Ok(provider) => Ok(provider.schema()),

@@ -11,7 +11,8 @@ use serde_json::Value;
 
 /// The value at `row` of `array`.
 pub fn cell(array: &ArrayRef, row: usize) -> Value {
-    if array.is_null(row) {
+    // A column inferred from an empty file has the Null type, whose arrays carry no null mask.
+    if array.is_null(row) || array.data_type() == &DataType::Null {
         return Value::Null;
     }
     match array.data_type() {

@@ -1,0 +1,130 @@
+//! The other subcommands and options: validate, list, --source, --sample, empty tables.
+
+use crate::support::{crosscheck, project, root, rule, run_json};
+
+#[test]
+fn validate_checks_files_and_with_connect_the_sources() {
+    let out = crosscheck(&root(), &["validate"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("crosscheck.yaml is valid: 24 rules in 5 rule files, 2 sources"),
+        "{}",
+        out.stdout
+    );
+    let out = crosscheck(&root(), &["validate", "--connect"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let config = "sources:\n  left:\n    files: data\n";
+    let rules = "rules:\n  - name: t\n    type: row_count\n    table: left.userz\n  - name: q\n    type: sql\n    sql: select nope from left.users\n";
+    let dir = project(&[
+        ("crosscheck.yaml", config),
+        ("data/users.csv", "id\n1\n"),
+        ("rules/r.yaml", rules),
+    ]);
+    let out = crosscheck(dir.path(), &["validate", "--connect"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("rules/r.yaml:4:12") && out.stderr.contains("did you mean `users`?"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("rules/r.yaml:7:10") && out.stderr.contains("nope"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn list_shows_one_line_per_rule() {
+    let out = crosscheck(&root(), &["list"]);
+    assert_eq!(out.code, 0);
+    let lines: Vec<_> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 25, "{}", out.stdout);
+    assert!(lines.iter().any(|l| l.contains("progress_user_exists")
+        && l.contains("foreign_key")
+        && l.contains("prod.user_progress, prod.users")));
+}
+
+#[test]
+fn a_source_can_be_replaced_for_one_run() {
+    // Pointing prod at the staging export makes every prod-only defect disappear.
+    let (out, report) = run_json(
+        &root(),
+        &[
+            "--source",
+            "prod=examples/learning-platform/staging",
+            "--select",
+            "users_count_match",
+            "--select",
+            "user_email_unique",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(rule(&report, "users_count_match")["status"], "pass");
+    assert_eq!(
+        report["sources"]["prod"]["location"],
+        "examples/learning-platform/staging"
+    );
+}
+
+#[test]
+fn sample_limits_the_rows_kept() {
+    let (_, report) = run_json(
+        &root(),
+        &["--sample", "2", "--select", "progress_user_exists"],
+    );
+    let r = rule(&report, "progress_user_exists");
+    assert_eq!(r["violations"], 7);
+    assert_eq!(r["sample"]["rows"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn empty_tables_and_empty_strings() {
+    let config = "sources:\n  left:\n    files: data\n";
+    let rules = "rules:
+  - name: empty_has_rows
+    type: row_count
+    table: left.empty
+    min: 1
+  - name: empty_not_null
+    type: not_null
+    table: left.empty
+    columns: [id]
+  - name: empty_fresh
+    type: freshness
+    table: left.empty
+    column: at
+    max_age: 1d
+  - name: blank_is_null
+    type: not_null
+    table: left.people
+    columns: [nick]
+  - name: quoted_blank
+    type: expect
+    table: left.people
+    condition: nick <> ''
+";
+    let people = "id,nick\n1,al\n2,\n3,\"\"\n";
+    let dir = project(&[
+        ("crosscheck.yaml", config),
+        ("data/empty.csv", "id,at\n"),
+        ("data/people.csv", people),
+        ("rules/r.yaml", rules),
+    ]);
+    let (out, report) = run_json(dir.path(), &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let verdict = |n: &str| {
+        (
+            rule(&report, n)["status"].clone(),
+            rule(&report, n)["violations"].clone(),
+        )
+    };
+    assert_eq!(verdict("empty_has_rows"), ("fail".into(), 1.into()));
+    assert_eq!(verdict("empty_not_null"), ("pass".into(), 0.into()));
+    assert_eq!(verdict("empty_fresh"), ("fail".into(), 1.into()));
+    // With `null: ""` (the default) an empty field is NULL, quoted or not.
+    assert_eq!(verdict("blank_is_null"), ("fail".into(), 2.into()));
+    assert_eq!(verdict("quoted_blank"), ("fail".into(), 2.into()));
+}

@@ -1,0 +1,10 @@
+//! One integration-test binary (link time is scarce): every module runs the real binary
+//! on real files.
+
+mod bad_inputs;
+mod cli;
+mod edge_suite;
+mod errors;
+mod example;
+mod reports;
+mod support;

@@ -1,0 +1,111 @@
+//! Running the built binary the way a user does, and reading what it printed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The repository root (where the bundled example lives).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures").join(name)
+}
+
+/// What one run of the binary produced.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// Runs `crosscheck ARGS` in `dir` with a clean environment for colour and width.
+pub fn crosscheck(dir: &Path, args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_crosscheck"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("COLUMNS")
+        .output()
+        .expect("the crosscheck binary runs");
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `run --json - -q` and the parsed report.
+pub fn run_json(dir: &Path, extra: &[&str]) -> (Output, Value) {
+    let mut args = vec!["run", "--json", "-", "-q"];
+    args.extend_from_slice(extra);
+    let out = crosscheck(dir, &args);
+    let report = out.json();
+    (out, report)
+}
+
+/// The rule named `name` in a JSON report.
+pub fn rule<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["rules"]
+        .as_array()
+        .and_then(|rules| rules.iter().find(|r| r["name"] == name))
+        .unwrap_or_else(|| panic!("no rule `{name}` in the report"))
+}
+
+/// Writes a small project into a temporary folder: `files` maps relative paths to contents.
+pub fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    for (path, contents) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("a parent folder"))
+            .expect("folders are created");
+        std::fs::write(path, contents).expect("the file is written");
+    }
+    dir
+}
+
+/// Asserts every rule of `expected` (`{"rules": {NAME: {status, violations}}}`) against a report.
+pub fn assert_verdicts(report: &Value, expected: &Value) {
+    let expected_rules = expected["rules"].as_object().expect("expected rules");
+    let mut problems = Vec::new();
+    for (name, want) in expected_rules {
+        let got = rule(report, name);
+        if got["status"] != want["status"] || got["violations"] != want["violations"] {
+            problems.push(format!(
+                "{name}: expected {} with {} violations, got {} with {} ({})",
+                want["status"],
+                want["violations"],
+                got["status"],
+                got["violations"],
+                got["message"]
+            ));
+        }
+    }
+    let reported = report["rules"].as_array().map(Vec::len).unwrap_or(0);
+    if reported != expected_rules.len() {
+        problems.push(format!(
+            "{} rules reported, {} expected",
+            reported,
+            expected_rules.len()
+        ));
+    }
+    assert!(
+        problems.is_empty(),
+        "verdicts differ:\n{}",
+        problems.join("\n")
+    );
+}
