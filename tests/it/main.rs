@@ -6,5 +6,6 @@ mod cli;
 mod edge_suite;
 mod errors;
 mod example;
+mod formats;
 mod reports;
 mod support;
