@@ -71,9 +71,8 @@ pub struct RunArgs {
     /// What sets exit code 1.
     #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
-    /// Write the JSON report to FILE (`-` for standard output).
-    #[arg(long = "json", value_name = "FILE")]
-    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub reports: ReportArgs,
     /// Offending rows kept per rule.
     #[arg(long = "sample", value_name = "N")]
     pub sample: Option<usize>,
@@ -83,9 +82,36 @@ pub struct RunArgs {
     /// Replace a source for this run: a postgres:// URL or a folder path.
     #[arg(long = "source", value_name = "NAME=LOCATION", value_parser = parse_source_override)]
     pub source: Vec<(String, String)>,
-    /// No terminal table.
+    /// No terminal table (and no progress bar).
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
+    /// No progress bar on standard error.
+    #[arg(long = "no-progress")]
+    pub no_progress: bool,
+    /// Colour the terminal table (NO_COLOR is honoured by `auto`).
+    #[arg(long = "color", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Report files; `-` writes to standard output. Any combination in one run.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ReportArgs {
+    /// Write the JSON report to FILE.
+    #[arg(long = "json", value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the JUnit XML report to FILE.
+    #[arg(long = "junit", value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the Markdown report to FILE.
+    #[arg(long = "markdown", value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Args, Debug)]

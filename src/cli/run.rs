@@ -2,7 +2,9 @@
 
 use std::io::IsTerminal;
 
-use super::{FailOn, RunArgs, exit, load_project, select::select};
+use std::path::Path;
+
+use super::{ColorChoice, FailOn, ReportArgs, RunArgs, exit, load_project, select::select};
 use crate::engine::outcome::{RunOutcome, Status};
 use crate::engine::{self, RunOptions};
 use crate::error::{Error, Result};
@@ -23,27 +25,86 @@ pub async fn run(args: RunArgs) -> Result<u8> {
             .map(|n| n.get())
             .unwrap_or(2)
     });
-    let outcome = engine::run(
-        &project,
-        &rules,
-        &RunOptions {
-            jobs,
-            sample: args.sample,
-        },
-    )
-    .await?;
-    if let Some(path) = &args.json {
-        report::write_to(path, &report::json::render(&outcome))?;
+    let progress = progress_bar(&args, rules.len());
+    let on_rule_done = progress.clone().map(|bar| {
+        let callback: engine::Progress = std::sync::Arc::new(move |name: &str| {
+            bar.set_message(name.to_string());
+            bar.inc(1);
+        });
+        callback
+    });
+    let options = RunOptions {
+        jobs,
+        sample: args.sample,
+        on_rule_done,
+    };
+    let outcome = engine::run(&project, &rules, &options).await;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
     }
-    let stdout_taken = args.json.as_deref() == Some(std::path::Path::new("-"));
+    let outcome = outcome?;
+    let stdout_taken = write_reports(&args.reports, &outcome)?;
     if !args.quiet && !stdout_taken {
-        let width = terminal_width();
-        report::write_to(
-            std::path::Path::new("-"),
-            &report::terminal::render(&outcome, width),
-        )?;
+        let style = report::terminal::Style {
+            width: terminal_width(),
+            color: use_color(args.color),
+        };
+        report::write_to(Path::new("-"), &report::terminal::render(&outcome, style))?;
     }
     Ok(exit_code(&outcome, args.fail_on))
+}
+
+/// Writes every requested report; says whether one of them went to standard output.
+pub fn write_reports(reports: &ReportArgs, outcome: &RunOutcome) -> Result<bool> {
+    let mut stdout_taken = false;
+    let formats = [
+        (&reports.json, Format::Json),
+        (&reports.junit, Format::Junit),
+        (&reports.markdown, Format::Markdown),
+    ];
+    for (path, format) in formats {
+        let Some(path) = path else { continue };
+        let text = match format {
+            Format::Json => report::json::render(outcome),
+            Format::Junit => report::junit::render(outcome)?,
+            Format::Markdown => report::markdown::render(outcome),
+        };
+        report::write_to(path, &text)?;
+        stdout_taken |= path == Path::new("-");
+    }
+    Ok(stdout_taken)
+}
+
+enum Format {
+    Json,
+    Junit,
+    Markdown,
+}
+
+/// A progress bar on standard error, only when it is a terminal and not turned off.
+fn progress_bar(args: &RunArgs, rules: usize) -> Option<indicatif::ProgressBar> {
+    if args.quiet || args.no_progress || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(rules as u64);
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} rules  {elapsed}  {wide_msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}
+
+/// Colour when asked, or by default when standard output is a terminal and NO_COLOR is unset.
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
 }
 
 /// The width to fit tables to, when standard output is a terminal.
@@ -51,9 +112,10 @@ fn terminal_width() -> Option<u16> {
     if !std::io::stdout().is_terminal() {
         return None;
     }
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
+    // comfy-table asks the terminal itself; COLUMNS is the fallback.
+    comfy_table::Table::new()
+        .width()
+        .or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()))
         .or(Some(120))
 }
 

@@ -90,11 +90,15 @@ pub async fn plan_rule(
     Ok(())
 }
 
+/// Called with a rule's name each time one finishes (for a progress bar).
+pub type Progress = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
 /// Options of one run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Default)]
 pub struct RunOptions {
     pub jobs: usize,
     pub sample: Option<usize>,
+    pub on_rule_done: Option<Progress>,
 }
 
 /// Registers the sources and runs `rules`; only an unusable source is an `Err`.
@@ -143,6 +147,9 @@ pub async fn run(
             .buffer_unordered(options.jobs.max(1));
     while let Some(done) = stream.next().await {
         for (i, outcome) in done {
+            if let Some(progress) = &options.on_rule_done {
+                progress(&outcome.name);
+            }
             results[i] = Some(outcome);
         }
     }

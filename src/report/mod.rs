@@ -1,6 +1,8 @@
 //! Outcomes rendered for people and machines. Reads result types only; never runs a query.
 
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod terminal;
 
 use std::io::Write;

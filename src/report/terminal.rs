@@ -2,7 +2,7 @@
 //! summary line.
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Cell, ContentArrangement, Table};
+use comfy_table::{Cell, Color, ContentArrangement, Table};
 
 use super::format_duration;
 use crate::engine::outcome::{RuleOutcome, RunOutcome, Status};
@@ -11,10 +11,20 @@ use crate::engine::values::display;
 /// Longest value shown in a sample cell before it is cut.
 const MAX_CELL: usize = 60;
 
-pub fn render(run: &RunOutcome, width: Option<u16>) -> String {
+/// How the terminal report is laid out.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    /// Fit tables to this width (a terminal); `None` lays them out at natural width.
+    pub width: Option<u16>,
+    /// Colour statuses (ANSI).
+    pub color: bool,
+}
+
+pub fn render(run: &RunOutcome, style: Style) -> String {
+    let width = style.width;
     let mut out = String::new();
     if !run.rules.is_empty() {
-        out.push_str(&rules_table(&run.rules, width).to_string());
+        out.push_str(&rules_table(&run.rules, style).to_string());
         out.push('\n');
     }
     for rule in run.rules.iter().filter(|r| r.status != Status::Pass) {
@@ -29,7 +39,7 @@ pub fn render(run: &RunOutcome, width: Option<u16>) -> String {
 
 fn new_table(width: Option<u16>) -> Table {
     let mut table = Table::new();
-    table.load_style(UTF8_FULL_CONDENSED);
+    table.load_style(UTF8_FULL_CONDENSED).force_no_tty();
     match width {
         Some(w) => {
             table
@@ -43,12 +53,30 @@ fn new_table(width: Option<u16>) -> Table {
     table
 }
 
-fn rules_table(rules: &[RuleOutcome], width: Option<u16>) -> Table {
-    let mut table = new_table(width);
+fn status_cell(status: Status, color: bool) -> Cell {
+    let cell = Cell::new(status.label());
+    if !color {
+        return cell;
+    }
+    cell.fg(match status {
+        Status::Pass => Color::Green,
+        Status::Fail => Color::Red,
+        Status::Warn => Color::Yellow,
+        Status::Error => Color::Magenta,
+    })
+}
+
+fn rules_table(rules: &[RuleOutcome], style: Style) -> Table {
+    let mut table = new_table(style.width);
+    if style.color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
     table.set_header(["status", "rule", "type", "violations", "time"]);
     for r in rules {
         table.add_row([
-            Cell::new(r.status.label()),
+            status_cell(r.status, style.color),
             Cell::new(&r.name),
             Cell::new(r.type_name),
             Cell::new(violations_text(r)),

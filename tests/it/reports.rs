@@ -25,6 +25,10 @@ const RULES: &str = "rules:
     type: row_count
     table: right.users
     min: 1
+  - name: emails_unique_across
+    type: foreign_key
+    child: left.users(email)
+    parent: right.users(email)
 ";
 
 fn suite() -> tempfile::TempDir {
@@ -95,4 +99,132 @@ fn json_report() {
     }
     assert!(!report.to_string().contains("b@x.io"));
     insta::assert_json_snapshot!(report);
+}
+
+#[test]
+fn junit_report_parses_with_a_testcase_per_rule() {
+    let dir = suite();
+    let out = crosscheck(dir.path(), &["run", "-q", "--junit", "-"]);
+    let report = quick_junit::Report::deserialize_from_str(&out.stdout).expect("JUnit XML parses");
+    assert_eq!(report.test_suites.len(), 1);
+    let suite = &report.test_suites[0];
+    assert_eq!(suite.name.as_str(), "rules/suite.yaml");
+    let cases: Vec<_> = suite
+        .test_cases
+        .iter()
+        .map(|c| (c.name.as_str().to_string(), kind(&c.status)))
+        .collect();
+    assert_eq!(
+        cases,
+        [
+            ("counts_match".to_string(), "failure"),
+            ("emails_present".to_string(), "failure"),
+            ("scores_in_range".to_string(), "success"),
+            ("broken".to_string(), "error"),
+            ("enough_users".to_string(), "success"),
+            ("emails_unique_across".to_string(), "failure"),
+        ]
+    );
+    let warned = &suite.test_cases[2];
+    assert!(
+        warned
+            .system_out
+            .as_ref()
+            .is_some_and(|o| o.as_str().contains("WARN"))
+    );
+    insta::assert_snapshot!(filtered(&scrub_junit_times(&out.stdout)));
+}
+
+fn kind(status: &quick_junit::TestCaseStatus) -> &'static str {
+    match status {
+        quick_junit::TestCaseStatus::Success { .. } => "success",
+        quick_junit::TestCaseStatus::NonSuccess {
+            kind: quick_junit::NonSuccessKind::Failure,
+            ..
+        } => "failure",
+        quick_junit::TestCaseStatus::NonSuccess {
+            kind: quick_junit::NonSuccessKind::Error,
+            ..
+        } => "error",
+        _ => "other",
+    }
+}
+
+/// `time="0.123"` and `timestamp="…"` attributes removed.
+fn scrub_junit_times(xml: &str) -> String {
+    xml.split('"')
+        .enumerate()
+        .map(|(i, part)| {
+            let attribute_value = i % 2 == 1;
+            if attribute_value
+                && (part.chars().all(|c| c.is_ascii_digit() || c == '.') || part.contains("+00:00"))
+                && !part.is_empty()
+            {
+                "…".to_string()
+            } else {
+                part.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\"")
+}
+
+#[test]
+fn markdown_report_names_every_rule() {
+    let dir = suite();
+    let out = crosscheck(dir.path(), &["run", "-q", "--markdown", "-"]);
+    for name in [
+        "counts_match",
+        "emails_present",
+        "scores_in_range",
+        "broken",
+        "enough_users",
+    ] {
+        assert!(
+            out.stdout.contains(&format!("| `{name}` |")),
+            "{name} missing:\n{}",
+            out.stdout
+        );
+    }
+    insta::assert_snapshot!(filtered(&out.stdout));
+}
+
+#[test]
+fn all_formats_in_one_run_and_no_sensitive_value_anywhere() {
+    let dir = suite();
+    let out = crosscheck(
+        dir.path(),
+        &[
+            "run",
+            "--json",
+            "r/report.json",
+            "--junit",
+            "r/report.xml",
+            "--markdown",
+            "r/report.md",
+            "--color",
+            "always",
+        ],
+    );
+    assert_eq!(out.code, 2);
+    let mut outputs = vec![out.stdout.clone(), out.stderr.clone()];
+    for file in ["report.json", "report.xml", "report.md"] {
+        outputs.push(
+            std::fs::read_to_string(dir.path().join("r").join(file)).expect("report written"),
+        );
+    }
+    for text in &outputs {
+        for email in ["a@x.io", "b@x.io", "c@x.io"] {
+            assert!(!text.contains(email), "{email} leaked into:\n{text}");
+        }
+    }
+    assert!(
+        out.stdout.contains("\u{1b}["),
+        "--color always colours the table"
+    );
+    let plain = crosscheck(dir.path(), &["run"]).stdout;
+    assert!(
+        !plain.contains("\u{1b}["),
+        "no colour when stdout is not a terminal"
+    );
 }
