@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::prelude::{Expr, SessionContext};
+use datafusion::prelude::{DataFrame, Expr, SessionContext};
+
+use crate::source::postgres::pushdown::{self, PushError};
 use serde_json::Value;
 
 use super::compile::{CountsKind, Plan, predicate_sample_sql};
@@ -14,6 +16,19 @@ use super::values::{as_u64, cell};
 /// Runs `sql` to completion.
 pub async fn collect(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>, String> {
     let frame = ctx.sql(sql).await.map_err(|e| super::error_text(&e))?;
+    collect_frame(frame).await
+}
+
+/// Runs a planned query: inside PostgreSQL when all its tables are in one PostgreSQL
+/// source, in-process otherwise (or when PostgreSQL does not understand the unparsed SQL).
+pub async fn collect_frame(frame: DataFrame) -> Result<Vec<RecordBatch>, String> {
+    if let Some(pushed) = pushdown::try_push(frame.logical_plan()) {
+        match pushed.execute().await {
+            Ok(batches) => return Ok(batches),
+            Err(PushError::Failed(message)) => return Err(message),
+            Err(PushError::NotUnderstood(_)) => {}
+        }
+    }
     frame.collect().await.map_err(|e| super::error_text(&e))
 }
 
@@ -100,7 +115,7 @@ async fn sample_rows(m: &MeasureContext<'_>, sql: &str, violations: u64) -> Resu
     let frame = frame
         .limit(0, Some(m.sample))
         .map_err(|e| super::error_text(&e))?;
-    let batches = frame.collect().await.map_err(|e| super::error_text(&e))?;
+    let batches = collect_frame(frame).await?;
     Ok(to_sample(&batches, m.origin, m.masker, m.sample))
 }
 

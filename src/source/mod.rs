@@ -3,6 +3,7 @@
 //! default schema's tables (so `prod.TABLE` works), in rule fields and in SQL alike.
 
 pub mod files;
+pub mod postgres;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,6 +18,9 @@ use crate::error::{Error, Result};
 
 /// The schema name under which a files source's tables also appear (`export.public.users`).
 pub const FILES_SCHEMA: &str = "public";
+
+/// A source's tables grouped by schema: `(schema, [(table, provider)])`.
+pub type SchemaTables = Vec<(String, Vec<(String, Arc<dyn TableProvider>)>)>;
 
 /// What the run knows about one source after registering it.
 #[derive(Debug, Clone)]
@@ -46,7 +50,12 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                 message,
             })?;
             let (tables, broken) = files::open_tables(ctx, &listing, csv).await;
-            install(ctx, &spec.name, FILES_SCHEMA, tables)?;
+            install_schemas(
+                ctx,
+                &spec.name,
+                FILES_SCHEMA,
+                vec![(FILES_SCHEMA.to_string(), tables)],
+            )?;
             Ok(SourceInfo {
                 name: spec.name.clone(),
                 kind: "files",
@@ -54,45 +63,70 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                 broken,
             })
         }
-        SourceKind::Postgres { .. } | SourceKind::Tree { .. } => Err(Error::Source {
+        SourceKind::Postgres {
+            url,
+            schema,
+            statement_timeout,
+        } => {
+            let (session, schemas) = postgres::open(&spec.name, url, *statement_timeout)
+                .await
+                .map_err(|message| Error::Source {
+                    name: spec.name.clone(),
+                    message,
+                })?;
+            install_schemas(ctx, &spec.name, schema, schemas)?;
+            Ok(SourceInfo {
+                name: spec.name.clone(),
+                kind: "postgres",
+                location: session.info.display(),
+                broken: BTreeMap::new(),
+            })
+        }
+        SourceKind::Tree { .. } => Err(Error::Source {
             name: spec.name.clone(),
-            message: format!(
-                "`{}` sources are not supported by this build of crosscheck yet",
-                spec.kind.kind_name()
-            ),
+            message: "`tree` sources are not supported by this build of crosscheck yet".into(),
         }),
     }
 }
 
-/// Puts `tables` into catalog `source`.`schema` and into the default catalog's schema `source`.
-fn install(
+/// Puts each schema's tables into catalog `source`; the default schema's tables also into
+/// the default catalog's schema `source`.
+fn install_schemas(
     ctx: &SessionContext,
     source: &str,
-    schema: &str,
-    tables: Vec<(String, Arc<dyn TableProvider>)>,
+    default_schema: &str,
+    schemas: SchemaTables,
 ) -> Result<()> {
-    let in_catalog = Arc::new(MemorySchemaProvider::new());
-    let in_default = Arc::new(MemorySchemaProvider::new());
-    for (name, table) in tables {
-        in_catalog
-            .register_table(name.clone(), table.clone())
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        in_default
-            .register_table(name, table)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-    }
     let catalog = Arc::new(MemoryCatalogProvider::new());
-    catalog
-        .register_schema(schema, in_catalog)
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let in_default = Arc::new(MemorySchemaProvider::new());
+    for (schema, tables) in schemas {
+        let provider = Arc::new(MemorySchemaProvider::new());
+        for (name, table) in tables {
+            if schema == default_schema {
+                in_default
+                    .register_table(name.clone(), table.clone())
+                    .map_err(internal)?;
+            }
+            provider.register_table(name, table).map_err(internal)?;
+        }
+        catalog
+            .register_schema(&schema, provider)
+            .map_err(internal)?;
+    }
     ctx.register_catalog(source, catalog);
-    let default_catalog = ctx
-        .catalog(&ctx.copied_config().options().catalog.default_catalog)
-        .ok_or_else(|| Error::Internal("the default catalog is missing".into()))?;
-    default_catalog
+    default_catalog(ctx)?
         .register_schema(source, in_default)
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .map_err(internal)?;
     Ok(())
+}
+
+fn internal(e: datafusion::error::DataFusionError) -> Error {
+    Error::Internal(e.to_string())
+}
+
+fn default_catalog(ctx: &SessionContext) -> Result<Arc<dyn CatalogProvider>> {
+    ctx.catalog(&ctx.copied_config().options().catalog.default_catalog)
+        .ok_or_else(|| Error::Internal("the default catalog is missing".into()))
 }
 
 /// The tables of a source's default schema, sorted.

@@ -1,0 +1,165 @@
+//! What tables a PostgreSQL source has and how each column is read: its Arrow type, its
+//! decoder, and the expression that selects it (a `::text` cast for types read as text).
+
+use postgres_protocol::escape::escape_identifier;
+use tokio_postgres::Client;
+
+use super::decode::Kind;
+use super::session::error_text;
+
+/// One column of a PostgreSQL table.
+#[derive(Clone, Debug)]
+pub struct PgColumn {
+    pub name: String,
+    pub kind: Kind,
+    /// The SELECT expression that yields the column in the decoder's wire format.
+    pub select: String,
+    pub not_null: bool,
+    /// The type as PostgreSQL names it, with modifiers (`numeric(10,2)`, `character varying(80)`).
+    pub type_text: String,
+}
+
+/// One table (or view) of a PostgreSQL source.
+#[derive(Clone, Debug)]
+pub struct PgTableDef {
+    pub schema: String,
+    pub name: String,
+    pub columns: Vec<PgColumn>,
+}
+
+const COLUMNS_SQL: &str = "
+SELECT n.nspname::text, c.relname::text, a.attname::text,
+       CASE WHEN t.typtype = 'd' THEN bt.typname ELSE t.typname END::text AS type_name,
+       t.typtype::text,
+       CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS typmod,
+       a.attnotnull,
+       format_type(a.atttypid, a.atttypmod) AS type_text,
+       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE '' END AS base_type
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype
+WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+ORDER BY n.nspname, c.relname, a.attnum";
+
+/// Every user table and view with its columns.
+pub async fn load_tables(client: &Client) -> Result<Vec<PgTableDef>, String> {
+    let rows = client
+        .query(COLUMNS_SQL, &[])
+        .await
+        .map_err(|e| format!("cannot list tables: {}", error_text(&e)))?;
+    let mut tables: Vec<PgTableDef> = Vec::new();
+    for row in rows {
+        let (schema, table): (String, String) = (row.get(0), row.get(1));
+        let column = column(
+            row.get(2),
+            row.get(3),
+            row.get(4),
+            row.get(5),
+            row.get(6),
+            row.get(7),
+            row.get(8),
+        );
+        match tables.last_mut() {
+            Some(t) if t.schema == schema && t.name == table => t.columns.push(column),
+            _ => tables.push(PgTableDef {
+                schema,
+                name: table,
+                columns: vec![column],
+            }),
+        }
+    }
+    Ok(tables)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn column(
+    name: String,
+    type_name: String,
+    typtype: String,
+    typmod: i32,
+    not_null: bool,
+    type_text: String,
+    base_type: String,
+) -> PgColumn {
+    let ident = escape_identifier(&name);
+    let (kind, cast) = kind_of(&type_name, &typtype, typmod);
+    let select = match (cast, base_type.is_empty()) {
+        (true, _) => format!("{ident}::text"),
+        // A domain is read as its base type, whose binary format the decoder knows.
+        (false, false) => format!("{ident}::{base_type}"),
+        (false, true) => ident,
+    };
+    PgColumn {
+        name,
+        kind,
+        select,
+        not_null,
+        type_text,
+    }
+}
+
+/// The decoder for a type, and whether it must be selected as text.
+pub fn kind_of(type_name: &str, typtype: &str, typmod: i32) -> (Kind, bool) {
+    let native = |k| (k, false);
+    match type_name {
+        "bool" => native(Kind::Bool),
+        "int2" => native(Kind::Int2),
+        "int4" => native(Kind::Int4),
+        "int8" => native(Kind::Int8),
+        "float4" => native(Kind::Float4),
+        "float8" => native(Kind::Float8),
+        "numeric" => match numeric_precision_scale(typmod) {
+            Some((precision, scale)) if precision <= 38 => {
+                native(Kind::Numeric { precision, scale })
+            }
+            // Unconstrained (or wider than Decimal128) numerics are read as their exact text,
+            // so no digit is ever lost; comparisons cast them where a number is needed.
+            _ => (Kind::Text, true),
+        },
+        "text" | "varchar" | "bpchar" | "name" | "char" | "citext" | "json" | "xml" => {
+            native(Kind::Text)
+        }
+        "jsonb" => native(Kind::Jsonb),
+        "uuid" => native(Kind::Uuid),
+        "bytea" => native(Kind::Bytea),
+        "date" => native(Kind::Date),
+        "time" => native(Kind::Time),
+        "timestamp" => native(Kind::Timestamp),
+        "timestamptz" => native(Kind::TimestampTz),
+        "interval" => native(Kind::Interval),
+        // An enum's binary form is its label.
+        _ if typtype == "e" => native(Kind::Text),
+        // inet, cidr, macaddr, money, arrays, ranges, composites… are read as text.
+        _ => (Kind::Text, true),
+    }
+}
+
+/// `numeric(p, s)` from the type modifier: `((tm - 4) >> 16) & 0xffff`, `(tm - 4) & 0xffff`.
+pub fn numeric_precision_scale(typmod: i32) -> Option<(u8, i8)> {
+    if typmod < 4 {
+        return None;
+    }
+    let precision = ((typmod - 4) >> 16) & 0xffff;
+    let scale = (typmod - 4) & 0xffff;
+    Some((u8::try_from(precision).ok()?, i8::try_from(scale).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_modifiers() {
+        // numeric(10, 2) has typmod (10 << 16 | 2) + 4
+        assert_eq!(numeric_precision_scale((10 << 16 | 2) + 4), Some((10, 2)));
+        assert_eq!(numeric_precision_scale(-1), None);
+        assert_eq!(kind_of("numeric", "b", -1), (Kind::Text, true));
+        assert_eq!(kind_of("numeric", "b", (50 << 16) + 4), (Kind::Text, true));
+        assert_eq!(kind_of("inet", "b", -1), (Kind::Text, true));
+        assert_eq!(kind_of("mood", "e", -1), (Kind::Text, false));
+    }
+}
