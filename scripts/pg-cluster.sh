@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # PG_CLUSTER_* are for the scripts that source this file
 #
 # A throwaway PostgreSQL cluster for tests and benchmarks.
 #
@@ -15,9 +15,9 @@
 # Run directly:
 #
 #     scripts/pg-cluster.sh run [--] COMMAND [ARG...]   start, run COMMAND, stop (exit: COMMAND's)
-#     eval "$(scripts/pg-cluster.sh start)"             start and leave running; prints `export` lines
-#     scripts/pg-cluster.sh stop [DIR]                  stop the one started above (DIR defaults to
-#                                                       $PG_CLUSTER_DIR) and remove its directory
+#     eval "$(scripts/pg-cluster.sh start)"             start and leave running (for iterating on
+#                                                       tests: scripts/test.sh then uses its URL)
+#     scripts/pg-cluster.sh stop "$PG_CLUSTER_DIR"      stop that one and remove its directory
 #
 # pg_cluster_start:
 # * If CROSSCHECK_TEST_PG_URL is set, it is used as is and nothing is started;
@@ -36,6 +36,8 @@
 #   PG_CLUSTER_BINDIR, PG_CLUSTER_VERSION, PG_CLUSTER_USER, PG_CLUSTER_PASSWORD, PG_CLUSTER_OWNER.
 # * It returns non-zero with a message on stderr when no server can be had; on failure it cleans up
 #   what it made. One line on stderr says what it did.
+# * Besides the caller's EXIT trap, a detached watcher process stops the cluster if the calling
+#   shell dies without running its traps (SIGKILL, e.g. a CI timeout killing the process group).
 #
 # Helpers once started: pg_cluster_url [DB] (the TCP URL of a database of the temp cluster),
 # pg_cluster_psql [PSQL ARGS...] (psql as superuser on CROSSCHECK_TEST_PG_SUPERUSER_URL, either mode).
@@ -44,16 +46,26 @@
 
 PG_CLUSTER_ROLE=crosscheck
 PG_CLUSTER_DATABASE=crosscheck_test
+# What this shell started (never exported, so never inherited from a parent's cluster): the temp
+# cluster's directory or 1 when CROSSCHECK_TEST_PG_URL was used as is, and the watcher's PID.
+_pg_cluster_dir=${_pg_cluster_dir:-}
+_pg_cluster_external=${_pg_cluster_external:-}
+_pg_cluster_watcher=${_pg_cluster_watcher:-}
+_pg_cluster_no_watch=${_pg_cluster_no_watch:-}
+_pg_cluster_self=$(readlink -f "${BASH_SOURCE[0]}")
 
 pg_cluster__say() { printf 'pg-cluster: %s\n' "$*" >&2; }
 
-# Runs a command as the cluster's OS user (as the current user when not root), from the cluster
-# directory: the caller's working directory may be unreadable to that user (e.g. under /root).
+# Runs a command as the cluster's OS user (as the current user when not root), from /: the
+# caller's working directory may be unreadable to that user (e.g. under /root).
+# Call sites put output redirections on a subshell, `(pg_cluster__as_owner ...) >FILE`, never on
+# the function call itself: bash applies those to the calling shell while the function runs, so an
+# interrupt's traps (the caller's EXIT trap) would write into FILE.
 pg_cluster__as_owner() {
     if [ -n "${PG_CLUSTER_OWNER:-}" ]; then
-        (cd "${PG_CLUSTER_DIR:-/}" && exec runuser -u "$PG_CLUSTER_OWNER" -- env LC_ALL=C "$@")
+        (cd / && exec runuser -u "$PG_CLUSTER_OWNER" -- env LC_ALL=C "$@")
     else
-        (cd "${PG_CLUSTER_DIR:-/}" && LC_ALL=C exec "$@")
+        (cd / && LC_ALL=C exec "$@")
     fi
 }
 
@@ -121,18 +133,17 @@ pg_cluster__install() {
                 'create_main_cluster = false' \
                 >/etc/postgresql-common/createcluster.d/crosscheck-no-main-cluster.conf
         fi || return 1
-    DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >&2 ||
-        {
-            pg_cluster__say "apt-get install postgresql failed"
-            return 1
-        }
+    if ! DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 ||
+        ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >&2; then
+        pg_cluster__say "apt-get install postgresql failed"
+        return 1
+    fi
 }
 
 # Sets PG_CLUSTER_OWNER: empty when not root (run as ourselves), else `postgres` or a dedicated
 # system user created on the spot.
 pg_cluster__pick_owner() {
-    PG_CLUSTER_OWNER=
+    PG_CLUSTER_OWNER=''
     [ "$(id -u)" -eq 0 ] || return 0
     if ! command -v runuser >/dev/null 2>&1; then
         pg_cluster__say "running as root, but runuser (util-linux) is missing: cannot run PostgreSQL as a non-root user"
@@ -198,6 +209,23 @@ pg_cluster__psql_clean() {
     )
 }
 
+# A detached process that stops the cluster if this shell dies without running its EXIT trap
+# (SIGKILL, e.g. from a timeout killing the whole process group). It holds none of our file
+# descriptors, so nothing waiting for our output waits for it; pg_cluster_stop ends it.
+pg_cluster__start_watcher() {
+    [ -z "$_pg_cluster_no_watch" ] && command -v setsid >/dev/null 2>&1 || return 0
+    # shellcheck disable=SC2016
+    setsid bash -c '
+        for fd in /proc/$$/fd/*; do
+            fd=${fd##*/}
+            case $fd in 0 | 1 | 2 | *[!0-9]*) ;; *) eval "exec $fd>&-" ;; esac
+        done
+        while kill -0 "$1" 2>/dev/null && [ -d "$2" ]; do sleep 1; done
+        if [ -d "$2" ]; then source "$3" && pg_cluster_stop "$2"; fi
+    ' pg-cluster-watch "$$" "$PG_CLUSTER_DIR" "$_pg_cluster_self" </dev/null >/dev/null 2>&1 &
+    _pg_cluster_watcher=$!
+}
+
 pg_cluster_url() {
     if [ -z "${PG_CLUSTER_PORT:-}" ]; then
         pg_cluster__say "pg_cluster_url: no temp cluster running"
@@ -215,12 +243,12 @@ pg_cluster_start() {
     if [ -n "${CROSSCHECK_TEST_PG_URL:-}" ]; then
         export CROSSCHECK_TEST_PG_URL
         export CROSSCHECK_TEST_PG_SUPERUSER_URL="${CROSSCHECK_TEST_PG_SUPERUSER_URL:-$CROSSCHECK_TEST_PG_URL}"
-        PG_CLUSTER_EXTERNAL=1
+        _pg_cluster_external=1
         pg_cluster__say "using the PostgreSQL server of CROSSCHECK_TEST_PG_URL (no temp cluster started)"
         return 0
     fi
-    if [ -n "${PG_CLUSTER_DIR:-}" ]; then
-        pg_cluster__say "a temp cluster is already running in $PG_CLUSTER_DIR"
+    if [ -n "$_pg_cluster_dir" ]; then
+        pg_cluster__say "a temp cluster is already running in $_pg_cluster_dir"
         return 1
     fi
     if ! pg_cluster__start_temp; then
@@ -230,9 +258,10 @@ pg_cluster_start() {
 }
 
 pg_cluster__start_temp() {
-    local bindir version parent dir data socket password port attempt started='' q
+    local bindir version parent dir data socket password port started='' q
+    PG_CLUSTER_PORT='' PG_CLUSTER_DIR='' PG_CLUSTER_SOCKET_DIR='' PG_CLUSTER_PASSWORD='' PG_CLUSTER_OWNER=''
     bindir=$(pg_cluster__find_bindir) ||
-        { pg_cluster__install && bindir=$(pg_cluster__find_bindir); } ||
+        { [ -z "${PG_BINDIR:-}" ] && pg_cluster__install && bindir=$(pg_cluster__find_bindir); } ||
         {
             pg_cluster__say "no usable PostgreSQL server binaries (looked under /usr/lib/postgresql/*/bin)"
             return 1
@@ -246,18 +275,18 @@ pg_cluster__start_temp() {
     # path (107 bytes): then use /tmp.
     for parent in "${TMPDIR:-/tmp}" /tmp; do
         parent=${parent%/}
-        [ -n "$parent" ] || parent=/tmp
+        case $parent in /?*) ;; *) parent=/tmp ;; esac
         dir=$(mktemp -d "$parent/crosscheck-pg.XXXXXX") || return 1
-        PG_CLUSTER_DIR=$dir
+        _pg_cluster_dir=$dir PG_CLUSTER_DIR=$dir
         data=$dir/data socket=$dir/socket
         if mkdir -m 0700 "$data" "$socket" "$dir/log" && chmod 0711 "$dir" &&
             { [ -z "$PG_CLUSTER_OWNER" ] || chown "$PG_CLUSTER_OWNER:" "$data" "$socket" "$dir/log"; } &&
             [ ${#socket} -le 80 ] &&
-            pg_cluster__as_owner test -w "$data" -a -w "$socket" 2>/dev/null; then
+            (pg_cluster__as_owner test -w "$data" -a -w "$socket") 2>/dev/null; then
             break
         fi
         rm -rf -- "$dir"
-        PG_CLUSTER_DIR=
+        _pg_cluster_dir='' PG_CLUSTER_DIR=''
         if [ "$parent" = /tmp ]; then
             pg_cluster__say "cannot make a temp dir usable by ${PG_CLUSTER_OWNER:-$(id -un)} under /tmp"
             return 1
@@ -269,6 +298,7 @@ pg_cluster__start_temp() {
     PG_CLUSTER_USER=$PG_CLUSTER_ROLE
     # State for `pg-cluster.sh stop DIR` (from another shell); the directory is ours, not the server's.
     printf 'owner=%s\nbindir=%s\n' "$PG_CLUSTER_OWNER" "$bindir" >"$dir/cluster.state" || return 1
+    pg_cluster__start_watcher
 
     password=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n') && [ ${#password} -eq 48 ] || {
         pg_cluster__say "cannot generate a password from /dev/urandom"
@@ -276,9 +306,8 @@ pg_cluster__start_temp() {
     }
     PG_CLUSTER_PASSWORD=$password
     printf '%s\n' "$password" | pg_cluster__write_owned "$dir/log/pwfile" || return 1
-    if ! pg_cluster__as_owner "$bindir/initdb" -D "$data" -U "$PG_CLUSTER_ROLE" --pwfile="$dir/log/pwfile" \
-        -E UTF8 --locale=C --auth-local=trust --auth-host=scram-sha-256 --no-sync \
-        >"$dir/initdb.log" 2>&1; then
+    if ! (pg_cluster__as_owner "$bindir/initdb" -D "$data" -U "$PG_CLUSTER_ROLE" --pwfile="$dir/log/pwfile" \
+        -E UTF8 --locale=C --auth-local=trust --auth-host=scram-sha-256 --no-sync) >"$dir/initdb.log" 2>&1; then
         pg_cluster__say "initdb failed:"
         tail -n 20 "$dir/initdb.log" >&2
         return 1
@@ -295,7 +324,7 @@ EOF
     printf "\ninclude 'crosscheck.conf'\n" >>"$data/postgresql.conf" || return 1
     q=${socket//\'/\'\'}
 
-    for attempt in 1 2 3 4 5 6 7 8; do
+    for _ in 1 2 3 4 5 6 7 8; do
         port=$(pg_cluster__pick_port) || {
             pg_cluster__say "no free TCP port found"
             return 1
@@ -310,7 +339,7 @@ synchronous_commit = off
 password_encryption = 'scram-sha-256'
 EOF
         pg_cluster__write_owned "$dir/log/postgres.log" </dev/null || return 1
-        if pg_cluster__as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/log/postgres.log" -w -t 60 -s start \
+        if (pg_cluster__as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/log/postgres.log" -w -t 60 -s start) \
             >"$dir/pg_ctl.log" 2>&1; then
             started=1
             break
@@ -326,8 +355,8 @@ EOF
     fi
     PG_CLUSTER_PORT=$port
 
-    if ! pg_cluster__psql_clean -h "$socket" -p "$port" -U "$PG_CLUSTER_ROLE" -d postgres \
-        -c "CREATE DATABASE $PG_CLUSTER_DATABASE" >&2; then
+    if ! (pg_cluster__psql_clean -h "$socket" -p "$port" -U "$PG_CLUSTER_ROLE" -d postgres \
+        -c "CREATE DATABASE $PG_CLUSTER_DATABASE") >&2; then
         pg_cluster__say "cannot create database $PG_CLUSTER_DATABASE"
         return 1
     fi
@@ -336,7 +365,7 @@ EOF
     CROSSCHECK_TEST_PG_URL=$(pg_cluster_url) || return 1
     CROSSCHECK_TEST_PG_SUPERUSER_URL=$CROSSCHECK_TEST_PG_URL
     # Check the exported URL itself: TCP, password authentication.
-    if ! pg_cluster__psql_clean -d "$CROSSCHECK_TEST_PG_URL" -c 'SELECT 1' >/dev/null; then
+    if ! (pg_cluster__psql_clean -d "$CROSSCHECK_TEST_PG_URL" -c 'SELECT 1') >/dev/null; then
         pg_cluster__say "cannot connect with the URL over TCP"
         return 1
     fi
@@ -344,16 +373,25 @@ EOF
         "server running as ${PG_CLUSTER_OWNER:-$(id -un)})"
 }
 
-# Stops the temp cluster of this shell (or the one in directory $1) and removes its directory.
-# Never fails and never exits: safe in an EXIT trap, with or without set -e.
+# Stops the temp cluster this shell started (or the one in directory $1) and removes its
+# directory. Never fails and never exits: safe in an EXIT trap, with or without set -e.
 pg_cluster_stop() {
-    local dir=${1:-${PG_CLUSTER_DIR:-}} owner=${PG_CLUSTER_OWNER:-} bindir=${PG_CLUSTER_BINDIR:-}
-    local line pid='' i stopped=''
-    if [ -z "${1:-}" ] && [ -n "${PG_CLUSTER_EXTERNAL:-}" ]; then
-        PG_CLUSTER_EXTERNAL=
+    local dir=${1:-$_pg_cluster_dir} owner=${PG_CLUSTER_OWNER:-} bindir=${PG_CLUSTER_BINDIR:-}
+    local line pid='' stopped='' mine=''
+    if [ -z "${1:-}" ] && [ -n "$_pg_cluster_external" ]; then
+        _pg_cluster_external=
         return 0
     fi
     [ -n "$dir" ] || return 0
+    if [ "$dir" = "$_pg_cluster_dir" ]; then
+        mine=1
+    else
+        owner='' bindir=''
+        if [ ! -d "$dir" ]; then
+            pg_cluster__say "no temp cluster in $dir"
+            return 0
+        fi
+    fi
     case $dir in
     */crosscheck-pg.*) ;;
     *)
@@ -361,7 +399,11 @@ pg_cluster_stop() {
         return 0
         ;;
     esac
-    if [ -n "${1:-}" ] && [ -f "$dir/cluster.state" ]; then
+    if [ -n "$mine" ] && [ -n "$_pg_cluster_watcher" ]; then
+        kill "$_pg_cluster_watcher" 2>/dev/null || true
+        _pg_cluster_watcher=
+    fi
+    if [ -z "$mine" ] && [ -f "$dir/cluster.state" ]; then
         while IFS= read -r line; do
             case $line in
             owner=*) owner=${line#owner=} ;;
@@ -372,23 +414,23 @@ pg_cluster_stop() {
     if [ -f "$dir/data/postmaster.pid" ]; then
         IFS= read -r pid <"$dir/data/postmaster.pid" || true
         if [ -n "$bindir" ] &&
-            PG_CLUSTER_DIR=$dir PG_CLUSTER_OWNER=$owner pg_cluster__as_owner \
-                "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 30 -s stop >/dev/null 2>&1; then
+            (PG_CLUSTER_OWNER=$owner pg_cluster__as_owner \
+                "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 30 -s stop) >/dev/null 2>&1; then
             stopped=1
         fi
         # Fallback: signal the postmaster, if that PID is still this cluster's postmaster.
         if [ -z "$stopped" ] && [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] &&
             tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/data"; then
             kill -QUIT "$pid" 2>/dev/null || true
-            for i in $(seq 1 50); do
+            for _ in $(seq 1 50); do
                 kill -0 "$pid" 2>/dev/null || break
                 sleep 0.1
             done
-            kill -KILL "$pid" 2>/dev/null || true
+            if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
         fi
     fi
     rm -rf -- "$dir" 2>/dev/null || rm -rf -- "$dir" || true
-    if [ -z "${1:-}" ] || [ "$dir" = "${PG_CLUSTER_DIR:-}" ]; then
+    if [ -n "$mine" ]; then
         if [ -n "${PG_CLUSTER_PORT:-}" ]; then
             pg_cluster__say "stopped the temp cluster on port $PG_CLUSTER_PORT and removed $dir"
         else
@@ -397,8 +439,8 @@ pg_cluster_stop() {
         if [ -n "${PG_CLUSTER_PORT:-}" ]; then
             unset CROSSCHECK_TEST_PG_URL CROSSCHECK_TEST_PG_SUPERUSER_URL
         fi
-        PG_CLUSTER_DIR= PG_CLUSTER_PORT= PG_CLUSTER_PASSWORD= PG_CLUSTER_SOCKET_DIR=
-        PG_CLUSTER_OWNER= PG_CLUSTER_BINDIR= PG_CLUSTER_VERSION= PG_CLUSTER_USER=
+        _pg_cluster_dir='' PG_CLUSTER_DIR='' PG_CLUSTER_PORT='' PG_CLUSTER_PASSWORD='' PG_CLUSTER_SOCKET_DIR=''
+        PG_CLUSTER_OWNER='' PG_CLUSTER_BINDIR='' PG_CLUSTER_VERSION='' PG_CLUSTER_USER=''
     else
         pg_cluster__say "stopped the temp cluster in $dir and removed it"
     fi
@@ -423,14 +465,15 @@ pg_cluster__main() {
         "$@"
         ;;
     start)
+        _pg_cluster_no_watch=1
         pg_cluster_start || return 1
-        if [ -n "${PG_CLUSTER_EXTERNAL:-}" ]; then
+        if [ -n "$_pg_cluster_external" ]; then
             printf 'export %s=%q\n' CROSSCHECK_TEST_PG_URL "$CROSSCHECK_TEST_PG_URL" \
                 CROSSCHECK_TEST_PG_SUPERUSER_URL "$CROSSCHECK_TEST_PG_SUPERUSER_URL"
         else
             printf 'export %s=%q\n' CROSSCHECK_TEST_PG_URL "$CROSSCHECK_TEST_PG_URL" \
-                CROSSCHECK_TEST_PG_SUPERUSER_URL "$CROSSCHECK_TEST_PG_SUPERUSER_URL" \
-                PG_CLUSTER_DIR "$PG_CLUSTER_DIR"
+                CROSSCHECK_TEST_PG_SUPERUSER_URL "$CROSSCHECK_TEST_PG_SUPERUSER_URL"
+            printf 'PG_CLUSTER_DIR=%q\n' "$PG_CLUSTER_DIR"
             pg_cluster__say "left running; stop it with: $0 stop $PG_CLUSTER_DIR"
         fi
         ;;

@@ -259,38 +259,36 @@ fn row_count_match_plan(
     source_where: &Option<String>,
     target_where: &Option<String>,
 ) -> Plan {
-    let side = |t: &TableName, w: &Option<String>| {
-        let from = from_where(&table(t), w.as_deref());
-        if group_by.is_empty() {
-            format!("SELECT count(*) AS n {from}")
-        } else {
-            let cols = group_by
-                .iter()
-                .map(|c| ident(c))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("SELECT {cols}, count(*) AS n {from} GROUP BY {cols}")
-        }
-    };
-    let joined = if group_by.is_empty() {
-        "SELECT s.n AS source_count, t.n AS target_count FROM s CROSS JOIN t".to_string()
+    // Counts of both sides stacked and summed per group: GROUP BY treats NULL groups as
+    // equal, needs no join (PostgreSQL cannot FULL JOIN on IS NOT DISTINCT FROM), and a
+    // group missing on one side simply sums to 0 there.
+    let cols = group_by
+        .iter()
+        .map(|c| ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (select_groups, group_clause) = if group_by.is_empty() {
+        (String::new(), String::new())
     } else {
-        let groups = group_by
-            .iter()
-            .map(|c| format!("coalesce(s.{c}, t.{c}) AS {c}", c = ident(c)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        // Parenthesised: DataFusion 55's parser mis-binds `IS NOT DISTINCT FROM` before AND/OR.
-        let on = group_by
-            .iter()
-            .map(|c| format!("(s.{c} IS NOT DISTINCT FROM t.{c})", c = ident(c)))
-            .collect::<Vec<_>>()
-            .join(" AND ");
+        (format!("{cols}, "), format!(" GROUP BY {cols}"))
+    };
+    let side = |t: &TableName, w: &Option<String>, is_source: bool| {
+        let from = from_where(&table(t), w.as_deref());
+        let (s, t) = if is_source {
+            ("count(*)", "0")
+        } else {
+            ("0", "count(*)")
+        };
         format!(
-            "SELECT {groups}, coalesce(s.n, 0) AS source_count, coalesce(t.n, 0) AS target_count \
-             FROM s FULL OUTER JOIN t ON {on}"
+            "SELECT {select_groups}{s} AS source_count, {t} AS target_count {from}{group_clause}"
         )
     };
+    let joined = format!(
+        "SELECT {select_groups}sum(source_count) AS source_count, sum(target_count) AS target_count \
+         FROM ({} UNION ALL {}) AS sides{group_clause}",
+        side(source, source_where, true),
+        side(target, target_where, false)
+    );
     let beyond = match tolerance {
         CountOrPercent::Count(n) => format!("abs(source_count - target_count) > {n}"),
         CountOrPercent::Percent(p) => {
@@ -306,11 +304,7 @@ fn row_count_match_plan(
     } else {
         format!("(({beyond}) OR ((source_count = 0) <> (target_count = 0)))")
     };
-    let with = format!(
-        "WITH s AS ({}), t AS ({}), j AS ({joined})",
-        side(source, source_where),
-        side(target, target_where)
-    );
+    let with = format!("WITH j AS ({joined})");
     let count_sql = format!(
         "{with} SELECT count(*) AS checked, count(CASE WHEN {differs} THEN 1 END) AS violations, \
          sum(source_count) AS source_rows, sum(target_count) AS target_rows FROM j"

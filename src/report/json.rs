@@ -18,10 +18,11 @@ pub fn to_value(run: &RunOutcome) -> Value {
         .sources
         .iter()
         .map(|s| {
-            (
-                s.name.clone(),
-                json!({ "kind": s.kind, "location": s.location }),
-            )
+            let mut source = json!({ "kind": s.kind, "location": s.location });
+            if let Some(rows) = s.rows_read() {
+                source["rows_read"] = rows.into();
+            }
+            (s.name.clone(), source)
         })
         .collect();
     json!({

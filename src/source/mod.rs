@@ -31,6 +31,17 @@ pub struct SourceInfo {
     pub location: String,
     /// Tables that could not be read, with the reason; rules that touch them error.
     pub broken: BTreeMap<String, String>,
+    /// The live connections of a PostgreSQL source.
+    pub postgres: Option<Arc<postgres::PgSession>>,
+}
+
+impl SourceInfo {
+    /// Rows a PostgreSQL source has sent so far.
+    pub fn rows_read(&self) -> Option<u64> {
+        self.postgres
+            .as_ref()
+            .map(|s| s.rows_read.load(std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// Registers every source in `ctx`; an unreachable source stops the run.
@@ -61,6 +72,7 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                 kind: "files",
                 location: display_path(dir),
                 broken,
+                postgres: None,
             })
         }
         SourceKind::Postgres {
@@ -80,6 +92,7 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                 kind: "postgres",
                 location: session.info.display(),
                 broken: BTreeMap::new(),
+                postgres: Some(session),
             })
         }
         SourceKind::Tree { .. } => Err(Error::Source {

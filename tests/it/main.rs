@@ -7,5 +7,6 @@ mod edge_suite;
 mod errors;
 mod example;
 mod formats;
+mod pg;
 mod reports;
 mod support;

@@ -91,16 +91,22 @@ pub enum PushError {
 impl Pushed {
     /// Runs the query in PostgreSQL and returns its rows in the types DataFusion expects.
     pub async fn execute(&self) -> Result<Vec<RecordBatch>, PushError> {
-        let client = self.session.client().await.map_err(PushError::Failed)?;
-        let statement = client
-            .prepare(&self.sql)
-            .await
-            .map_err(|e| match e.code() {
-                Some(code) if code.code().starts_with("42") => {
-                    PushError::NotUnderstood(error_text(&e))
-                }
-                _ => PushError::Failed(error_text(&e)),
-            })?;
+        let mut client = self.session.client().await.map_err(PushError::Failed)?;
+        let statement = match client.prepare(&self.sql).await {
+            Ok(statement) => statement,
+            Err(e) => {
+                // The failed statement aborted this connection's transaction.
+                client.discard();
+                // Syntax, unknown names or types (42…) and unsupported features (0A000) mean
+                // the unparsed SQL is not PostgreSQL's: DataFusion runs the query instead.
+                return Err(match e.code().map(|c| c.code()) {
+                    Some(code) if code.starts_with("42") || code == "0A000" => {
+                        PushError::NotUnderstood(error_text(&e))
+                    }
+                    _ => PushError::Failed(error_text(&e)),
+                });
+            }
+        };
         drop(client);
         if statement.columns().len() != self.schema.fields().len() {
             return Err(PushError::NotUnderstood(

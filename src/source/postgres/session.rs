@@ -2,6 +2,7 @@
 //! read-only REPEATABLE READ transaction on one exported snapshot, so all rules see one state
 //! of the database; each query has the source's statement timeout.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,8 +19,11 @@ pub struct PgSession {
     tls: Option<rustls::ClientConfig>,
     statement_timeout: Duration,
     snapshot: Mutex<Option<String>>,
+    snapshot_holder: Mutex<Option<Client>>,
     idle: Mutex<Vec<Client>>,
     permits: Arc<Semaphore>,
+    /// Rows this source has sent to crosscheck (table rows, or result rows of pushed queries).
+    pub rows_read: AtomicU64,
 }
 
 impl std::fmt::Debug for PgSession {
@@ -67,7 +71,8 @@ impl std::ops::Deref for PooledClient {
 }
 
 impl PooledClient {
-    /// Closes the connection instead of returning it (it is in an unknown protocol state).
+    /// Closes the connection instead of returning it: after a failed statement its
+    /// transaction is aborted, after an abandoned COPY its protocol state is unknown.
     pub fn discard(&mut self) {
         self.client = None;
     }
@@ -98,19 +103,23 @@ impl PgSession {
             tls,
             statement_timeout,
             snapshot: Mutex::new(None),
+            snapshot_holder: Mutex::new(None),
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(max_connections.max(1))),
+            rows_read: AtomicU64::new(0),
         });
         let first = session.connect().await?;
+        // The exporting transaction must stay open while others import its snapshot, so this
+        // connection only holds it and never runs a query that could fail and abort it.
         // A standby cannot export snapshots; each connection then has its own.
         if let Ok(row) = first.query_one("SELECT pg_export_snapshot()", &[]).await {
             let id: String = row.get(0);
-            if let Ok(mut s) = session.snapshot.lock() {
+            if let (Ok(mut s), Ok(mut holder)) =
+                (session.snapshot.lock(), session.snapshot_holder.lock())
+            {
                 *s = Some(id);
+                *holder = Some(first);
             }
-        }
-        if let Ok(mut idle) = session.idle.lock() {
-            idle.push(first);
         }
         Ok(session)
     }

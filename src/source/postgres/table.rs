@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
@@ -360,6 +361,22 @@ async fn run_copy(
     tx: &tokio::sync::mpsc::Sender<Result<datafusion::arrow::array::RecordBatch>>,
 ) -> Result<(), String> {
     let mut client = session.client().await?;
+    let result = copy_into(session, &client, select, schema, kinds, tx).await;
+    if !matches!(result, Ok(true)) {
+        client.discard();
+    }
+    result.map(|_| ())
+}
+
+/// Streams the rows to `tx`; `Ok(false)` when the reader stopped early.
+async fn copy_into(
+    session: &Arc<PgSession>,
+    client: &tokio_postgres::Client,
+    select: &str,
+    schema: SchemaRef,
+    kinds: Vec<super::decode::Kind>,
+    tx: &tokio::sync::mpsc::Sender<Result<datafusion::arrow::array::RecordBatch>>,
+) -> Result<bool, String> {
     let copy = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
     let source = session.source.clone();
     let failed =
@@ -370,16 +387,20 @@ async fn run_copy(
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(failed)?;
         for batch in decoder.push(&chunk)? {
+            session
+                .rows_read
+                .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
             if tx.send(Ok(batch)).await.is_err() {
-                // The reader stopped early (a LIMIT above us): the COPY is abandoned mid-way,
-                // so this connection cannot be reused.
-                client.discard();
-                return Ok(());
+                // The reader stopped early (a LIMIT above us): the COPY is abandoned mid-way.
+                return Ok(false);
             }
         }
     }
     if let Some(batch) = decoder.finish()? {
+        session
+            .rows_read
+            .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
         let _ = tx.send(Ok(batch)).await;
     }
-    Ok(())
+    Ok(true)
 }

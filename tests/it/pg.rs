@@ -1,0 +1,374 @@
+//! Tests against a real PostgreSQL. `scripts/test.sh` starts a throwaway server and sets
+//! CROSSCHECK_TEST_PG_URL; without it these tests skip, except in CI (`CI=true`) where a
+//! missing server is a failure.
+
+use std::path::Path;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::prelude::SessionContext;
+use futures::SinkExt;
+
+use crate::support::{assert_verdicts, project, root, rule, run_json};
+
+/// The server's URL, or `None` (and a note) when these tests cannot run here.
+pub fn server() -> Option<String> {
+    match std::env::var("CROSSCHECK_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+            "CI=true but CROSSCHECK_TEST_PG_URL is not set: run the tests with scripts/test.sh"
+        ),
+        _ => {
+            eprintln!(
+                "skipped: CROSSCHECK_TEST_PG_URL is not set (scripts/test.sh starts a server)"
+            );
+            None
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connects to the test server");
+    tokio::spawn(connection);
+    client
+}
+
+/// A fresh database named `name` on the test server; returns its URL.
+pub fn fresh_database(server: &str, name: &str) -> String {
+    runtime().block_on(async {
+        let client = connect(server).await;
+        // Two statements: a multi-statement string runs as one transaction block.
+        client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .expect("database dropped");
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("database created");
+    });
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database");
+    format!("{base}/{name}")
+}
+
+/// Runs SQL on a database.
+pub fn execute(url: &str, sql: &str) {
+    runtime().block_on(async {
+        connect(url)
+            .await
+            .batch_execute(sql)
+            .await
+            .expect("SQL runs")
+    });
+}
+
+/// Copies every table of a files export into the database, with the types DataFusion infers.
+pub fn load_export(dir: &Path, url: &str) {
+    runtime().block_on(async {
+        let client = connect(url).await;
+        let ctx = SessionContext::new();
+        let tables = crosscheck::source::files::list_tables(dir).expect("an export folder");
+        let (opened, broken) =
+            crosscheck::source::files::open_tables(&ctx, &tables, &Default::default()).await;
+        assert!(broken.is_empty(), "{broken:?}");
+        for (name, provider) in opened {
+            let batches = ctx
+                .read_table(provider.clone())
+                .expect("readable")
+                .collect()
+                .await
+                .expect("read");
+            let schema = provider.schema();
+            let columns: Vec<String> = schema
+                .fields()
+                .iter()
+                .map(|f| format!("\"{}\" {}", f.name(), pg_type(f.data_type())))
+                .collect();
+            client
+                .batch_execute(&format!("CREATE TABLE \"{name}\" ({})", columns.join(", ")))
+                .await
+                .expect("table created");
+            let mut csv = Vec::new();
+            {
+                let mut writer = datafusion::arrow::csv::WriterBuilder::new()
+                    .with_header(false)
+                    .build(&mut csv);
+                for batch in &batches {
+                    writer.write(batch).expect("CSV written");
+                }
+            }
+            let sink = client
+                .copy_in(&format!("COPY \"{name}\" FROM STDIN (FORMAT csv)"))
+                .await
+                .expect("COPY starts");
+            futures::pin_mut!(sink);
+            sink.send(bytes::Bytes::from(csv)).await.expect("rows sent");
+            sink.as_mut().finish().await.expect("COPY ends");
+        }
+    });
+}
+
+fn pg_type(t: &DataType) -> &'static str {
+    match t {
+        DataType::Int64 | DataType::Int32 | DataType::Int16 => "bigint",
+        DataType::Float64 | DataType::Float32 => "double precision",
+        DataType::Boolean => "boolean",
+        DataType::Date32 => "date",
+        DataType::Timestamp(_, None) => "timestamp",
+        DataType::Timestamp(_, Some(_)) => "timestamptz",
+        _ => "text",
+    }
+}
+
+fn example(side: &str) -> std::path::PathBuf {
+    root().join("examples/learning-platform").join(side)
+}
+
+fn expected() -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/learning-platform/expected.json"))
+            .expect("expected.json"),
+    )
+    .expect("JSON")
+}
+
+#[test]
+fn the_bundled_suite_gives_the_same_verdicts_on_postgres() {
+    let Some(server) = server() else { return };
+    let staging = fresh_database(&server, "cc_suite_staging");
+    let prod = fresh_database(&server, "cc_suite_prod");
+    load_export(&example("staging"), &staging);
+    load_export(&example("prod"), &prod);
+
+    let both = [format!("staging={staging}"), format!("prod={prod}")];
+    let (out, report) = run_json(&root(), &["--source", &both[0], "--source", &both[1]]);
+    assert_verdicts(&report, &expected());
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(report["sources"]["prod"]["kind"], "postgres");
+
+    // One side on files, the other on PostgreSQL.
+    let (_, mixed) = run_json(&root(), &["--source", &both[1]]);
+    assert_verdicts(&mixed, &expected());
+    let (_, mixed) = run_json(&root(), &["--source", &both[0]]);
+    assert_verdicts(&mixed, &expected());
+
+    for text in [&out.stdout, &out.stderr] {
+        let password = server
+            .split(':')
+            .nth(2)
+            .and_then(|p| p.split('@').next())
+            .unwrap_or("no-password");
+        assert!(!text.contains(password), "the password leaked");
+    }
+}
+
+#[test]
+fn counts_and_orphan_checks_run_inside_postgres() {
+    let Some(server) = server() else { return };
+    let db = fresh_database(&server, "cc_pushdown");
+    execute(&db, "CREATE TABLE users AS SELECT g AS id, 'u' || g AS email FROM generate_series(1, 20000) g;
+                  CREATE TABLE progress AS SELECT g AS id, g % 20010 AS user_id FROM generate_series(1, 50000) g;");
+    let config = "sources:\n  db:\n    postgres: ${CC_DB}\n";
+    let rules = "rules:
+  - name: n
+    type: row_count
+    table: db.users
+    min: 1
+  - name: grouped
+    type: row_count_match
+    source: db.users
+    target: db.progress
+    group_by: [id]
+  - name: orphans
+    type: foreign_key
+    child: db.progress(user_id)
+    parent: db.users(id)
+  - name: emails
+    type: not_null
+    table: db.users
+    columns: [email]
+";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_crosscheck"))
+        .args(["run", "-q", "--json", "-", "--sample", "3"])
+        .current_dir(dir.path())
+        .env("CC_DB", &db)
+        .output()
+        .expect("runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(rule(&report, "n")["observed"], 20000);
+    // progress has 2 or 3 rows per user id 1..20000 (and ids 0, 20001..20009 without users).
+    assert_eq!(rule(&report, "orphans")["violations"], 2 + 9 * 2);
+    // Ids 1..20000 appear once on each side; 20001..50000 only in progress.
+    assert_eq!(rule(&report, "grouped")["violations"], 30000);
+    assert_eq!(rule(&report, "emails")["violations"], 0);
+    // Counts come back as one row each and samples as at most 3 rows: nothing else moved.
+    let rows_read = report["sources"]["db"]["rows_read"]
+        .as_u64()
+        .expect("rows_read");
+    assert!(
+        rows_read <= 4 + 3 * 2,
+        "{rows_read} rows were read into the process"
+    );
+}
+
+#[test]
+fn bad_connections_and_timeouts_exit_2_without_leaking_the_password() {
+    let Some(server) = server() else { return };
+    let wrong = server.replacen("://crosscheck:", "://crosscheck:wrong-secret-", 1);
+    let config = "sources:\n  db:\n    postgres: ${CC_DB}\n    statement_timeout: 50ms\n";
+    let rules = "rules:\n  - name: n\n    type: row_count\n    table: db.big\n";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    let run = |url: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_crosscheck"))
+            .args(["run"])
+            .current_dir(dir.path())
+            .env("CC_DB", url)
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, text) = run(&wrong);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("password authentication failed") && !text.contains("wrong-secret"),
+        "{text}"
+    );
+    assert!(text.contains("postgres://crosscheck:***@"), "{text}");
+
+    let (code, text) = run("postgres://nobody:pw@127.0.0.1:1/x?connect_timeout=2");
+    assert_eq!(code, Some(2));
+    assert!(
+        text.contains("cannot connect to postgres://nobody:***@127.0.0.1:1/x")
+            && !text.contains(":pw@"),
+        "{text}"
+    );
+
+    let db = fresh_database(&server, "cc_timeout");
+    let (code, text) = run(&db);
+    assert_eq!(code, Some(2));
+    assert!(text.contains("table `db.big` not found"), "{text}");
+
+    execute(
+        &db,
+        "CREATE TABLE big AS SELECT g AS id FROM generate_series(1, 3000000) g",
+    );
+    let (code, text) = run(&db);
+    assert_eq!(code, Some(2));
+    assert!(text.contains("statement timeout"), "{text}");
+}
+
+#[test]
+fn writes_never_reach_the_database() {
+    let Some(server) = server() else { return };
+    let db = fresh_database(&server, "cc_readonly");
+    execute(&db, "CREATE TABLE users AS SELECT 1 AS id");
+    let config = "sources:\n  db:\n    postgres: ${CC_DB}\n";
+    let rules = "rules:\n  - name: wipe\n    type: sql\n    sql: DELETE FROM db.users\n";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_crosscheck"))
+        .args(["run"])
+        .current_dir(dir.path())
+        .env("CC_DB", &db)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("found DELETE"));
+    let count = runtime().block_on(async {
+        connect(&db)
+            .await
+            .query_one("SELECT count(*) FROM users", &[])
+            .await
+            .expect("count")
+            .get::<_, i64>(0)
+    });
+    assert_eq!(count, 1);
+}
+
+#[test]
+fn every_type_family_reads_back() {
+    let Some(server) = server() else { return };
+    let db = fresh_database(&server, "cc_types");
+    execute(&db, "CREATE TYPE mood AS ENUM ('ok', 'meh');
+        CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
+        CREATE TABLE t (
+          i2 int2, i4 int4, i8 int8, f4 float4, f8 float8, n numeric(12,3), nu numeric, t text, v varchar(5), c char(3),
+          b bool, d date, tm time, ts timestamp, tz timestamptz, iv interval, u uuid, j json, jb jsonb, by bytea,
+          ip inet, m mood, p positive, arr int4[]);
+        INSERT INTO t VALUES (-2, 4, 9000000000, 1.5, -2.25, 123456789.125, 3.14159265358979323846264338327950288419716939937510, 'héllo', 'abc', 'x',
+          true, '2024-02-29', '13:14:15.5', '2024-02-29 13:14:15', '2024-02-29 13:14:15+02', '1 mon 2 days 03:00:00', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+          '{\"a\": 1}', '{\"b\": [1, 2]}', '\\x00ff', '10.1.2.3/32', 'meh', 7, '{1,2,3}'),
+          (NULL, NULL, NULL, 'NaN', '-Infinity', 'NaN', 'NaN', NULL, NULL, NULL, NULL, 'infinity', NULL, '-infinity', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);");
+    let config = "sources:\n  db:\n    postgres: ${CC_DB}\n";
+    let rules = "rules:\n  - name: all\n    type: sql\n    sql: select * from db.t\n";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_crosscheck"))
+        .args(["run", "-q", "--json", "-"])
+        .current_dir(dir.path())
+        .env("CC_DB", &db)
+        .output()
+        .expect("runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let r = rule(&report, "all");
+    assert_eq!(r["status"], "fail", "{r}");
+    let columns: Vec<&str> = r["sample"]["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter_map(|c| c.as_str())
+        .collect();
+    let rows = r["sample"]["rows"].as_array().expect("rows");
+    // Samples are sorted with NULLs first: the row of NULLs and infinities comes first.
+    let (specials, full) = (&rows[0], &rows[1]);
+    let get = |row: &serde_json::Value, name: &str| {
+        row[columns.iter().position(|c| *c == name).expect("column")].clone()
+    };
+    let expect =
+        |name: &str, value: serde_json::Value| assert_eq!(get(full, name), value, "{name}");
+    expect("i2", (-2).into());
+    expect("i8", 9_000_000_000i64.into());
+    expect("f8", (-2.25).into());
+    expect("n", "123456789.125".into());
+    expect(
+        "nu",
+        "3.14159265358979323846264338327950288419716939937510".into(),
+    );
+    expect("t", "héllo".into());
+    expect("c", "x  ".into());
+    expect("b", true.into());
+    expect("d", "2024-02-29".into());
+    expect("tm", "13:14:15.500".into());
+    expect("ts", "2024-02-29T13:14:15".into());
+    expect("tz", "2024-02-29T11:14:15Z".into());
+    expect("u", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".into());
+    expect("jb", "{\"b\": [1, 2]}".into());
+    expect("ip", "10.1.2.3/32".into());
+    expect("m", "meh".into());
+    expect("p", 7.into());
+    expect("arr", "{1,2,3}".into());
+    let text = |s: &str| serde_json::Value::String(s.to_string());
+    assert_eq!(get(specials, "f4"), text("NaN"));
+    assert_eq!(get(specials, "f8"), text("-inf"));
+    assert_eq!(
+        get(specials, "n"),
+        serde_json::Value::Null,
+        "a NaN numeric(12,3) has no decimal form"
+    );
+    assert_eq!(get(specials, "nu"), text("NaN"));
+    assert_eq!(get(specials, "d"), text("9999-12-31"));
+    assert_eq!(get(specials, "ts"), text("0001-01-01T00:00:00"));
+}
