@@ -1,6 +1,7 @@
 //! The command line: arguments parsed as typed (clap), then resolved into what to run.
 //! Each subcommand returns its exit code; errors are rendered once, in `main`.
 
+mod explain;
 mod list;
 mod run;
 mod select;
@@ -41,9 +42,30 @@ pub enum Command {
     Validate(ValidateArgs),
     /// One line per rule: name, type, tables, severity, tags.
     List(ProjectArgs),
+    /// The queries a rule runs and where each runs (which database, or in-process).
+    Explain(ExplainArgs),
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// The rule's name.
+    pub rule: String,
+    /// Project file.
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "FILE",
+        default_value = "crosscheck.yaml"
+    )]
+    pub config: std::path::PathBuf,
+    /// Replace a source: a postgres:// URL or a folder path.
+    #[arg(long = "source", value_name = "NAME=LOCATION", value_parser = parse_source_override)]
+    pub source: Vec<(String, String)>,
+    #[arg(skip)]
+    pub project: ProjectArgs,
+}
+
+#[derive(Args, Debug, Clone, Default)]
 pub struct ProjectArgs {
     /// Project file.
     #[arg(
@@ -148,6 +170,13 @@ pub fn main_with(cli: Cli) -> Result<u8> {
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Validate(args) => runtime()?.block_on(validate::validate(args)),
         Command::List(args) => list::list(args),
+        Command::Explain(mut args) => {
+            args.project = ProjectArgs {
+                config: args.config.clone(),
+                paths: vec![],
+            };
+            runtime()?.block_on(explain::explain(args))
+        }
     }
 }
 

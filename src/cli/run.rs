@@ -38,7 +38,17 @@ pub async fn run(args: RunArgs) -> Result<u8> {
         sample: args.sample,
         on_rule_done,
     };
-    let outcome = engine::run(&project, &rules, &options).await;
+    // Ctrl-C cancels what runs on the database servers, then exits 2.
+    let outcome = tokio::select! {
+        outcome = engine::run(&project, &rules, &options) => outcome,
+        _ = tokio::signal::ctrl_c() => {
+            if let Some(bar) = &progress {
+                bar.finish_and_clear();
+            }
+            crate::source::postgres::cancel_all().await;
+            return Err(Error::Interrupted);
+        }
+    };
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }

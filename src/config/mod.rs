@@ -186,18 +186,24 @@ fn override_kind(old: &SourceKind, location: &str) -> SourceKind {
         || location.starts_with("postgresql://")
         || location.contains("host=")
     {
-        let (schema, statement_timeout) = match old {
+        let (schema, statement_timeout, max_connections) = match old {
             SourceKind::Postgres {
                 schema,
                 statement_timeout,
+                max_connections,
                 ..
-            } => (schema.clone(), *statement_timeout),
-            _ => ("public".into(), std::time::Duration::from_secs(600)),
+            } => (schema.clone(), *statement_timeout, *max_connections),
+            _ => (
+                "public".into(),
+                std::time::Duration::from_secs(600),
+                project::DEFAULT_MAX_CONNECTIONS,
+            ),
         };
         return SourceKind::Postgres {
             url: location.to_string(),
             schema,
             statement_timeout,
+            max_connections,
         };
     }
     match old {

@@ -18,6 +18,9 @@ pub struct ProjectFile {
     pub sensitive: Vec<String>,
 }
 
+/// Connections per PostgreSQL source unless `max_connections` says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4;
+
 const TOP_KEYS: &[&str] = &["sources", "defaults", "sensitive"];
 const SOURCE_KEYS: &[&str] = &[
     "postgres",
@@ -114,6 +117,7 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
     }
     let entries = mapping(node, r.file, r.diags, &format!("source `{name}`"))?;
     let (mut location, mut schema, mut timeout, mut csv) = (None, None, None, None);
+    let mut max_connections = None;
     for (k, v) in entries {
         match k.as_str().unwrap_or("") {
             kind @ ("postgres" | "files" | "tree") => {
@@ -127,6 +131,11 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
             }
             "schema" => schema = r.text(v).map(|t| t.value),
             "statement_timeout" => timeout = r.duration(v).map(|(d, _)| d),
+            "max_connections" => match r.count(v) {
+                Some(n) if n > 0 => max_connections = Some(n as usize),
+                Some(_) => r.error(v, "max_connections must be at least 1"),
+                None => {}
+            },
             "csv" => csv = read_csv_options(v, r),
             other => unknown_key(k, other, SOURCE_KEYS, r),
         }
@@ -145,6 +154,7 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
             url: location,
             schema: schema.unwrap_or_else(|| "public".into()),
             statement_timeout: timeout.unwrap_or(Duration::from_secs(600)),
+            max_connections: max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
         },
         "files" => SourceKind::Files {
             dir: base_dir.join(location),

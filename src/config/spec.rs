@@ -222,6 +222,8 @@ pub enum SourceKind {
         url: String,
         schema: String,
         statement_timeout: Duration,
+        /// Connections opened to the database at most (besides the one holding the snapshot).
+        max_connections: usize,
     },
     Files {
         dir: PathBuf,

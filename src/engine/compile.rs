@@ -379,33 +379,44 @@ pub fn predicate_sample_sql(scan: &ScanKey, violation: &str) -> String {
     format!("SELECT * FROM {} WHERE {predicate}", table(&scan.table))
 }
 
+/// One query of a rule, for `explain` and `validate --connect`.
+#[derive(Clone, Debug)]
+pub struct RuleQuery {
+    pub label: &'static str,
+    pub sql: String,
+    /// Offending rows: sorted by every column, then limited to this many.
+    pub sample_limit: Option<usize>,
+}
+
 impl CompiledRule {
-    /// Every query the rule runs, in order. Sample queries are shown with the limit the
-    /// engine adds; it also sorts them by every column so samples are the same run to run.
-    pub fn queries(&self) -> Vec<String> {
+    /// Every query the rule runs, in order.
+    pub fn queries(&self) -> Vec<RuleQuery> {
+        let query = |label, sql: &str| RuleQuery {
+            label,
+            sql: sql.to_string(),
+            sample_limit: None,
+        };
+        let sample = |sql: &str| RuleQuery {
+            label: "offending rows",
+            sql: sql.to_string(),
+            sample_limit: Some(self.spec.sample),
+        };
         match &self.plan {
             Plan::RowPredicate { scan, violation } => {
                 vec![
-                    scan_sql(scan, &[violation]),
-                    self.limited(&predicate_sample_sql(scan, violation)),
+                    query("counts", &scan_sql(scan, &[violation])),
+                    sample(&predicate_sample_sql(scan, violation)),
                 ]
             }
-            Plan::RowCount { scan, .. } => vec![scan_sql(scan, &[])],
+            Plan::RowCount { scan, .. } => vec![query("row count", &scan_sql(scan, &[]))],
             Plan::Counts {
                 count_sql,
                 sample_sql,
                 ..
-            } => vec![count_sql.clone(), self.limited(sample_sql)],
-            Plan::Freshness { sql, .. } => vec![sql.clone()],
+            } => vec![query("counts", count_sql), sample(sample_sql)],
+            Plan::Freshness { sql, .. } => vec![query("newest value", sql)],
             Plan::Schema { .. } => vec![],
         }
-    }
-
-    fn limited(&self, sample_sql: &str) -> String {
-        format!(
-            "SELECT * FROM ({sample_sql}) AS sample LIMIT {}",
-            self.spec.sample
-        )
     }
 
     /// Where a planning error is best shown: the user's SQL if the rule has some.

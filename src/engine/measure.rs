@@ -95,13 +95,14 @@ pub struct MeasureContext<'a> {
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
-/// Offending rows of a query, or none when the rule keeps no sample.
-async fn sample_rows(m: &MeasureContext<'_>, sql: &str, violations: u64) -> Result<Sample, String> {
-    if violations == 0 || m.sample == 0 {
-        return Ok(Sample::default());
-    }
-    let frame = m.ctx.sql(sql).await.map_err(|e| super::error_text(&e))?;
-    // Sorted by every column so the same data always shows the same sample.
+/// The first `limit` rows of `sql`, sorted by every column so the same data always shows
+/// the same sample.
+pub async fn sample_frame(
+    ctx: &SessionContext,
+    sql: &str,
+    limit: usize,
+) -> Result<DataFrame, String> {
+    let frame = ctx.sql(sql).await.map_err(|e| super::error_text(&e))?;
     let order: Vec<_> = frame
         .schema()
         .columns()
@@ -112,9 +113,17 @@ async fn sample_rows(m: &MeasureContext<'_>, sql: &str, violations: u64) -> Resu
         Ok(sorted) => sorted,
         Err(_) => frame,
     };
-    let frame = frame
-        .limit(0, Some(m.sample))
-        .map_err(|e| super::error_text(&e))?;
+    frame
+        .limit(0, Some(limit))
+        .map_err(|e| super::error_text(&e))
+}
+
+/// Offending rows of a query, or none when the rule keeps no sample.
+async fn sample_rows(m: &MeasureContext<'_>, sql: &str, violations: u64) -> Result<Sample, String> {
+    if violations == 0 || m.sample == 0 {
+        return Ok(Sample::default());
+    }
+    let frame = sample_frame(m.ctx, sql, m.sample).await?;
     let batches = collect_frame(frame).await?;
     Ok(to_sample(&batches, m.origin, m.masker, m.sample))
 }

@@ -75,10 +75,9 @@ pub async fn plan_rule(
     ctx: &SessionContext,
     rule: &CompiledRule,
 ) -> std::result::Result<(), crate::config::Diagnostic> {
-    let on_ctx = rule.on.as_deref().map(|source| session_on(ctx, source));
-    let ctx = on_ctx.as_ref().unwrap_or(ctx);
-    for sql in rule.queries() {
-        if let Err(e) = ctx.sql(&sql).await {
+    let ctx = rule_session(ctx, rule);
+    for query in rule.queries() {
+        if let Err(e) = ctx.sql(&query.sql).await {
             let message = format!(
                 "rule `{}` cannot be planned: {}",
                 rule.spec.name.value,
@@ -88,6 +87,14 @@ pub async fn plan_rule(
         }
     }
     Ok(())
+}
+
+/// The session a rule's queries run in: with `on:`, unqualified names are that source's.
+pub fn rule_session(ctx: &SessionContext, rule: &CompiledRule) -> SessionContext {
+    match rule.on.as_deref() {
+        Some(source) => session_on(ctx, source),
+        None => ctx.clone(),
+    }
 }
 
 /// Called with a rule's name each time one finishes (for a progress bar).

@@ -79,13 +79,15 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
             url,
             schema,
             statement_timeout,
+            max_connections,
         } => {
-            let (session, schemas) = postgres::open(&spec.name, url, *statement_timeout)
-                .await
-                .map_err(|message| Error::Source {
-                    name: spec.name.clone(),
-                    message,
-                })?;
+            let (session, schemas) =
+                postgres::open(&spec.name, url, *statement_timeout, *max_connections)
+                    .await
+                    .map_err(|message| Error::Source {
+                        name: spec.name.clone(),
+                        message,
+                    })?;
             install_schemas(ctx, &spec.name, schema, schemas)?;
             Ok(SourceInfo {
                 name: spec.name.clone(),

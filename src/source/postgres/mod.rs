@@ -20,18 +20,16 @@ use super::SchemaTables;
 pub use session::{PgSession, cancel_all};
 pub use table::PgTable;
 
-/// Connections per source at most.
-pub const MAX_CONNECTIONS: usize = 4;
-
 /// Connects to a source and lists its tables, grouped by schema.
 pub async fn open(
     source: &str,
     conn: &str,
     statement_timeout: Duration,
+    max_connections: usize,
 ) -> Result<(Arc<PgSession>, SchemaTables), String> {
     let info = conninfo::resolve(conn, &conninfo::Environment::process())
         .map_err(|e| format!("{e} (in `{}`)", conninfo::mask(conn)))?;
-    let session = PgSession::open(source, info, statement_timeout, MAX_CONNECTIONS).await?;
+    let session = PgSession::open(source, info, statement_timeout, max_connections).await?;
     let defs = {
         let client = session.client().await?;
         catalog::load_tables(&client).await?

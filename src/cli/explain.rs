@@ -1,0 +1,91 @@
+//! `crosscheck explain RULE`: each query of a rule, and where it runs — inside one
+//! PostgreSQL source (with the SQL it receives) or in-process, with the plan and what each
+//! source is asked for.
+
+use datafusion::physical_plan::displayable;
+
+use super::{ExplainArgs, exit, load_project};
+use crate::config::diagnostic::did_you_mean;
+use crate::engine::{self, compile, measure, resolve};
+use crate::error::{Error, Result};
+use crate::source::postgres::pushdown;
+
+pub async fn explain(args: ExplainArgs) -> Result<u8> {
+    let project = load_project(&args.project, &args.source)?;
+    let Some(spec) = project.rules.iter().find(|r| r.name.value == args.rule) else {
+        let help = did_you_mean(
+            &args.rule,
+            project.rules.iter().map(|r| r.name.value.as_str()),
+        );
+        let hint = help.map(|h| format!(" ({h})")).unwrap_or_default();
+        return Err(Error::Usage(format!(
+            "no rule named `{}`{hint}; `crosscheck list` shows the rules",
+            args.rule
+        )));
+    };
+    let ctx = engine::new_session();
+    let sources = crate::source::register_all(&ctx, &project.sources).await?;
+    resolve::check_rule(&ctx, &sources, spec)
+        .await
+        .map_err(|d| Error::from(crate::config::Diagnostics(vec![d])))?;
+    let rule = compile::compile(spec);
+    let mut out = format!(
+        "rule `{}` ({}, {})\n",
+        spec.name.value, spec.type_name, spec.loc
+    );
+    let queries = rule.queries();
+    if queries.is_empty() {
+        out.push_str("\ncompares the tables' column names, types and nullability as the sources describe them; no query reads rows\n");
+    }
+    let ctx = engine::rule_session(&ctx, &rule);
+    for (i, query) in queries.iter().enumerate() {
+        let frame = match query.sample_limit {
+            Some(limit) => measure::sample_frame(&ctx, &query.sql, limit).await,
+            None => ctx
+                .sql(&query.sql)
+                .await
+                .map_err(|e| engine::error_text(&e)),
+        }
+        .map_err(|e| Error::Usage(format!("rule `{}` cannot be planned: {e}", spec.name.value)))?;
+        out.push_str(&format!("\n{}. {}", i + 1, query.label));
+        if let Some(limit) = query.sample_limit {
+            out.push_str(&format!(
+                " (the first {limit}, sorted by every column; only when there are violations)"
+            ));
+        }
+        out.push_str(&format!("\n   engine SQL:\n{}\n", indent(&query.sql, 6)));
+        match pushdown::try_push(frame.logical_plan()) {
+            Some(pushed) => {
+                out.push_str(&format!(
+                    "   runs inside PostgreSQL source `{}`, which receives:\n{}\n",
+                    pushed.session.source,
+                    indent(&pushed.sql, 6)
+                ));
+                out.push_str(
+                    "   (if PostgreSQL rejects that SQL, the query runs in-process instead)\n",
+                );
+            }
+            None => {
+                let plan = frame
+                    .create_physical_plan()
+                    .await
+                    .map_err(|e| Error::Usage(engine::error_text(&e)))?;
+                out.push_str("   runs in-process (DataFusion); each source is read by the scans at the leaves:\n");
+                out.push_str(&indent(
+                    &displayable(plan.as_ref()).indent(false).to_string(),
+                    6,
+                ));
+                out.push('\n');
+            }
+        }
+    }
+    crate::report::write_to(std::path::Path::new("-"), &out)?;
+    Ok(exit::PASS)
+}
+
+fn indent(text: &str, width: usize) -> String {
+    text.lines()
+        .map(|l| format!("{}{l}", " ".repeat(width)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
