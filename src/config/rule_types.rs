@@ -249,7 +249,7 @@ pub const RULE_TYPES: &[RuleTypeDef] = &[
     RuleTypeDef {
         name: "schema_match",
         aliases: &[],
-        doc: "Differences in tables, columns and types between two tables or two whole sources.",
+        doc: "Differences between two tables or two whole sources: missing and extra tables and columns, types, nullability and (between databases) primary key, unique and foreign key constraints.",
         fields: &[
             req(
                 "source",
@@ -260,6 +260,11 @@ pub const RULE_TYPES: &[RuleTypeDef] = &[
                 "target",
                 Shape::TableOrSource,
                 "A table, or a source for all its tables.",
+            ),
+            opt(
+                "ignore",
+                Shape::Tags,
+                "Accepted differences: globs over the object a difference names (`users.legacy_*`, `audit_log`).",
             ),
         ],
     },

@@ -385,9 +385,11 @@ fn build_kind(
         "schema_match" => {
             let source = f.get("source").and_then(|n| table_or_source(n, on, r));
             let target = f.get("target").and_then(|n| table_or_source(n, on, r));
+            let ignore = f.get("ignore").and_then(|n| r.words(n)).unwrap_or_default();
             RuleKind::SchemaMatch {
                 source: source?,
                 target: target?,
+                ignore,
             }
         }
         "freshness" => {

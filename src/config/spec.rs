@@ -141,6 +141,8 @@ pub enum RuleKind {
     SchemaMatch {
         source: TableOrSource,
         target: TableOrSource,
+        /// Accepted differences: globs over the object (`users.legacy_*`, `audit_log`).
+        ignore: Vec<String>,
     },
     Freshness {
         table: TableRef,
@@ -162,7 +164,7 @@ impl RuleKind {
             | RuleKind::Freshness { table, .. } => vec![table],
             RuleKind::RowCountMatch { source, target, .. } => vec![source, target],
             RuleKind::ForeignKey { child, parent } => vec![&child.table, &parent.table],
-            RuleKind::SchemaMatch { source, target } => [source, target]
+            RuleKind::SchemaMatch { source, target, .. } => [source, target]
                 .into_iter()
                 .filter_map(|s| match s {
                     TableOrSource::Table(t) => Some(t),

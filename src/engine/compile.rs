@@ -43,6 +43,7 @@ pub enum Plan {
     Schema {
         source: TableOrSource,
         target: TableOrSource,
+        ignore: Vec<String>,
     },
     /// The newest value of a column compared with the clock.
     Freshness {
@@ -189,10 +190,15 @@ pub fn compile(spec: &RuleSpec) -> CompiledRule {
                 on.clone(),
             )
         }
-        RuleKind::SchemaMatch { source, target } => (
+        RuleKind::SchemaMatch {
+            source,
+            target,
+            ignore,
+        } => (
             Plan::Schema {
                 source: source.clone(),
                 target: target.clone(),
+                ignore: ignore.clone(),
             },
             None,
             None,

@@ -326,9 +326,11 @@ async fn measure_single(
             max_age,
             max_age_text,
         } => measure::freshness(&m, sql, *max_age, max_age_text).await,
-        Plan::Schema { source, target } => {
-            schema::schema_match(ctx, source, target, rule.spec.sample).await
-        }
+        Plan::Schema {
+            source,
+            target,
+            ignore,
+        } => schema::schema_match(ctx, source, target, ignore).await,
         Plan::RowPredicate { .. } | Plan::RowCount { .. } => {
             Err("internal error (this is a bug): scan rule run alone".into())
         }
@@ -396,7 +398,7 @@ fn base_outcome(spec: &RuleSpec, duration: std::time::Duration) -> RuleOutcome {
 pub fn rule_tables(spec: &RuleSpec) -> Vec<String> {
     use crate::config::{RuleKind, TableOrSource};
     match &spec.kind {
-        RuleKind::SchemaMatch { source, target } => [source, target]
+        RuleKind::SchemaMatch { source, target, .. } => [source, target]
             .iter()
             .map(|s| match s {
                 TableOrSource::Table(t) => t.value.to_string(),

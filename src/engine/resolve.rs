@@ -122,7 +122,7 @@ pub async fn check_rule(
                 &parent.columns,
             )
         }
-        RuleKind::SchemaMatch { source, target } => {
+        RuleKind::SchemaMatch { source, target, .. } => {
             for side in [source, target] {
                 if let TableOrSource::Table(t) = side {
                     table_schema(ctx, sources, t).await?;

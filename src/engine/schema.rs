@@ -1,53 +1,66 @@
 //! `schema_match`: tables, columns, types and nullability of two tables or two sources.
 
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use std::any::Any;
+
+use datafusion::arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
 use serde_json::Value;
 
+use super::mask::glob;
 use super::outcome::{Measure, Sample};
 use super::resolve::reference;
 use crate::config::{TableName, TableOrSource};
 use crate::source;
+use crate::source::postgres::PgTable;
 
 /// One difference: the object, what differs, the source side, the target side.
 type Difference = [Value; 4];
+
+/// A table as far as schema comparison is concerned.
+struct TableShape {
+    columns: Vec<ColumnShape>,
+    /// Primary key, unique and foreign key constraints; only databases declare them.
+    constraints: Option<Vec<String>>,
+}
+
+struct ColumnShape {
+    name: String,
+    /// The type in crosscheck's SQL names (`bigint`, `text`), comparable across kinds of source.
+    type_name: String,
+    /// The type as the database declares it, with modifiers (`numeric(10,2)`).
+    declared_type: Option<String>,
+    /// Whether the column may hold NULL, when the source declares it (files do not).
+    nullable: Option<bool>,
+}
 
 pub async fn schema_match(
     ctx: &SessionContext,
     source: &TableOrSource,
     target: &TableOrSource,
-    sample: usize,
+    ignore: &[String],
 ) -> Result<Measure, String> {
-    let (differences, checked) = match (source, target) {
+    let (mut differences, checked) = match (source, target) {
         (TableOrSource::Table(s), TableOrSource::Table(t)) => {
-            let (s_schema, t_schema) = (schema_of(ctx, s).await?, schema_of(ctx, t).await?);
-            let diffs = compare_columns("", &s_schema, &t_schema);
-            (
-                diffs,
-                s_schema.fields().len().max(t_schema.fields().len()) as u64,
-            )
+            let (s_shape, t_shape) = (describe(ctx, s).await?, describe(ctx, t).await?);
+            let checked = s_shape.columns.len().max(t_shape.columns.len()) as u64;
+            (compare_tables("", &s_shape, &t_shape), checked)
         }
         (TableOrSource::Source(s), TableOrSource::Source(t)) => compare_sources(ctx, s, t).await?,
         _ => return Err("`source` and `target` must both be tables or both be sources".into()),
     };
+    differences.retain(|d| {
+        !ignore
+            .iter()
+            .any(|pattern| d[0].as_str().is_some_and(|object| glob(pattern, object)))
+    });
     let violations = differences.len() as u64;
-    let message = if violations == 0 {
-        "schemas match".to_string()
-    } else {
-        format!(
-            "{violations} schema {}",
-            if violations == 1 {
-                "difference"
-            } else {
-                "differences"
-            }
-        )
+    let message = match violations {
+        0 => "schemas match".to_string(),
+        1 => "1 schema difference".to_string(),
+        n => format!("{n} schema differences"),
     };
-    let rows = differences
-        .into_iter()
-        .take(sample)
-        .map(Vec::from)
-        .collect();
+    // Every difference is listed, one per line, whatever the sample size.
+    let rows = differences.into_iter().map(Vec::from).collect();
     let columns = ["object", "difference", "source", "target"]
         .map(String::from)
         .to_vec();
@@ -60,12 +73,31 @@ pub async fn schema_match(
     })
 }
 
-async fn schema_of(ctx: &SessionContext, table: &TableName) -> Result<SchemaRef, String> {
+async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape, String> {
     let provider = ctx
         .table_provider(reference(table))
         .await
         .map_err(|e| super::error_text(&e))?;
-    Ok(provider.schema())
+    let schema = provider.schema();
+    let pg = (provider.as_ref() as &dyn Any).downcast_ref::<PgTable>();
+    let columns = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, field)| {
+            let declared = pg.and_then(|t| t.def.columns.get(i));
+            ColumnShape {
+                name: field.name().clone(),
+                type_name: type_name(field.data_type()),
+                declared_type: declared.map(|c| c.type_text.clone()),
+                nullable: declared.map(|c| !c.not_null),
+            }
+        })
+        .collect();
+    Ok(TableShape {
+        columns,
+        constraints: pg.map(|t| t.def.constraints.clone()),
+    })
 }
 
 async fn compare_sources(
@@ -83,7 +115,7 @@ async fn compare_sources(
         diffs.push(difference(
             name,
             "table missing in target",
-            Value::String("table".into()),
+            text("table"),
             Value::Null,
         ));
     }
@@ -92,7 +124,7 @@ async fn compare_sources(
             name,
             "extra table in target",
             Value::Null,
-            Value::String("table".into()),
+            text("table"),
         ));
     }
     for name in s_tables.iter().filter(|n| t_tables.contains(n)) {
@@ -101,68 +133,99 @@ async fn compare_sources(
             schema: None,
             table: name.clone(),
         };
-        let (s_schema, t_schema) = (
-            schema_of(ctx, &table(source)).await?,
-            schema_of(ctx, &table(target)).await?,
+        let (s_shape, t_shape) = (
+            describe(ctx, &table(source)).await?,
+            describe(ctx, &table(target)).await?,
         );
-        checked += s_schema.fields().len() as u64 + 1;
-        diffs.extend(compare_columns(&format!("{name}."), &s_schema, &t_schema));
+        checked += s_shape.columns.len() as u64 + 1;
+        diffs.extend(compare_tables(&format!("{name}."), &s_shape, &t_shape));
     }
     Ok((diffs, checked))
 }
 
-fn compare_columns(prefix: &str, source: &SchemaRef, target: &SchemaRef) -> Vec<Difference> {
+fn compare_tables(prefix: &str, source: &TableShape, target: &TableShape) -> Vec<Difference> {
     let mut diffs = Vec::new();
-    for s in source.fields() {
-        let object = format!("{prefix}{}", s.name());
-        match target.field_with_name(s.name()) {
-            Err(_) => diffs.push(difference(
+    let find =
+        |shape: &'_ TableShape, name: &str| shape.columns.iter().position(|c| c.name == name);
+    for s in &source.columns {
+        let object = format!("{prefix}{}", s.name);
+        let Some(t) = find(target, &s.name).map(|i| &target.columns[i]) else {
+            diffs.push(difference(
                 &object,
                 "column missing in target",
-                type_name(s.data_type()).into(),
+                text(s.shown_type()),
                 Value::Null,
-            )),
-            Ok(t) => {
-                let (st, tt) = (type_name(s.data_type()), type_name(t.data_type()));
-                // A column of an empty export has no type to compare (Arrow's Null).
-                let unknown = s.data_type().is_null() || t.data_type().is_null();
-                if st != tt && !unknown {
-                    diffs.push(difference(&object, "type differs", st.into(), tt.into()));
-                }
-                if s.is_nullable() != t.is_nullable() {
-                    let null = |n: bool| Value::String(if n { "NULL" } else { "NOT NULL" }.into());
-                    diffs.push(difference(
-                        &object,
-                        "nullability differs",
-                        null(s.is_nullable()),
-                        null(t.is_nullable()),
-                    ));
-                }
-            }
+            ));
+            continue;
+        };
+        // Declared types when both sides declare them; otherwise crosscheck's type names. A
+        // column of an empty export has no type to compare (Arrow's Null).
+        let (st, tt) = match (&s.declared_type, &t.declared_type) {
+            (Some(a), Some(b)) => (a.clone(), b.clone()),
+            _ => (s.type_name.clone(), t.type_name.clone()),
+        };
+        if st != tt && s.type_name != "null" && t.type_name != "null" {
+            diffs.push(difference(&object, "type differs", text(&st), text(&tt)));
+        }
+        if let (Some(sn), Some(tn)) = (s.nullable, t.nullable)
+            && sn != tn
+        {
+            let null = |n: bool| text(if n { "NULL" } else { "NOT NULL" });
+            diffs.push(difference(
+                &object,
+                "nullability differs",
+                null(sn),
+                null(tn),
+            ));
         }
     }
     for t in target
-        .fields()
+        .columns
         .iter()
-        .filter(|t| source.field_with_name(t.name()).is_err())
+        .filter(|t| find(source, &t.name).is_none())
     {
         diffs.push(difference(
-            &format!("{prefix}{}", t.name()),
+            &format!("{prefix}{}", t.name),
             "extra column in target",
             Value::Null,
-            type_name(t.data_type()).into(),
+            text(t.shown_type()),
         ));
+    }
+    if let (Some(sc), Some(tc)) = (&source.constraints, &target.constraints) {
+        let table = prefix.trim_end_matches('.');
+        let object = if table.is_empty() { "table" } else { table };
+        for c in sc.iter().filter(|c| !tc.contains(c)) {
+            diffs.push(difference(
+                object,
+                "constraint missing in target",
+                text(c),
+                Value::Null,
+            ));
+        }
+        for c in tc.iter().filter(|c| !sc.contains(c)) {
+            diffs.push(difference(
+                object,
+                "extra constraint in target",
+                Value::Null,
+                text(c),
+            ));
+        }
     }
     diffs
 }
 
+impl ColumnShape {
+    fn shown_type(&self) -> &str {
+        self.declared_type.as_deref().unwrap_or(&self.type_name)
+    }
+}
+
+fn text(s: &str) -> Value {
+    Value::String(s.to_string())
+}
+
 fn difference(object: &str, what: &str, source: Value, target: Value) -> Difference {
-    [
-        Value::String(object.to_string()),
-        Value::String(what.to_string()),
-        source,
-        target,
-    ]
+    [text(object), text(what), source, target]
 }
 
 /// A SQL-style name for an Arrow type; the text encodings of Arrow are one type here.

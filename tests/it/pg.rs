@@ -422,3 +422,56 @@ fn the_independent_suite_gives_the_same_verdicts_on_postgres() {
     let (_, mixed) = run_json(&dir, &["--source", &sources[1]]);
     assert_verdicts(&mixed, &expected);
 }
+
+#[test]
+fn schema_drift_between_two_databases_is_reported_item_by_item() {
+    let Some(server) = server() else { return };
+    let schema = "CREATE TABLE users (id bigint PRIMARY KEY, email varchar(120) NOT NULL UNIQUE, score numeric(5,2), legacy text);
+                  CREATE TABLE progress (id bigint PRIMARY KEY, user_id bigint REFERENCES users(id), note text NOT NULL);";
+    let staging = fresh_database(&server, "cc_drift_staging");
+    let prod = fresh_database(&server, "cc_drift_prod");
+    execute(&staging, schema);
+    execute(&prod, schema);
+    execute(&prod, "ALTER TABLE users DROP COLUMN legacy;
+                    ALTER TABLE users ALTER COLUMN score TYPE numeric(7,3);
+                    ALTER TABLE progress ALTER COLUMN note DROP NOT NULL;
+                    ALTER TABLE progress DROP CONSTRAINT progress_user_id_fkey;
+                    CREATE TABLE audit_log (id bigint);");
+    let config = "sources:\n  staging:\n    postgres: ${CC_STAGING}\n  prod:\n    postgres: ${CC_PROD}\n";
+    let rules = "rules:
+  - name: whole_schema
+    type: schema_match
+    source: staging
+    target: prod
+  - name: accepted_drift
+    type: schema_match
+    source: staging
+    target: prod
+    ignore: [audit_log, users.legacy, users.score, progress*]
+";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_crosscheck"))
+        .args(["run", "-q", "--json", "-"])
+        .current_dir(dir.path())
+        .env("CC_STAGING", &staging)
+        .env("CC_PROD", &prod)
+        .output()
+        .expect("runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let whole = rule(&report, "whole_schema");
+    let rows: Vec<String> = whole["sample"]["rows"].as_array().expect("rows").iter().map(|r| r.to_string()).collect();
+    assert_eq!(
+        rows,
+        [
+            r#"["audit_log","extra table in target",null,"table"]"#,
+            r#"["progress.note","nullability differs","NOT NULL","NULL"]"#,
+            r#"["progress","constraint missing in target","FOREIGN KEY (user_id) REFERENCES users(id)",null]"#,
+            r#"["users.score","type differs","numeric(5,2)","numeric(7,3)"]"#,
+            r#"["users.legacy","column missing in target","text",null]"#,
+        ],
+        "{whole}"
+    );
+    assert_eq!(whole["violations"], 5);
+    assert_eq!(rule(&report, "accepted_drift")["status"], "pass");
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -25,7 +25,19 @@ pub struct PgTableDef {
     pub schema: String,
     pub name: String,
     pub columns: Vec<PgColumn>,
+    /// Primary key, unique and foreign key constraints as PostgreSQL prints them
+    /// (`PRIMARY KEY (id)`, `FOREIGN KEY (user_id) REFERENCES users(id)`), sorted.
+    pub constraints: Vec<String>,
 }
+
+const CONSTRAINTS_SQL: &str = "
+SELECT n.nspname::text, c.relname::text, pg_get_constraintdef(con.oid)
+FROM pg_catalog.pg_constraint con
+JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE con.contype IN ('p', 'u', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1, 2, 3";
 
 const COLUMNS_SQL: &str = "
 SELECT n.nspname::text, c.relname::text, a.attname::text,
@@ -69,7 +81,22 @@ pub async fn load_tables(client: &Client) -> Result<Vec<PgTableDef>, String> {
                 schema,
                 name: table,
                 columns: vec![column],
+                constraints: vec![],
             }),
+        }
+    }
+    let constraints = client
+        .query(CONSTRAINTS_SQL, &[])
+        .await
+        .map_err(|e| format!("cannot list constraints: {}", error_text(&e)))?;
+    for row in constraints {
+        let (schema, table, definition): (String, String, String) =
+            (row.get(0), row.get(1), row.get(2));
+        if let Some(t) = tables
+            .iter_mut()
+            .find(|t| t.schema == schema && t.name == table)
+        {
+            t.constraints.push(definition);
         }
     }
     Ok(tables)
