@@ -390,7 +390,7 @@ fn every_type_family_reads_back() {
     expect("ip", "10.1.2.3/32".into());
     expect("m", "meh".into());
     expect("p", 7.into());
-    expect("arr", "{1,2,3}".into());
+    expect("arr", "[1, 2, 3]".into());
     let text = |s: &str| serde_json::Value::String(s.to_string());
     assert_eq!(get(specials, "f4"), text("NaN"));
     assert_eq!(get(specials, "f8"), text("-inf"));
@@ -432,12 +432,16 @@ fn schema_drift_between_two_databases_is_reported_item_by_item() {
     let prod = fresh_database(&server, "cc_drift_prod");
     execute(&staging, schema);
     execute(&prod, schema);
-    execute(&prod, "ALTER TABLE users DROP COLUMN legacy;
+    execute(
+        &prod,
+        "ALTER TABLE users DROP COLUMN legacy;
                     ALTER TABLE users ALTER COLUMN score TYPE numeric(7,3);
                     ALTER TABLE progress ALTER COLUMN note DROP NOT NULL;
                     ALTER TABLE progress DROP CONSTRAINT progress_user_id_fkey;
-                    CREATE TABLE audit_log (id bigint);");
-    let config = "sources:\n  staging:\n    postgres: ${CC_STAGING}\n  prod:\n    postgres: ${CC_PROD}\n";
+                    CREATE TABLE audit_log (id bigint);",
+    );
+    let config =
+        "sources:\n  staging:\n    postgres: ${CC_STAGING}\n  prod:\n    postgres: ${CC_PROD}\n";
     let rules = "rules:
   - name: whole_schema
     type: schema_match
@@ -457,9 +461,15 @@ fn schema_drift_between_two_databases_is_reported_item_by_item() {
         .env("CC_PROD", &prod)
         .output()
         .expect("runs");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
     let whole = rule(&report, "whole_schema");
-    let rows: Vec<String> = whole["sample"]["rows"].as_array().expect("rows").iter().map(|r| r.to_string()).collect();
+    let rows: Vec<String> = whole["sample"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
     assert_eq!(
         rows,
         [

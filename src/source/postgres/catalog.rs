@@ -4,7 +4,7 @@
 use postgres_protocol::escape::escape_identifier;
 use tokio_postgres::Client;
 
-use super::decode::Kind;
+use super::decode::{ArrayOf, Kind};
 use super::session::error_text;
 
 /// One column of a PostgreSQL table.
@@ -160,6 +160,14 @@ pub fn kind_of(type_name: &str, typtype: &str, typmod: i32) -> (Kind, bool) {
         "interval" => native(Kind::Interval),
         // An enum's binary form is its label.
         _ if typtype == "e" => native(Kind::Text),
+        // Arrays (`_int4`…) of an element type the decoder knows become lists.
+        array if array.starts_with('_') => match kind_of(&array[1..], "b", typmod) {
+            (element, false) => match ArrayOf::of(element) {
+                Some(of) => native(Kind::Array(of)),
+                None => (Kind::Text, true),
+            },
+            _ => (Kind::Text, true),
+        },
         // inet, cidr, macaddr, money, arrays, ranges, composites… are read as text.
         _ => (Kind::Text, true),
     }

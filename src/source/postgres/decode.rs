@@ -6,11 +6,12 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder,
     Float64Builder, Int16Builder, Int32Builder, Int64Builder, IntervalMonthDayNanoBuilder,
-    RecordBatch, RecordBatchOptions, StringBuilder, Time64MicrosecondBuilder,
+    ListArray, RecordBatch, RecordBatchOptions, StringBuilder, Time64MicrosecondBuilder,
     TimestampMicrosecondBuilder,
 };
+use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::datatypes::{
-    DataType, IntervalMonthDayNano, IntervalUnit, SchemaRef, TimeUnit,
+    DataType, Field, IntervalMonthDayNano, IntervalUnit, SchemaRef, TimeUnit,
 };
 
 /// Microseconds between 1970-01-01 and PostgreSQL's epoch 2000-01-01.
@@ -47,6 +48,60 @@ pub enum Kind {
     Timestamp,
     TimestampTz,
     Interval,
+    /// A one-dimensional array (a multi-dimensional one is flattened in row-major order).
+    Array(ArrayOf),
+}
+
+/// The element types arrays are decoded for; other arrays are read as text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArrayOf {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    Text,
+    Uuid,
+    Date,
+    Timestamp,
+    TimestampTz,
+}
+
+impl ArrayOf {
+    pub fn element(self) -> Kind {
+        match self {
+            ArrayOf::Bool => Kind::Bool,
+            ArrayOf::Int2 => Kind::Int2,
+            ArrayOf::Int4 => Kind::Int4,
+            ArrayOf::Int8 => Kind::Int8,
+            ArrayOf::Float4 => Kind::Float4,
+            ArrayOf::Float8 => Kind::Float8,
+            ArrayOf::Text => Kind::Text,
+            ArrayOf::Uuid => Kind::Uuid,
+            ArrayOf::Date => Kind::Date,
+            ArrayOf::Timestamp => Kind::Timestamp,
+            ArrayOf::TimestampTz => Kind::TimestampTz,
+        }
+    }
+
+    /// The array type for an element kind, if arrays of it are decoded.
+    pub fn of(element: Kind) -> Option<ArrayOf> {
+        Some(match element {
+            Kind::Bool => ArrayOf::Bool,
+            Kind::Int2 => ArrayOf::Int2,
+            Kind::Int4 => ArrayOf::Int4,
+            Kind::Int8 => ArrayOf::Int8,
+            Kind::Float4 => ArrayOf::Float4,
+            Kind::Float8 => ArrayOf::Float8,
+            Kind::Text => ArrayOf::Text,
+            Kind::Uuid => ArrayOf::Uuid,
+            Kind::Date => ArrayOf::Date,
+            Kind::Timestamp => ArrayOf::Timestamp,
+            Kind::TimestampTz => ArrayOf::TimestampTz,
+            _ => return None,
+        })
+    }
 }
 
 impl Kind {
@@ -66,6 +121,9 @@ impl Kind {
             Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
             Kind::TimestampTz => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             Kind::Interval => DataType::Interval(IntervalUnit::MonthDayNano),
+            Kind::Array(of) => {
+                DataType::List(Arc::new(Field::new("item", of.element().data_type(), true)))
+            }
         }
     }
 }
@@ -85,6 +143,12 @@ enum Column {
     Time(Time64MicrosecondBuilder),
     Timestamp(TimestampMicrosecondBuilder),
     Interval(IntervalMonthDayNanoBuilder),
+    List {
+        offsets: Vec<i32>,
+        valid: Vec<bool>,
+        values: Box<Column>,
+        element: Kind,
+    },
 }
 
 fn be<const N: usize>(bytes: &[u8]) -> Result<[u8; N], String> {
@@ -122,6 +186,12 @@ impl Column {
             Kind::Interval => {
                 Column::Interval(IntervalMonthDayNanoBuilder::with_capacity(capacity))
             }
+            Kind::Array(of) => Column::List {
+                offsets: vec![0],
+                valid: Vec::with_capacity(capacity),
+                values: Box::new(Column::new(of.element(), capacity)),
+                element: of.element(),
+            },
         }
     }
 
@@ -168,6 +238,17 @@ impl Column {
                     micros.saturating_mul(1000),
                 ));
             }
+            Column::List {
+                offsets,
+                valid,
+                values,
+                ..
+            } => {
+                let count = append_array_elements(v, values)?;
+                let last = offsets.last().copied().unwrap_or(0);
+                offsets.push(last + count);
+                valid.push(true);
+            }
         }
         Ok(())
     }
@@ -187,6 +268,10 @@ impl Column {
             Column::Time(b) => b.append_null(),
             Column::Timestamp(b) => b.append_null(),
             Column::Interval(b) => b.append_null(),
+            Column::List { offsets, valid, .. } => {
+                offsets.push(offsets.last().copied().unwrap_or(0));
+                valid.push(false);
+            }
         }
     }
 
@@ -205,8 +290,52 @@ impl Column {
             Column::Time(b) => Arc::new(b.finish()),
             Column::Timestamp(b) => Arc::new(b.finish()),
             Column::Interval(b) => Arc::new(b.finish()),
+            Column::List {
+                offsets,
+                valid,
+                values,
+                element,
+            } => {
+                let field = Arc::new(Field::new("item", element.data_type(), true));
+                let offsets =
+                    OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(offsets, vec![0])));
+                let nulls = NullBuffer::from(std::mem::take(valid));
+                Arc::new(ListArray::new(field, offsets, values.finish(), Some(nulls)))
+            }
         }
     }
+}
+
+/// Appends the elements of a binary array value; returns how many there were.
+fn append_array_elements(v: &[u8], values: &mut Column) -> Result<i32, String> {
+    let int = |at: usize| -> Result<i32, String> {
+        Ok(i32::from_be_bytes(be(v
+            .get(at..at + 4)
+            .ok_or("truncated array")?)?))
+    };
+    let dims = int(0)?;
+    if dims <= 0 {
+        return Ok(0);
+    }
+    let mut count: i32 = 1;
+    for d in 0..dims as usize {
+        count = count
+            .checked_mul(int(12 + 8 * d)?)
+            .ok_or("array too large")?;
+    }
+    let mut at = 12 + 8 * dims as usize;
+    for _ in 0..count {
+        let len = int(at)?;
+        at += 4;
+        if len < 0 {
+            values.append(None)?;
+        } else {
+            let end = at + len as usize;
+            values.append(Some(v.get(at..end).ok_or("truncated array element")?))?;
+            at = end;
+        }
+    }
+    Ok(count)
 }
 
 /// A binary `numeric` as an integer at `scale` decimal places. NaN and ±infinity have no
