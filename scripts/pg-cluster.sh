@@ -191,6 +191,31 @@ pg_cluster__pick_port() {
 }
 
 # Writes stdin to file $1, owned by the cluster's user (the server must read it whatever our umask).
+# A CA and a server certificate signed by it (CN localhost, SAN localhost and 127.0.0.1), the
+# server's pair in the data directory; the CA certificate in $1/tls for the tests.
+pg_cluster__make_certs() {
+    local dir=$1 data=$2 tls=$1/tls
+    if ! command -v openssl >/dev/null 2>&1; then
+        [ "$(id -u)" = 0 ] && apt-get install -y -qq openssl >/dev/null 2>&1 || return 1
+    fi
+    mkdir -p "$tls" && chmod 0755 "$tls" || return 1
+    (
+        cd "$tls" || exit 1
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=crosscheck test CA" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+            -keyout ca.key -out ca.crt &&
+            openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr &&
+            printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+                "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >server.ext &&
+            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+                -extfile server.ext -out server.crt
+    ) >"$dir/tls.log" 2>&1 || return 1
+    chmod 0644 "$tls/ca.crt" || return 1
+    pg_cluster__write_owned "$data/server.crt" <"$tls/server.crt" || return 1
+    pg_cluster__write_owned "$data/server.key" <"$tls/server.key" || return 1
+    rm -f "$tls/ca.key" "$tls/server.key"
+}
+
 pg_cluster__write_owned() {
     cat >"$1" || return 1
     chmod 0600 "$1" || return 1
@@ -324,6 +349,15 @@ EOF
     printf "\ninclude 'crosscheck.conf'\n" >>"$data/postgresql.conf" || return 1
     q=${socket//\'/\'\'}
 
+    # TLS for the sslmode tests: a CA of its own and a certificate for localhost / 127.0.0.1.
+    local ssl_conf="ssl = off"
+    if pg_cluster__make_certs "$dir" "$data"; then
+        ssl_conf="ssl = on"
+        export CROSSCHECK_TEST_PG_CA="$dir/tls/ca.crt"
+    else
+        pg_cluster__say "no TLS (openssl missing or failed): the sslmode tests will not run"
+    fi
+
     for _ in 1 2 3 4 5 6 7 8; do
         port=$(pg_cluster__pick_port) || {
             pg_cluster__say "no free TCP port found"
@@ -337,6 +371,7 @@ fsync = off
 full_page_writes = off
 synchronous_commit = off
 password_encryption = 'scram-sha-256'
+$ssl_conf
 EOF
         pg_cluster__write_owned "$dir/log/postgres.log" </dev/null || return 1
         if (pg_cluster__as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/log/postgres.log" -w -t 60 -s start) \
@@ -473,6 +508,7 @@ pg_cluster__main() {
         else
             printf 'export %s=%q\n' CROSSCHECK_TEST_PG_URL "$CROSSCHECK_TEST_PG_URL" \
                 CROSSCHECK_TEST_PG_SUPERUSER_URL "$CROSSCHECK_TEST_PG_SUPERUSER_URL"
+            [ -z "${CROSSCHECK_TEST_PG_CA:-}" ] || printf 'export %s=%q\n' CROSSCHECK_TEST_PG_CA "$CROSSCHECK_TEST_PG_CA"
             printf 'PG_CLUSTER_DIR=%q\n' "$PG_CLUSTER_DIR"
             pg_cluster__say "left running; stop it with: $0 stop $PG_CLUSTER_DIR"
         fi

@@ -485,3 +485,77 @@ fn schema_drift_between_two_databases_is_reported_item_by_item() {
     assert_eq!(rule(&report, "accepted_drift")["status"], "pass");
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn tls_modes_verify_what_they_promise() {
+    let Some(server) = server() else { return };
+    let Ok(ca) = std::env::var("CROSSCHECK_TEST_PG_CA") else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true but the test cluster has no TLS"
+        );
+        eprintln!(
+            "skipped: CROSSCHECK_TEST_PG_CA is not set (scripts/test.sh makes a TLS-enabled server)"
+        );
+        return;
+    };
+    let config = "sources:\n  db:\n    postgres: ${CC_DB}\n";
+    let rules = "rules:\n  - name: tls\n    type: sql\n    sql: select 1 where false\n";
+    let dir = project(&[
+        ("crosscheck.yaml", config),
+        ("rules/r.yaml", rules),
+        ("wrong-ca.crt", "not a certificate\n"),
+    ]);
+    let run = |url: String| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_crosscheck"))
+            .args(["run", "-q"])
+            .current_dir(dir.path())
+            .env("CC_DB", url)
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let with = |params: &str| format!("{server}?{params}");
+    let localhost = server.replace("@127.0.0.1:", "@localhost:");
+    assert_eq!(
+        run(with("sslmode=require")).0,
+        Some(0),
+        "require encrypts without verifying"
+    );
+    assert_eq!(
+        run(format!("{localhost}?sslmode=verify-full&sslrootcert={ca}")).0,
+        Some(0),
+        "the certificate names localhost"
+    );
+    assert_eq!(
+        run(with(&format!("sslmode=verify-ca&sslrootcert={ca}"))).0,
+        Some(0),
+        "verify-ca ignores the host name"
+    );
+    // Connect to 127.0.0.1 while calling the server by a name its certificate lacks.
+    let renamed = server.replace("@127.0.0.1:", "@db.invalid:");
+    let (code, text) = run(format!(
+        "{renamed}?hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert={ca}"
+    ));
+    assert_eq!(code, Some(2));
+    assert!(
+        text.contains("cannot connect") && text.contains("db.invalid"),
+        "{text}"
+    );
+    assert_eq!(
+        run(format!(
+            "{renamed}?hostaddr=127.0.0.1&sslmode=verify-ca&sslrootcert={ca}"
+        ))
+        .0,
+        Some(0)
+    );
+    let (code, text) = run(with("sslmode=verify-full"));
+    assert_eq!(code, Some(2));
+    assert!(text.contains("needs a root certificate"), "{text}");
+    let (code, text) = run(with("sslmode=verify-full&sslrootcert=wrong-ca.crt"));
+    assert_eq!(code, Some(2));
+    assert!(text.contains("sslrootcert"), "{text}");
+}

@@ -40,6 +40,8 @@ impl SslMode {
 pub struct ConnInfo {
     /// Host names, addresses, or Unix-socket folders (starting with `/`).
     pub hosts: Vec<String>,
+    /// `hostaddr`: the addresses to connect to, while `hosts` stay the names TLS verifies.
+    pub hostaddrs: Vec<std::net::IpAddr>,
     pub port: u16,
     pub user: String,
     pub password: Option<String>,
@@ -115,8 +117,20 @@ pub fn resolve(conn: &str, env: &Environment) -> Result<ConnInfo, String> {
 }
 
 fn build(mut given: BTreeMap<String, String>, env: &Environment) -> Result<ConnInfo, String> {
-    let hosts: Vec<String> = match given.remove("hostaddr").or_else(|| given.remove("host")) {
+    let hostaddrs: Vec<std::net::IpAddr> = match given.remove("hostaddr") {
+        Some(a) => a
+            .split(',')
+            .map(|a| {
+                a.trim()
+                    .parse()
+                    .map_err(|_| format!("invalid hostaddr `{a}` (an IP address)"))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => vec![],
+    };
+    let hosts: Vec<String> = match given.remove("host") {
         Some(h) => h.split(',').map(str::to_string).collect(),
+        None if !hostaddrs.is_empty() => hostaddrs.iter().map(|a| a.to_string()).collect(),
         None => vec![default_host()],
     };
     let port = match given.remove("port") {
@@ -163,6 +177,7 @@ fn build(mut given: BTreeMap<String, String>, env: &Environment) -> Result<ConnI
         .or_else(|| env.home.as_ref().map(|h| h.join(".pgpass")));
     let mut info = ConnInfo {
         hosts,
+        hostaddrs,
         port,
         user,
         password: given.remove("password"),

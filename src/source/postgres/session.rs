@@ -201,6 +201,9 @@ impl PgSession {
                 config.host(host);
             }
         }
+        for address in &info.hostaddrs {
+            config.hostaddr(*address);
+        }
         config
             .port(info.port)
             .user(&info.user)
