@@ -28,6 +28,22 @@ pub struct PgTableDef {
     /// Primary key, unique and foreign key constraints as PostgreSQL prints them
     /// (`PRIMARY KEY (id)`, `FOREIGN KEY (user_id) REFERENCES users(id)`), sorted.
     pub constraints: Vec<String>,
+    /// The planner's row estimate (negative when the table was never analysed).
+    pub estimated_rows: f64,
+}
+
+impl PgTableDef {
+    /// A single integer primary key column, by which the table can be read in ranges.
+    pub fn integer_key(&self) -> Option<&PgColumn> {
+        let key = self
+            .constraints
+            .iter()
+            .find_map(|c| c.strip_prefix("PRIMARY KEY (")?.strip_suffix(')'))?;
+        self.columns
+            .iter()
+            .find(|c| escape_identifier(&c.name) == key || c.name == key)
+            .filter(|c| matches!(c.kind, Kind::Int2 | Kind::Int4 | Kind::Int8))
+    }
 }
 
 const CONSTRAINTS_SQL: &str = "
@@ -46,7 +62,8 @@ SELECT n.nspname::text, c.relname::text, a.attname::text,
        CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS typmod,
        a.attnotnull,
        format_type(a.atttypid, a.atttypmod) AS type_text,
-       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE '' END AS base_type
+       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE '' END AS base_type,
+       c.reltuples::float8
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -66,6 +83,7 @@ pub async fn load_tables(client: &Client) -> Result<Vec<PgTableDef>, String> {
     let mut tables: Vec<PgTableDef> = Vec::new();
     for row in rows {
         let (schema, table): (String, String) = (row.get(0), row.get(1));
+        let estimated_rows: f64 = row.get(9);
         let column = column(
             row.get(2),
             row.get(3),
@@ -82,6 +100,7 @@ pub async fn load_tables(client: &Client) -> Result<Vec<PgTableDef>, String> {
                 name: table,
                 columns: vec![column],
                 constraints: vec![],
+                estimated_rows,
             }),
         }
     }

@@ -22,6 +22,8 @@ pub struct PgSession {
     snapshot_holder: Mutex<Option<Client>>,
     idle: Mutex<Vec<Client>>,
     permits: Arc<Semaphore>,
+    /// Connections the pool opens at most.
+    pub max_connections: usize,
     /// Rows this source has sent to crosscheck (table rows, or result rows of pushed queries).
     pub rows_read: AtomicU64,
 }
@@ -106,6 +108,7 @@ impl PgSession {
             snapshot_holder: Mutex::new(None),
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(max_connections.max(1))),
+            max_connections: max_connections.max(1),
             rows_read: AtomicU64::new(0),
         });
         let first = session.connect().await?;

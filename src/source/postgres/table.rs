@@ -129,7 +129,7 @@ impl TableProvider for PgTable {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
         limit: Option<usize>,
@@ -151,14 +151,86 @@ impl TableProvider for PgTable {
             Some(p) => p.iter().map(|i| self.def.columns[*i].kind).collect(),
             None => self.def.columns.iter().map(|c| c.kind).collect(),
         };
-        let select = self.select_sql(projection, &sql_filters, limit);
+        let ranges = match limit {
+            None => self.key_ranges(state.config().target_partitions()).await,
+            Some(_) => vec![],
+        };
+        let selects = if ranges.is_empty() {
+            vec![self.select_sql(projection, &sql_filters, limit)]
+        } else {
+            ranges
+                .into_iter()
+                .map(|range| {
+                    let mut filters = sql_filters.clone();
+                    filters.push(range);
+                    self.select_sql(projection, &filters, None)
+                })
+                .collect()
+        };
         Ok(Arc::new(PgScanExec::new(
             self.session.clone(),
-            select,
+            selects,
             schema,
             kinds,
         )))
     }
+}
+
+/// Tables with fewer rows than this are read by one connection.
+const PARALLEL_MIN_ROWS: f64 = 1_000_000.0;
+
+impl PgTable {
+    /// Key-range predicates that split a large table with an integer primary key into about
+    /// `partitions` parts read in parallel; empty when the table is read in one piece.
+    async fn key_ranges(&self, partitions: usize) -> Vec<String> {
+        let parts = partitions.min(self.session.max_connections) as i64;
+        let Some(key) = self
+            .def
+            .integer_key()
+            .filter(|_| parts > 1 && self.def.estimated_rows >= PARALLEL_MIN_ROWS)
+        else {
+            return vec![];
+        };
+        let column = escape_identifier(&key.name);
+        let sql = format!(
+            "SELECT min({column})::int8, max({column})::int8 FROM {}",
+            self.qualified_name()
+        );
+        let Ok(mut client) = self.session.client().await else {
+            return vec![];
+        };
+        let bounds = match client.query_one(&sql, &[]).await {
+            Ok(row) => (row.get::<_, Option<i64>>(0), row.get::<_, Option<i64>>(1)),
+            Err(_) => {
+                client.discard();
+                return vec![];
+            }
+        };
+        let (Some(low), Some(high)) = bounds else {
+            return vec![];
+        };
+        split_range(low, high, parts)
+            .into_iter()
+            .map(|(from, to)| match to {
+                Some(to) => format!("{column} >= {from} AND {column} < {to}"),
+                None => format!("{column} >= {from}"),
+            })
+            .collect()
+    }
+}
+
+/// `[low, high]` cut into `parts` half-open ranges; the last one is open-ended.
+pub fn split_range(low: i64, high: i64, parts: i64) -> Vec<(i64, Option<i64>)> {
+    let span = (high as i128 - low as i128 + 1).max(1);
+    let parts = parts.clamp(1, span.min(i64::MAX as i128) as i64);
+    let step = span / parts as i128;
+    (0..parts)
+        .map(|i| {
+            let from = (low as i128 + step * i as i128) as i64;
+            let to = (i + 1 < parts).then(|| (low as i128 + step * (i as i128 + 1)) as i64);
+            (from, to)
+        })
+        .collect()
 }
 
 /// The filter as PostgreSQL SQL, when it is one crosscheck knows means the same there:
@@ -234,7 +306,8 @@ fn pushable(expr: &Expr, schema: &Schema) -> bool {
 /// Streams one SELECT's rows out of PostgreSQL with `COPY … TO STDOUT (FORMAT binary)`.
 pub struct PgScanExec {
     session: Arc<PgSession>,
-    select: String,
+    /// One SELECT per partition (key ranges of one table, or the whole table).
+    selects: Vec<String>,
     schema: SchemaRef,
     kinds: Vec<super::decode::Kind>,
     properties: Arc<PlanProperties>,
@@ -243,33 +316,38 @@ pub struct PgScanExec {
 impl PgScanExec {
     pub fn new(
         session: Arc<PgSession>,
-        select: String,
+        selects: Vec<String>,
         schema: SchemaRef,
         kinds: Vec<super::decode::Kind>,
     ) -> Self {
         let properties = PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
-            Partitioning::UnknownPartitioning(1),
+            Partitioning::UnknownPartitioning(selects.len().max(1)),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
         Self {
             session,
-            select,
+            selects,
             schema,
             kinds,
             properties: Arc::new(properties),
         }
     }
 
-    pub fn sql(&self) -> &str {
-        &self.select
+    pub fn sql(&self) -> &[String] {
+        &self.selects
     }
 }
 
 impl fmt::Debug for PgScanExec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PgScanExec({}: {})", self.session.source, self.select)
+        write!(
+            f,
+            "PgScanExec({}: {})",
+            self.session.source,
+            self.selects.join("; ")
+        )
     }
 }
 
@@ -278,7 +356,8 @@ impl DisplayAs for PgScanExec {
         write!(
             f,
             "PgScanExec: source={} sql={}",
-            self.session.source, self.select
+            self.session.source,
+            self.selects.join("; ")
         )
     }
 }
@@ -312,12 +391,15 @@ impl ExecutionPlan for PgScanExec {
 
     fn execute(
         &self,
-        _partition: usize,
+        partition: usize,
         _context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
+        let select = self.selects.get(partition).ok_or_else(|| {
+            DataFusionError::Internal(format!("PgScanExec has no partition {partition}"))
+        })?;
         let stream = copy_stream(
             self.session.clone(),
-            self.select.clone(),
+            select.clone(),
             self.schema.clone(),
             self.kinds.clone(),
         );
@@ -403,4 +485,23 @@ async fn copy_into(
         let _ = tx.send(Ok(batch)).await;
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_range;
+
+    #[test]
+    fn key_ranges_cover_everything_once() {
+        assert_eq!(
+            split_range(1, 100, 4),
+            [(1, Some(26)), (26, Some(51)), (51, Some(76)), (76, None)]
+        );
+        assert_eq!(split_range(5, 6, 4), [(5, Some(6)), (6, None)]);
+        assert_eq!(split_range(7, 7, 4), [(7, None)]);
+        assert_eq!(
+            split_range(i64::MIN, i64::MAX, 2),
+            [(i64::MIN, Some(0)), (0, None)]
+        );
+    }
 }
