@@ -1,6 +1,7 @@
 //! The command line: arguments parsed as typed (clap), then resolved into what to run.
 //! Each subcommand returns its exit code; errors are rendered once, in `main`.
 
+mod diff;
 mod explain;
 mod list;
 mod run;
@@ -44,6 +45,8 @@ pub enum Command {
     List(ProjectArgs),
     /// The queries a rule runs and where each runs (which database, or in-process).
     Explain(ExplainArgs),
+    /// Compare two tables row by row and column by column.
+    Diff(DiffArgs),
 }
 
 #[derive(Args, Debug)]
@@ -90,6 +93,16 @@ pub struct RunArgs {
     /// Rule name glob or tag:WORD to leave out; repeatable.
     #[arg(long = "exclude", value_name = "PATTERN")]
     pub exclude: Vec<String>,
+    /// Replace a source for this run: a postgres:// URL or a folder path.
+    #[arg(long = "source", value_name = "NAME=LOCATION", value_parser = parse_source_override)]
+    pub source: Vec<(String, String)>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How a run reports and decides its exit code (shared by `run` and `diff`).
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
     /// What sets exit code 1.
     #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
@@ -98,12 +111,9 @@ pub struct RunArgs {
     /// Offending rows kept per rule.
     #[arg(long = "sample", value_name = "N")]
     pub sample: Option<usize>,
-    /// Rules run at once (default: number of cores).
+    /// Queries run at once (default: number of cores).
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     pub jobs: Option<usize>,
-    /// Replace a source for this run: a postgres:// URL or a folder path.
-    #[arg(long = "source", value_name = "NAME=LOCATION", value_parser = parse_source_override)]
-    pub source: Vec<(String, String)>,
     /// No terminal table (and no progress bar).
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
@@ -134,6 +144,77 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// `crosscheck diff LEFT RIGHT`.
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// SOURCE.TABLE from crosscheck.yaml, a .csv/.parquet/.ndjson file, or postgres://…#[schema.]table.
+    pub left: String,
+    /// The same forms as LEFT.
+    pub right: String,
+    /// Key column(s), comma-separated.
+    #[arg(
+        long = "key",
+        value_name = "COL[,COL]",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub key: Vec<String>,
+    /// Non-key columns to compare (default: all shared).
+    #[arg(long = "columns", value_name = "COL[,COL]", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// Non-key columns not to compare.
+    #[arg(long = "exclude", value_name = "COL[,COL]", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// A column renamed by the migration: TARGET_COLUMN=SOURCE_COLUMN; repeatable.
+    #[arg(long = "rename", value_name = "TARGET=SOURCE", value_parser = parse_pair)]
+    pub rename: Vec<(String, String)>,
+    /// Tolerance: COL=0.01 or COL=0.1% (`*` for every numeric column); repeatable.
+    #[arg(long = "tolerance", value_name = "COL=V", value_parser = parse_pair)]
+    pub tolerance: Vec<(String, String)>,
+    /// Compare text after trimming, case-insensitively, with '' as NULL (comma-separated).
+    #[arg(
+        long = "normalize",
+        value_name = "trim,case_insensitive,empty_as_null",
+        value_delimiter = ','
+    )]
+    pub normalize: Vec<String>,
+    /// The zone naive timestamps are read in when compared with instants.
+    #[arg(long = "timezone", value_name = "ZONE")]
+    pub timezone: Option<String>,
+    /// SQL predicate limiting the rows of both sides.
+    #[arg(long = "where", value_name = "SQL")]
+    pub where_: Option<String>,
+    #[arg(long = "algorithm", value_enum, default_value_t = AlgorithmArg::Auto)]
+    pub algorithm: AlgorithmArg,
+    /// Write every difference (key, kind, column, source, target) to a Parquet file.
+    #[arg(long = "output-diff", value_name = "FILE.parquet")]
+    pub output_diff: Option<PathBuf>,
+    /// Project file, for SOURCE.TABLE names (optional for files and URLs).
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "FILE",
+        default_value = "crosscheck.yaml"
+    )]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlgorithmArg {
+    Auto,
+    Join,
+    Checksum,
+}
+
+fn parse_pair(text: &str) -> std::result::Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a.to_string(), b.to_string())),
+        _ => Err("expected NAME=VALUE".into()),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -170,6 +251,7 @@ pub fn main_with(cli: Cli) -> Result<u8> {
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Validate(args) => runtime()?.block_on(validate::validate(args)),
         Command::List(args) => list::list(args),
+        Command::Diff(args) => runtime()?.block_on(diff::diff(args)),
         Command::Explain(mut args) => {
             args.project = ProjectArgs {
                 config: args.config.clone(),

@@ -4,7 +4,10 @@ use std::io::IsTerminal;
 
 use std::path::Path;
 
-use super::{ColorChoice, FailOn, ReportArgs, RunArgs, exit, load_project, select::select};
+use super::{
+    ColorChoice, FailOn, OutputArgs, ReportArgs, RunArgs, exit, load_project, select::select,
+};
+use crate::config::{Project, RuleSpec};
 use crate::engine::outcome::{RunOutcome, Status};
 use crate::engine::{self, RunOptions};
 use crate::error::{Error, Result};
@@ -20,12 +23,23 @@ pub async fn run(args: RunArgs) -> Result<u8> {
             args.exclude.join(",")
         )));
     }
-    let jobs = args.jobs.unwrap_or_else(|| {
+    let (_, code) = execute(&project, &rules, &args.output, false).await?;
+    Ok(code)
+}
+
+/// Runs `rules`, writes the reports and the terminal table, and decides the exit code.
+pub async fn execute(
+    project: &Project,
+    rules: &[&RuleSpec],
+    output: &OutputArgs,
+    keep_all_differences: bool,
+) -> Result<(RunOutcome, u8)> {
+    let jobs = output.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
     });
-    let progress = progress_bar(&args, rules.len());
+    let progress = progress_bar(output, rules.len());
     let on_rule_done = progress.clone().map(|bar| {
         let callback: engine::Progress = std::sync::Arc::new(move |name: &str| {
             bar.set_message(name.to_string());
@@ -35,12 +49,13 @@ pub async fn run(args: RunArgs) -> Result<u8> {
     });
     let options = RunOptions {
         jobs,
-        sample: args.sample,
+        sample: output.sample,
         on_rule_done,
+        keep_all_differences,
     };
     // Ctrl-C cancels what runs on the database servers, then exits 2.
     let outcome = tokio::select! {
-        outcome = engine::run(&project, &rules, &options) => outcome,
+        outcome = engine::run(project, rules, &options) => outcome,
         _ = tokio::signal::ctrl_c() => {
             if let Some(bar) = &progress {
                 bar.finish_and_clear();
@@ -53,15 +68,16 @@ pub async fn run(args: RunArgs) -> Result<u8> {
         bar.finish_and_clear();
     }
     let outcome = outcome?;
-    let stdout_taken = write_reports(&args.reports, &outcome)?;
-    if !args.quiet && !stdout_taken {
+    let stdout_taken = write_reports(&output.reports, &outcome)?;
+    if !output.quiet && !stdout_taken {
         let style = report::terminal::Style {
             width: terminal_width(),
-            color: use_color(args.color),
+            color: use_color(output.color),
         };
         report::write_to(Path::new("-"), &report::terminal::render(&outcome, style))?;
     }
-    Ok(exit_code(&outcome, args.fail_on))
+    let code = exit_code(&outcome, output.fail_on);
+    Ok((outcome, code))
 }
 
 /// Writes every requested report; says whether one of them went to standard output.
@@ -92,7 +108,7 @@ enum Format {
 }
 
 /// A progress bar on standard error, only when it is a terminal and not turned off.
-fn progress_bar(args: &RunArgs, rules: usize) -> Option<indicatif::ProgressBar> {
+fn progress_bar(args: &OutputArgs, rules: usize) -> Option<indicatif::ProgressBar> {
     if args.quiet || args.no_progress || !std::io::stderr().is_terminal() {
         return None;
     }

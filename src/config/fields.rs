@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::location::{Located, SourceFile};
-use super::spec::{CountOrPercent, KeyRef, Scalar, Severity, SqlText, TableName, TableRef};
+use super::spec::{
+    Algorithm, CountOrPercent, KeyRef, Normalize, Scalar, Severity, SqlText, TableName, TableRef,
+    Tolerance,
+};
 use super::yaml::{Node, Value};
 
 /// The file being read, the diagnostics collected so far and the known source names.
@@ -271,6 +274,142 @@ impl Reader<'_> {
         self.diags
             .push(Diagnostic::at(&text.loc, message).with_help(help));
         None
+    }
+}
+
+impl Reader<'_> {
+    /// The entries of a mapping, keys as text.
+    pub fn mapping<'n>(&mut self, node: &'n Node) -> Option<Vec<(Located<String>, &'n Node)>> {
+        match &node.value {
+            Value::Map(entries) => Some(
+                entries
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            Located::new(k.scalar_text().unwrap_or_default(), k.loc(self.file)),
+                            v,
+                        )
+                    })
+                    .collect(),
+            ),
+            _ => {
+                self.expected(node, "a mapping");
+                None
+            }
+        }
+    }
+
+    /// `{target_column: source_column}`.
+    pub fn rename(&mut self, node: &Node) -> Option<Vec<(String, String)>> {
+        let entries = self.mapping(node)?;
+        let mut out = Vec::new();
+        for (target, value) in entries {
+            out.push((target.value, self.name(value)?.value));
+        }
+        Some(out)
+    }
+
+    /// `{column: 0.01 | "0.1%"}`.
+    pub fn tolerances(&mut self, node: &Node) -> Option<Vec<(String, Tolerance)>> {
+        let entries = self.mapping(node)?;
+        let mut out = Vec::new();
+        for (column, value) in entries {
+            let tolerance = match &value.value {
+                Value::Int(i) if *i >= 0 => Some(Tolerance::Absolute(*i as f64)),
+                Value::Float(f) if *f >= 0.0 && f.is_finite() => Some(Tolerance::Absolute(*f)),
+                Value::Str(s) => parse_tolerance(s),
+                _ => None,
+            };
+            match tolerance {
+                Some(t) => out.push((column.value, t)),
+                None => {
+                    self.expected(
+                        value,
+                        "a non-negative number (`0.01`) or a percentage (`\"0.1%\"`)",
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    pub fn normalize(&mut self, node: &Node) -> Option<Normalize> {
+        let entries = self.mapping(node)?;
+        let mut out = Normalize::default();
+        for (key, value) in entries {
+            let flag = |r: &mut Reader, value: &Node| match value.value {
+                Value::Bool(b) => Some(b),
+                _ => {
+                    r.expected(value, "true or false");
+                    None
+                }
+            };
+            match key.value.as_str() {
+                "trim" => out.trim = flag(self, value)?,
+                "case_insensitive" => out.case_insensitive = flag(self, value)?,
+                "empty_as_null" => out.empty_as_null = flag(self, value)?,
+                "timezone" => {
+                    let zone = self.text(value)?;
+                    if zone.value.parse::<chrono_tz::Tz>().is_err() {
+                        let help = did_you_mean(
+                            &zone.value,
+                            chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()),
+                        );
+                        self.diags.push(
+                            Diagnostic::at(
+                                &zone.loc,
+                                format!("unknown time zone `{}`", zone.value),
+                            )
+                            .with_help(help),
+                        );
+                        return None;
+                    }
+                    out.timezone = Some(zone.value);
+                }
+                other => {
+                    let keys = ["trim", "case_insensitive", "empty_as_null", "timezone"];
+                    let help = did_you_mean(other, keys);
+                    self.diags.push(
+                        Diagnostic::at(&key.loc, format!("unknown normalize option `{other}`"))
+                            .with_label(format!("expected one of: {}", keys.join(", ")))
+                            .with_help(help),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    pub fn algorithm(&mut self, node: &Node) -> Option<Algorithm> {
+        match node.as_str() {
+            Some("auto") => Some(Algorithm::Auto),
+            Some("join") => Some(Algorithm::Join),
+            Some("checksum") => Some(Algorithm::Checksum),
+            _ => {
+                self.expected(node, "`auto`, `join` or `checksum`");
+                None
+            }
+        }
+    }
+}
+
+/// `0.01`, `"0.01"` or `"0.1%"`.
+pub fn parse_tolerance(text: &str) -> Option<Tolerance> {
+    let text = text.trim();
+    match text.strip_suffix('%') {
+        Some(p) => p
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|p| *p >= 0.0 && p.is_finite())
+            .map(|p| Tolerance::Relative(p / 100.0)),
+        None => text
+            .parse::<f64>()
+            .ok()
+            .filter(|v| *v >= 0.0 && v.is_finite())
+            .map(Tolerance::Absolute),
     }
 }
 

@@ -41,6 +41,14 @@ pub enum Shape {
     Severity,
     /// A list of words.
     Tags,
+    /// `{target_column: source_column}`.
+    Rename,
+    /// `{column: 0.01 | "0.1%"}`, `"*"` for every numeric column.
+    Tolerances,
+    /// `{trim, case_insensitive, empty_as_null: true/false, timezone: ZONE}`.
+    Normalize,
+    /// `auto`, `join` or `checksum`.
+    Algorithm,
 }
 
 /// One field of a rule.
@@ -122,6 +130,40 @@ const SIDE_WHERE: [FieldDef; 2] = [
         "target_where",
         Shape::Predicate,
         "SQL predicate for the target side only (replaces `where` there).",
+    ),
+];
+
+const DIFF_OPTIONS: [FieldDef; 7] = [
+    req(
+        "key",
+        Shape::Columns,
+        "Column(s) that identify a row on both sides; duplicate keys are their own category.",
+    ),
+    opt(
+        "columns",
+        Shape::Columns,
+        "Non-key columns to compare (default: every column both sides share).",
+    ),
+    opt("exclude", Shape::Columns, "Non-key columns not to compare."),
+    opt(
+        "rename",
+        Shape::Rename,
+        "`{target_column: source_column}` for columns the migration renamed.",
+    ),
+    opt(
+        "tolerance",
+        Shape::Tolerances,
+        "Per column: an absolute number (`0.01`) or a relative one (`\"0.1%\"`); `\"*\"` for every numeric column.",
+    ),
+    opt(
+        "normalize",
+        Shape::Normalize,
+        "`trim`, `case_insensitive`, `empty_as_null` (true/false) and `timezone` (the zone naive timestamps are read in; default UTC).",
+    ),
+    opt(
+        "algorithm",
+        Shape::Algorithm,
+        "`auto` (default), `join` (read both sides and merge) or `checksum` (hash key ranges inside each database).",
     ),
 ];
 
@@ -284,18 +326,78 @@ pub const RULE_TYPES: &[RuleTypeDef] = &[
     },
 ];
 
+/// Rule types that compare two sides row by row.
+pub const DIFF_TYPES: &[RuleTypeDef] = &[
+    RuleTypeDef {
+        name: "diff",
+        aliases: &[],
+        doc: "Rows only in the source, rows only in the target, and changed rows of two tables, column by column.",
+        fields: &[
+            req(
+                "source",
+                Shape::Table,
+                "The table the target should equal (e.g. staging).",
+            ),
+            req(
+                "target",
+                Shape::Table,
+                "The table checked against it (e.g. prod).",
+            ),
+            SIDE_WHERE[0],
+            SIDE_WHERE[1],
+            DIFF_OPTIONS[0],
+            DIFF_OPTIONS[1],
+            DIFF_OPTIONS[2],
+            DIFF_OPTIONS[3],
+            DIFF_OPTIONS[4],
+            DIFF_OPTIONS[5],
+            DIFF_OPTIONS[6],
+        ],
+    },
+    RuleTypeDef {
+        name: "query_match",
+        aliases: &[],
+        doc: "The rows that differ when the same query runs on two sources, counted as in `diff`.",
+        fields: &[
+            opt(
+                "sql",
+                Shape::Query,
+                "The query, inline (give `sql` or `query`); tables unqualified.",
+            ),
+            opt(
+                "query",
+                Shape::QueryFile,
+                "A file under queries/ holding the query.",
+            ),
+            req(
+                "source",
+                Shape::Source,
+                "The source whose result the target's should equal.",
+            ),
+            req("target", Shape::Source, "The source checked against it."),
+            DIFF_OPTIONS[0],
+            DIFF_OPTIONS[1],
+            DIFF_OPTIONS[2],
+            DIFF_OPTIONS[3],
+            DIFF_OPTIONS[4],
+            DIFF_OPTIONS[5],
+        ],
+    },
+];
+
+/// Every rule type, the row-level diffs included.
+pub fn all_rule_types() -> impl Iterator<Item = &'static RuleTypeDef> {
+    RULE_TYPES.iter().chain(DIFF_TYPES)
+}
+
 /// The definition of a type name or alias.
 pub fn rule_type(name: &str) -> Option<&'static RuleTypeDef> {
-    RULE_TYPES
-        .iter()
-        .find(|t| t.name == name || t.aliases.contains(&name))
+    all_rule_types().find(|t| t.name == name || t.aliases.contains(&name))
 }
 
 /// Every type name and alias, for suggestions.
 pub fn all_type_names() -> impl Iterator<Item = &'static str> {
-    RULE_TYPES
-        .iter()
-        .flat_map(|t| std::iter::once(t.name).chain(t.aliases.iter().copied()))
+    all_rule_types().flat_map(|t| std::iter::once(t.name).chain(t.aliases.iter().copied()))
 }
 
 /// The definition of a field of `rule_type`, common fields included.
@@ -316,7 +418,7 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), all_type_names().count());
-        for t in RULE_TYPES {
+        for t in all_rule_types() {
             for f in t.fields {
                 assert!(
                     COMMON_FIELDS.iter().all(|c| c.name != f.name),

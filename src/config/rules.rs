@@ -8,8 +8,10 @@ use std::sync::Arc;
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::fields::Reader;
 use super::location::{Located, SourceFile};
-use super::rule_types::{self, COMMON_FIELDS, RULE_TYPES, RuleTypeDef};
-use super::spec::{CountOrPercent, Defaults, RuleKind, RuleSpec, SqlText, TableOrSource};
+use super::rule_types::{self, COMMON_FIELDS, RuleTypeDef, all_rule_types};
+use super::spec::{
+    CountOrPercent, Defaults, DiffOptions, RuleKind, RuleSpec, SqlText, TableOrSource,
+};
 use super::yaml::{self, Node, Value};
 
 /// What rules need from the project to be read.
@@ -184,7 +186,7 @@ fn resolve_type(node: &Node, r: &mut Reader) -> Option<&'static RuleTypeDef> {
         return Some(def);
     }
     let help = did_you_mean(&text.value, rule_types::all_type_names());
-    let names: Vec<_> = RULE_TYPES.iter().map(|t| t.name).collect();
+    let names: Vec<_> = all_rule_types().map(|t| t.name).collect();
     r.diags.push(
         Diagnostic::at(&text.loc, format!("unknown rule type `{}`", text.value))
             .with_label(format!("expected one of: {}", names.join(", ")))
@@ -204,9 +206,7 @@ fn check_field_names(
         if rule_types::field(type_def, key).is_some() {
             continue;
         }
-        let owner = RULE_TYPES
-            .iter()
-            .find(|t| t.fields.iter().any(|f| f.name == *key));
+        let owner = all_rule_types().find(|t| t.fields.iter().any(|f| f.name == *key));
         let allowed = COMMON_FIELDS.iter().chain(type_def.fields).map(|f| f.name);
         let near = super::diagnostic::closest(key, allowed.clone());
         suggested.extend(near);
@@ -382,6 +382,28 @@ fn build_kind(
             query: sql_of_rule(f, ctx, r)?,
             on: on.map(str::to_string),
         },
+        "diff" => {
+            let source = table(r, "source");
+            let target = table(r, "target");
+            let options = diff_options(f, r);
+            RuleKind::Diff {
+                source: source?,
+                target: target?,
+                options: options?,
+            }
+        }
+        "query_match" => {
+            let query = sql_of_rule(f, ctx, r);
+            let source = f.get("source").and_then(|n| r.source_name(n));
+            let target = f.get("target").and_then(|n| r.source_name(n));
+            let options = diff_options(f, r);
+            RuleKind::QueryMatch {
+                query: query?,
+                source: source?,
+                target: target?,
+                options: options?,
+            }
+        }
         "schema_match" => {
             let source = f.get("source").and_then(|n| table_or_source(n, on, r));
             let target = f.get("target").and_then(|n| table_or_source(n, on, r));
@@ -409,6 +431,45 @@ fn build_kind(
             )));
             return None;
         }
+    })
+}
+
+/// The diff options of a `diff` or `query_match` rule.
+fn diff_options(f: &HashMap<&str, &Node>, r: &mut Reader) -> Option<DiffOptions> {
+    let mut ok = true;
+    let mut names = |r: &mut Reader, field: &str| match f.get(field) {
+        Some(n) => {
+            let v = r
+                .names(n)
+                .map(|v| v.into_iter().map(|c| c.value).collect::<Vec<_>>());
+            ok &= v.is_some();
+            v
+        }
+        None => None,
+    };
+    let key = names(r, "key").unwrap_or_default();
+    let columns = names(r, "columns");
+    let exclude = names(r, "exclude").unwrap_or_default();
+    let rename = f.get("rename").map(|n| r.rename(n));
+    let tolerance = f.get("tolerance").map(|n| r.tolerances(n));
+    let normalize = f.get("normalize").map(|n| r.normalize(n));
+    let algorithm = f.get("algorithm").map(|n| r.algorithm(n));
+    if !ok
+        || matches!(rename, Some(None))
+        || matches!(tolerance, Some(None))
+        || matches!(normalize, Some(None))
+        || matches!(algorithm, Some(None))
+    {
+        return None;
+    }
+    Some(DiffOptions {
+        key,
+        columns,
+        exclude,
+        rename: rename.flatten().unwrap_or_default(),
+        tolerance: tolerance.flatten().unwrap_or_default(),
+        normalize: normalize.flatten().unwrap_or_default(),
+        algorithm: algorithm.flatten().unwrap_or_default(),
     })
 }
 

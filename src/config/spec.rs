@@ -99,6 +99,63 @@ pub struct SqlText {
     pub file: Option<PathBuf>,
 }
 
+/// How close two numbers must be to count as equal.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Tolerance {
+    /// `|source - target| <= x`.
+    Absolute(f64),
+    /// `|source - target| <= x × |source|` (x as a fraction: "0.1%" is 0.001).
+    Relative(f64),
+}
+
+/// Which differences are representation, not meaning.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Normalize {
+    pub trim: bool,
+    pub case_insensitive: bool,
+    pub empty_as_null: bool,
+    /// The zone naive timestamps are read in when compared with instants (default UTC).
+    pub timezone: Option<String>,
+}
+
+/// How a diff reads the two sides.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Algorithm {
+    /// `checksum` when both sides are PostgreSQL tables and nothing needs a tolerance, else `join`.
+    #[default]
+    Auto,
+    /// Both sides streamed in key order and merged.
+    Join,
+    /// Key ranges hashed inside each database; only ranges that differ are read.
+    Checksum,
+}
+
+impl Algorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::Auto => "auto",
+            Algorithm::Join => "join",
+            Algorithm::Checksum => "checksum",
+        }
+    }
+}
+
+/// The options of a row-level comparison (`diff`, `query_match`, `crosscheck diff`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DiffOptions {
+    /// Key columns, by their source names.
+    pub key: Vec<String>,
+    /// Non-key columns to compare (source names); `None` is every shared column.
+    pub columns: Option<Vec<String>>,
+    pub exclude: Vec<String>,
+    /// `(target column, source column)` pairs.
+    pub rename: Vec<(String, String)>,
+    /// `(column, tolerance)`; the column `*` applies to every numeric column.
+    pub tolerance: Vec<(String, Tolerance)>,
+    pub normalize: Normalize,
+    pub algorithm: Algorithm,
+}
+
 /// The part of a rule that depends on its type.
 #[derive(Clone, Debug)]
 pub enum RuleKind {
@@ -138,6 +195,17 @@ pub enum RuleKind {
         query: SqlText,
         on: Option<String>,
     },
+    Diff {
+        source: TableRef,
+        target: TableRef,
+        options: DiffOptions,
+    },
+    QueryMatch {
+        query: SqlText,
+        source: Located<String>,
+        target: Located<String>,
+        options: DiffOptions,
+    },
     SchemaMatch {
         source: TableOrSource,
         target: TableOrSource,
@@ -171,7 +239,8 @@ impl RuleKind {
                     TableOrSource::Source(_) => None,
                 })
                 .collect(),
-            RuleKind::Sql { .. } => vec![],
+            RuleKind::Diff { source, target, .. } => vec![source, target],
+            RuleKind::Sql { .. } | RuleKind::QueryMatch { .. } => vec![],
         }
     }
 }

@@ -45,6 +45,12 @@ pub enum Plan {
         target: TableOrSource,
         ignore: Vec<String>,
     },
+    /// Two sides compared row by row (`diff`, `query_match`).
+    Diff {
+        source: crate::diff::Side,
+        target: crate::diff::Side,
+        options: crate::config::DiffOptions,
+    },
     /// The newest value of a column compared with the clock.
     Freshness {
         sql: String,
@@ -189,6 +195,40 @@ pub fn compile(spec: &RuleSpec) -> CompiledRule {
                 None,
                 on.clone(),
             )
+        }
+        RuleKind::Diff {
+            source,
+            target,
+            options,
+        } => {
+            let side = |t: &TableName, predicate: &Option<String>| crate::diff::Side::Table {
+                table: t.clone(),
+                predicate: predicate.clone(),
+            };
+            let plan = Plan::Diff {
+                source: side(source, &source_where),
+                target: side(target, &target_where),
+                options: options.clone(),
+            };
+            (plan, origin(source), None)
+        }
+        RuleKind::QueryMatch {
+            query,
+            source,
+            target,
+            options,
+        } => {
+            let sql = strip_semicolons(&query.text).to_string();
+            let side = |s: &str| crate::diff::Side::Query {
+                source: s.to_string(),
+                sql: sql.clone(),
+            };
+            let plan = Plan::Diff {
+                source: side(source),
+                target: side(target),
+                options: options.clone(),
+            };
+            (plan, None, None)
         }
         RuleKind::SchemaMatch {
             source,
@@ -422,6 +462,19 @@ impl CompiledRule {
             } => vec![query("counts", count_sql), sample(sample_sql)],
             Plan::Freshness { sql, .. } => vec![query("newest value", sql)],
             Plan::Schema { .. } => vec![],
+            Plan::Diff { source, target, .. } => [("source side", source), ("target side", target)]
+                .into_iter()
+                .map(|(label, side)| match side {
+                    crate::diff::Side::Table {
+                        table: t,
+                        predicate,
+                    } => query(
+                        label,
+                        &format!("SELECT * {}", from_where(&table(t), predicate.as_deref())),
+                    ),
+                    crate::diff::Side::Query { sql, .. } => query(label, sql),
+                })
+                .collect(),
         }
     }
 

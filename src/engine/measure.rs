@@ -93,6 +93,8 @@ pub struct MeasureContext<'a> {
     pub origin: Option<(&'a str, &'a str)>,
     pub sample: usize,
     pub now: chrono::DateTime<chrono::Utc>,
+    /// Keep every difference a diff finds (for `--output-diff`), not only the sample.
+    pub keep_all_differences: bool,
 }
 
 /// The first `limit` rows of `sql`, sorted by every column so the same data always shows
@@ -140,6 +142,8 @@ pub async fn row_predicate(
     };
     let sample = sample_rows(m, &predicate_sample_sql(scan, violation), violations).await?;
     Ok(Measure {
+        diff: None,
+        all_differences: None,
         violations,
         observed: Some(checked.into()),
         checked,
@@ -165,6 +169,8 @@ pub fn row_count(count: u64, min: Option<i64>, max: Option<i64>) -> Measure {
         (None, None) => "no bounds set".into(),
     };
     Measure {
+        diff: None,
+        all_differences: None,
         violations: u64::from(below || above),
         observed: Some(count.into()),
         checked: 1,
@@ -240,6 +246,8 @@ pub async fn counts(
         ),
     };
     Ok(Measure {
+        diff: None,
+        all_differences: None,
         violations,
         observed: Some(observed.into()),
         checked,
@@ -260,6 +268,8 @@ pub async fn freshness(
     let Some(newest_at) = super::time::parse_instant(&newest) else {
         if newest.is_null() {
             return Ok(Measure {
+                diff: None,
+                all_differences: None,
                 violations: 1,
                 observed: None,
                 checked: 1,
@@ -282,6 +292,8 @@ pub async fn freshness(
         if stale { "older than" } else { "within" }
     );
     Ok(Measure {
+        diff: None,
+        all_differences: None,
         violations: u64::from(stale),
         observed: Some(Value::String(newest_text)),
         checked: 1,
@@ -306,6 +318,127 @@ pub fn fmt_count(n: impl Into<i128>) -> String {
         out.push(c);
     }
     if n < 0 { format!("-{out}") } else { out }
+}
+
+/// A row-level diff: violations are rows only on one side, changed rows and duplicated keys.
+pub async fn diff(
+    m: &MeasureContext<'_>,
+    source: &crate::diff::Side,
+    target: &crate::diff::Side,
+    options: &crate::config::DiffOptions,
+) -> Result<Measure, String> {
+    let mut outcome = crate::diff::run(
+        m.ctx,
+        source,
+        target,
+        options,
+        m.sample,
+        m.keep_all_differences,
+    )
+    .await?;
+    let all = if m.keep_all_differences {
+        let sample = diff_sample(&outcome, m.origin, m.masker, true);
+        outcome.differences.truncate(m.sample);
+        Some(sample)
+    } else {
+        None
+    };
+    let sample = diff_sample(&outcome, m.origin, m.masker, false);
+    let summary = super::outcome::DiffSummary {
+        algorithm: outcome.algorithm,
+        only_in_source: outcome.only_in_source,
+        only_in_target: outcome.only_in_target,
+        changed: outcome.changed,
+        duplicate_keys: outcome.duplicate_keys,
+        columns: outcome.columns.clone(),
+        forgiven: outcome.forgiven.clone(),
+        matched: outcome.matched,
+        rows_read: super::outcome::RowsRead {
+            source: outcome.source_rows,
+            target: outcome.target_rows,
+        },
+    };
+    let violations = outcome.violations();
+    let mut message = if violations == 0 {
+        format!("{} rows match", fmt_count(outcome.matched))
+    } else {
+        format!(
+            "{} {} differ: {} only in source, {} only in target, {} changed",
+            fmt_count(violations),
+            plural(violations, "row", "rows"),
+            fmt_count(outcome.only_in_source),
+            fmt_count(outcome.only_in_target),
+            fmt_count(outcome.changed)
+        )
+    };
+    if outcome.duplicate_keys > 0 {
+        message.push_str(&format!(
+            ", {} duplicated {}",
+            fmt_count(outcome.duplicate_keys),
+            plural(outcome.duplicate_keys, "key", "keys")
+        ));
+    }
+    let forgiven: u64 = outcome.forgiven.values().sum();
+    if forgiven > 0 {
+        message.push_str(&format!(
+            " ({} {} equal only within tolerance or after normalisation)",
+            fmt_count(forgiven),
+            plural(forgiven, "value", "values")
+        ));
+    }
+    Ok(Measure {
+        violations,
+        observed: Some(outcome.source_rows.into()),
+        checked: outcome.source_rows.max(outcome.target_rows),
+        sample,
+        message,
+        diff: Some(summary),
+        all_differences: all,
+    })
+}
+
+/// Differences as sample rows: key columns, then (`with_kind`) the kind of difference, then
+/// column, source value, target value.
+pub fn diff_sample(
+    outcome: &crate::diff::DiffOutcome,
+    origin: Option<(&str, &str)>,
+    masker: &Masker,
+    with_kind: bool,
+) -> Sample {
+    let mut columns = outcome.key_names.clone();
+    if with_kind {
+        columns.push("kind".into());
+    }
+    columns.extend(["column", "source", "target"].map(String::from));
+    let rows = outcome
+        .differences
+        .iter()
+        .map(|d| {
+            let mut row: Vec<Value> = d
+                .key
+                .iter()
+                .zip(&outcome.key_names)
+                .map(|(v, k)| masker.apply(origin, k, v.clone()))
+                .collect();
+            if with_kind {
+                row.push(Value::String(d.kind.as_str().into()));
+            }
+            let column = d.column.clone().unwrap_or_else(|| match d.kind {
+                crate::diff::Kind::DuplicateKey => "(duplicate key)".into(),
+                _ => "(row)".into(),
+            });
+            let (source, target) = match &d.column {
+                Some(c) => (
+                    masker.apply(origin, c, d.source.clone()),
+                    masker.apply(origin, c, d.target.clone()),
+                ),
+                None => (d.source.clone(), d.target.clone()),
+            };
+            row.extend([Value::String(column), source, target]);
+            row
+        })
+        .collect();
+    Sample { columns, rows }
 }
 
 #[cfg(test)]

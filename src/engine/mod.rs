@@ -63,7 +63,7 @@ pub fn new_session() -> SessionContext {
 }
 
 /// A view of `ctx` in which unqualified table names resolve to the tables of `source`.
-fn session_on(ctx: &SessionContext, source: &str) -> SessionContext {
+pub fn session_on(ctx: &SessionContext, source: &str) -> SessionContext {
     let mut state = ctx.state();
     state.config_mut().options_mut().catalog.default_schema = source.to_string();
     SessionContext::new_with_state(state)
@@ -106,6 +106,8 @@ pub struct RunOptions {
     pub jobs: usize,
     pub sample: Option<usize>,
     pub on_rule_done: Option<Progress>,
+    /// Keep every difference of diff rules (for `--output-diff`).
+    pub keep_all_differences: bool,
 }
 
 /// Registers the sources and runs `rules`; only an unusable source is an `Err`.
@@ -147,6 +149,7 @@ pub async fn run(
         ctx: &ctx,
         masker: &masker,
         now: started_at,
+        keep_all_differences: options.keep_all_differences,
     };
     let jobs = plan_jobs(&compiled, &runnable);
     let mut stream =
@@ -186,6 +189,7 @@ struct Env<'a> {
     ctx: &'a SessionContext,
     masker: &'a Masker,
     now: chrono::DateTime<chrono::Utc>,
+    keep_all_differences: bool,
 }
 
 /// A unit of work: rules sharing one table scan, or one rule alone.
@@ -302,6 +306,7 @@ fn measure_context<'a>(env: &'a Env<'a>, rule: &'a CompiledRule) -> MeasureConte
             .map(|(s, t)| (s.as_str(), t.as_str())),
         sample: rule.spec.sample,
         now: env.now,
+        keep_all_differences: env.keep_all_differences,
     }
 }
 
@@ -331,6 +336,11 @@ async fn measure_single(
             target,
             ignore,
         } => schema::schema_match(ctx, source, target, ignore).await,
+        Plan::Diff {
+            source,
+            target,
+            options,
+        } => measure::diff(&m, source, target, options).await,
         Plan::RowPredicate { .. } | Plan::RowCount { .. } => {
             Err("internal error (this is a bug): scan rule run alone".into())
         }
@@ -361,6 +371,8 @@ fn finish(
         observed: measure.observed,
         message: measure.message,
         sample: measure.sample,
+        diff: measure.diff,
+        all_differences: measure.all_differences,
         ..base_outcome(spec, duration)
     }
 }
@@ -390,6 +402,8 @@ fn base_outcome(spec: &RuleSpec, duration: std::time::Duration) -> RuleOutcome {
         message: String::new(),
         error: None,
         sample: Default::default(),
+        diff: None,
+        all_differences: None,
         duration,
     }
 }
@@ -406,6 +420,9 @@ pub fn rule_tables(spec: &RuleSpec) -> Vec<String> {
             })
             .collect(),
         RuleKind::Sql { on, .. } => on.iter().cloned().collect(),
+        RuleKind::QueryMatch { source, target, .. } => {
+            vec![source.value.clone(), target.value.clone()]
+        }
         kind => kind.tables().iter().map(|t| t.value.to_string()).collect(),
     }
 }

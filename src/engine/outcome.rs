@@ -49,6 +49,34 @@ pub struct Measure {
     pub sample: Sample,
     /// One line saying what was found.
     pub message: String,
+    /// The counts of a row-level diff.
+    pub diff: Option<DiffSummary>,
+    /// Every difference of a diff, when asked for (`--output-diff`), masked like samples.
+    pub all_differences: Option<Sample>,
+}
+
+/// The counts of a row-level diff, for reports.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct DiffSummary {
+    pub algorithm: &'static str,
+    pub only_in_source: u64,
+    pub only_in_target: u64,
+    pub changed: u64,
+    pub duplicate_keys: u64,
+    /// Rows that differ, per compared column.
+    pub columns: std::collections::BTreeMap<String, u64>,
+    /// Values equal only thanks to a tolerance or normalisation, per column.
+    pub forgiven: std::collections::BTreeMap<String, u64>,
+    /// Rows matched by key and compared.
+    pub matched: u64,
+    /// Rows each side sent to the comparison.
+    pub rows_read: RowsRead,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct RowsRead {
+    pub source: u64,
+    pub target: u64,
 }
 
 /// The result of one rule.
@@ -71,6 +99,8 @@ pub struct RuleOutcome {
     pub message: String,
     pub error: Option<String>,
     pub sample: Sample,
+    pub diff: Option<DiffSummary>,
+    pub all_differences: Option<Sample>,
     pub duration: Duration,
 }
 

@@ -130,7 +130,11 @@ pub async fn check_rule(
             }
             Ok(())
         }
-        RuleKind::Sql { .. } => Ok(()),
+        RuleKind::Diff { source, target, .. } => {
+            table_schema(ctx, sources, source).await?;
+            table_schema(ctx, sources, target).await.map(|_| ())
+        }
+        RuleKind::Sql { .. } | RuleKind::QueryMatch { .. } => Ok(()),
     }
 }
 

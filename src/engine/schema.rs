@@ -65,6 +65,8 @@ pub async fn schema_match(
         .map(String::from)
         .to_vec();
     Ok(Measure {
+        diff: None,
+        all_differences: None,
         violations,
         observed: Some(checked.into()),
         checked,

@@ -59,6 +59,12 @@ fn rule(r: &RuleOutcome) -> Value {
     if let Some(d) = &r.description {
         object.insert("description".into(), Value::String(d.clone()));
     }
+    if let Some(diff) = &r.diff {
+        object.insert(
+            "diff".into(),
+            serde_json::to_value(diff).unwrap_or(Value::Null),
+        );
+    }
     if let Some(e) = &r.error {
         object.insert("error".into(), Value::String(e.clone()));
     }

@@ -3,6 +3,7 @@
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod parquet;
 pub mod terminal;
 
 use std::io::Write;

@@ -137,6 +137,12 @@ fn details(r: &RuleOutcome, width: Option<u16>) -> String {
 }
 
 fn truncate(text: &str) -> String {
+    // Leading or trailing spaces are shown quoted: "Ben " and "Ben" must not look alike.
+    let text = if text != text.trim() {
+        format!("{text:?}")
+    } else {
+        text.to_string()
+    };
     let one_line = text.replace(['\n', '\r'], " ");
     if one_line.chars().count() <= MAX_CELL {
         return one_line;

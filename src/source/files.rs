@@ -44,6 +44,25 @@ pub struct FileTable {
 /// Lists the tables of a folder; two files with the same stem, or a folder mixing formats,
 /// are errors since a table must have one meaning.
 pub fn list_tables(dir: &Path) -> Result<Vec<FileTable>, String> {
+    // A single data file is a source of one table, named after its stem.
+    if dir.is_file() {
+        let format = Format::of(dir).ok_or_else(|| {
+            format!(
+                "`{}` is not a .csv, .parquet, .json or .ndjson file",
+                display_path(dir)
+            )
+        })?;
+        let name = dir
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        return Ok(vec![FileTable {
+            name,
+            path: dir.to_path_buf(),
+            format,
+        }]);
+    }
     let entries = std::fs::read_dir(dir).map_err(|e| {
         format!(
             "cannot read folder `{}`: {}",

@@ -569,15 +569,30 @@ fn large_tables_are_read_in_parallel_key_ranges() {
     let config = "sources:\n  db:\n    postgres: ${CC_DB}\n  files:\n    files: data\n";
     // One side on files: the rule cannot run inside PostgreSQL, so the table is scanned.
     let rules = "rules:\n  - name: kinds\n    type: row_count_match\n    source: files.kinds\n    target: db.events\n    group_by: [kind]\n";
-    let kinds: String = std::iter::once("kind\n".to_string()).chain((0..7).map(|k| format!("{k}\n"))).collect();
-    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules), ("data/kinds.csv", &kinds)]);
+    let kinds: String = std::iter::once("kind\n".to_string())
+        .chain((0..7).map(|k| format!("{k}\n")))
+        .collect();
+    let dir = project(&[
+        ("crosscheck.yaml", config),
+        ("rules/r.yaml", rules),
+        ("data/kinds.csv", &kinds),
+    ]);
     let command = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_crosscheck")).args(args).current_dir(dir.path()).env("CC_DB", &db).output().expect("runs")
+        std::process::Command::new(env!("CARGO_BIN_EXE_crosscheck"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("CC_DB", &db)
+            .output()
+            .expect("runs")
     };
     let explain = String::from_utf8_lossy(&command(&["explain", "kinds"]).stdout).into_owned();
-    assert!(explain.contains("\"id\" >= 1 AND \"id\" < 600001") && explain.contains("\"id\" >= 600001"), "{explain}");
+    assert!(
+        explain.contains("\"id\" >= 1 AND \"id\" < 600001") && explain.contains("\"id\" >= 600001"),
+        "{explain}"
+    );
     let out = command(&["run", "-q", "--json", "-"]);
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
     let r = rule(&report, "kinds");
     // Each kind has 1 row in the file and about 171,000 in the table.
     assert_eq!(r["violations"], 7, "{r}");
