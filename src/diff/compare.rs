@@ -171,6 +171,9 @@ fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> Result<Arr
     }
 }
 
+/// What `trim` removes: spaces, tabs and line breaks (the same set the checksum trims).
+pub const TRIMMED: [char; 4] = [' ', '\t', '\r', '\n'];
+
 fn normalize_text(array: &StringArray, n: &Normalize) -> ArrayRef {
     if *n == Normalize::default() || (!n.trim && !n.case_insensitive && !n.empty_as_null) {
         return Arc::new(array.clone());
@@ -180,7 +183,7 @@ fn normalize_text(array: &StringArray, n: &Normalize) -> ArrayRef {
         .map(|v| {
             let mut v = v?.to_string();
             if n.trim {
-                v = v.trim().to_string();
+                v = v.trim_matches(TRIMMED).to_string();
             }
             if n.case_insensitive {
                 v = v.to_lowercase();

@@ -3,6 +3,7 @@
 //! `side` reads each side sorted by key; `merge` walks both in one pass; `compare` decides
 //! equality by meaning. The result is plain data for the engine and the reports.
 
+pub mod checksum;
 pub mod compare;
 pub mod merge;
 pub mod plan;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 use datafusion::prelude::SessionContext;
 
 use crate::config::{Algorithm, DiffOptions, TableName};
+use crate::source::postgres::PgTable;
 pub use merge::{Difference, Kind};
 
 /// One side of a diff.
@@ -60,6 +62,49 @@ impl DiffOutcome {
     }
 }
 
+fn side_predicate(side: &Side) -> Option<&str> {
+    match side {
+        Side::Table { predicate, .. } => predicate.as_deref(),
+        Side::Query { .. } => None,
+    }
+}
+
+/// Both sides as PostgreSQL tables the checksum algorithm can bisect, or why not.
+async fn checksum_eligibility(
+    ctx: &SessionContext,
+    source: &Side,
+    target: &Side,
+    plan: &plan::DiffPlan,
+    options: &DiffOptions,
+) -> Result<(PgTable, PgTable), String> {
+    let table = |side: &Side| match side {
+        Side::Table { table, .. } => Ok(table.clone()),
+        Side::Query { .. } => Err(
+            "`query_match` compares query results, which have no key ranges to hash".to_string(),
+        ),
+    };
+    let (s, t) = (table(source)?, table(target)?);
+    let (s, t) = (pg_table(ctx, &s).await?, pg_table(ctx, &t).await?);
+    if plan.key_names.len() != 1 || !plan.key_types[0].is_integer() || plan.source.keys[0].1 {
+        return Err("it needs one integer key column".into());
+    }
+    if plan.policies.iter().any(|p| p.tolerance.is_some()) || !options.tolerance.is_empty() {
+        return Err("tolerances cannot be hashed".into());
+    }
+    Ok((s, t))
+}
+
+async fn pg_table(ctx: &SessionContext, name: &TableName) -> Result<PgTable, String> {
+    let provider = ctx
+        .table_provider(crate::engine::resolve::reference(name))
+        .await
+        .map_err(|e| crate::engine::error_text(&e))?;
+    (provider.as_ref() as &dyn std::any::Any)
+        .downcast_ref::<PgTable>()
+        .map(|t| PgTable::new(t.session.clone(), t.def.clone()))
+        .ok_or_else(|| format!("`{name}` is not a PostgreSQL table"))
+}
+
 /// Runs a diff of `source` against `target`; keeps the first `keep` differences (all of
 /// them with `keep_all`, for `--output-diff`).
 pub async fn run(
@@ -71,17 +116,6 @@ pub async fn run(
     keep_all: bool,
 ) -> Result<DiffOutcome, String> {
     let plan = plan::plan(ctx, source, target, options).await?;
-    let algorithm = match options.algorithm {
-        Algorithm::Checksum => {
-            return Err(
-                "the checksum algorithm is not available in this build; use `algorithm: join`"
-                    .into(),
-            );
-        }
-        Algorithm::Auto | Algorithm::Join => "join",
-    };
-    let source_stream = side::sorted_stream(ctx, source, &plan.source).await?;
-    let target_stream = side::sorted_stream(ctx, target, &plan.target).await?;
     let spec = merge::MergeSpec {
         keys: plan.key_names.len(),
         key_types: plan.key_types.clone(),
@@ -90,7 +124,28 @@ pub async fn run(
         keep,
         keep_all,
     };
-    let merged = merge::merge(source_stream, target_stream, &spec).await?;
+    let checksum_sides = checksum_eligibility(ctx, source, target, &plan, options).await;
+    let (algorithm, merged) = match (options.algorithm, checksum_sides) {
+        (Algorithm::Checksum, Err(reason)) => {
+            return Err(format!(
+                "the checksum algorithm cannot run here: {reason}; use `algorithm: join`"
+            ));
+        }
+        (Algorithm::Checksum | Algorithm::Auto, Ok((s, t))) => {
+            let (s_pred, t_pred) = (side_predicate(source), side_predicate(target));
+            let (mut merged, run) = checksum::run((&s, s_pred), (&t, t_pred), &plan, &spec).await?;
+            merged.matched += run.agreed_rows;
+            ("checksum", merged)
+        }
+        _ => {
+            let source_stream = side::sorted_stream(ctx, source, &plan.source).await?;
+            let target_stream = side::sorted_stream(ctx, target, &plan.target).await?;
+            (
+                "join",
+                merge::merge(source_stream, target_stream, &spec).await?,
+            )
+        }
+    };
     let by_column = |counts: &[u64]| {
         plan.column_names
             .iter()

@@ -143,7 +143,7 @@ pub fn postgres_sql(
     )
 }
 
-fn postgres_stream(
+pub fn postgres_stream(
     table: &PgTable,
     predicate: Option<&str>,
     plan: &SidePlan,

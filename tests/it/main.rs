@@ -3,6 +3,7 @@
 
 mod bad_inputs;
 mod cli;
+mod diff;
 mod edge_suite;
 mod errors;
 mod example;

@@ -148,6 +148,24 @@ fn copy_text(batches: &[datafusion::arrow::array::RecordBatch]) -> String {
     out
 }
 
+/// Loads CSV text (with a header) into an existing table.
+pub fn load_rows(url: &str, table: &str, csv: &str) {
+    runtime().block_on(async {
+        let client = connect(url).await;
+        let sink = client
+            .copy_in(&format!(
+                "COPY \"{table}\" FROM STDIN (FORMAT csv, HEADER true)"
+            ))
+            .await
+            .expect("COPY starts");
+        futures::pin_mut!(sink);
+        sink.send(bytes::Bytes::from(csv.to_string()))
+            .await
+            .expect("rows sent");
+        sink.as_mut().finish().await.expect("COPY ends");
+    });
+}
+
 fn pg_type(t: &DataType) -> &'static str {
     match t {
         DataType::Int64 | DataType::Int32 | DataType::Int16 => "bigint",

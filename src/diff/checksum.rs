@@ -1,0 +1,426 @@
+//! The checksum algorithm: both sides are PostgreSQL tables with one integer key. Each
+//! database hashes its rows (normalised so equal meanings hash equal) and sums the hashes
+//! per key bucket; only buckets whose count or sum differ are split further, and only small
+//! differing buckets are read and merged. Empty buckets never come back (GROUP BY returns
+//! only buckets with rows), so sparse keys cost nothing. When many buckets differ, bisecting
+//! stops and those ranges are read whole: join speed, not worse.
+//!
+//! `Bisection` is the algorithm as a state machine with no I/O; `run` drives it with queries.
+
+use std::collections::BTreeMap;
+
+use postgres_protocol::escape::{escape_identifier, escape_literal};
+
+use super::compare::{Family, Policy};
+use super::plan::{DiffPlan, SidePlan};
+use crate::source::postgres::PgTable;
+use crate::source::postgres::decode::Kind;
+
+/// Buckets a range is cut into per level.
+pub const FAN_OUT: i128 = 1024;
+/// A differing range with at most this many rows (on either side) is read, not split.
+pub const READ_ROWS: u64 = 4096;
+/// If more than this share of a level's buckets differ, they are read rather than split.
+pub const DEGRADE_SHARE: f64 = 0.25;
+
+/// An inclusive range of integer keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Range {
+    pub low: i64,
+    pub high: i64,
+}
+
+/// Count and hash sum of one bucket on one side.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Digest {
+    pub rows: u64,
+    /// Distinct keys; fewer than `rows` means duplicated keys, which must be read to be reported.
+    pub keys: u64,
+    /// The sum of row hashes, as PostgreSQL prints the numeric.
+    pub sum: String,
+}
+
+/// The bucket of `key` among `FAN_OUT` equal-width buckets of `range`.
+pub fn bucket_of(range: Range, key: i64) -> i128 {
+    let span = range.high as i128 - range.low as i128 + 1;
+    (key as i128 - range.low as i128) * FAN_OUT.min(span) / span
+}
+
+/// The keys of bucket `b` of `range`: the smallest keys whose bucket is `b` up to those of `b + 1`.
+pub fn bucket_range(range: Range, b: i128) -> Range {
+    let span = range.high as i128 - range.low as i128 + 1;
+    let n = FAN_OUT.min(span);
+    // ceil(b * span / n): the first key offset that lands in bucket b.
+    let first = |b: i128| (b * span + n - 1) / n;
+    Range {
+        low: (range.low as i128 + first(b)) as i64,
+        high: (range.low as i128 + first(b + 1) - 1) as i64,
+    }
+}
+
+/// What to do next with the ranges of one level.
+#[derive(Debug, Default, PartialEq)]
+pub struct Step {
+    /// Ranges small (or numerous) enough to read and merge.
+    pub read: Vec<Range>,
+    /// Ranges to split at the next level.
+    pub split: Vec<Range>,
+    /// Rows in buckets whose digests agree: matched without being read.
+    pub agreed_rows: u64,
+}
+
+/// Compares one level's bucket digests of both sides and decides each differing bucket.
+pub fn decide(
+    ranges: &[Range],
+    source: &BTreeMap<(usize, i128), Digest>,
+    target: &BTreeMap<(usize, i128), Digest>,
+) -> Step {
+    let mut differing = Vec::new();
+    let mut agreed = 0;
+    let buckets: std::collections::BTreeSet<&(usize, i128)> =
+        source.keys().chain(target.keys()).collect();
+    for key in &buckets {
+        let (s, t) = (source.get(key), target.get(key));
+        let duplicated = |d: Option<&Digest>| d.is_some_and(|d| d.keys != d.rows);
+        if s == t && !duplicated(s) {
+            agreed += s.map_or(0, |d| d.rows);
+        }
+        if s != t || duplicated(s) || duplicated(t) {
+            let rows = s.map_or(0, |d| d.rows).max(t.map_or(0, |d| d.rows));
+            differing.push((bucket_range(ranges[key.0], key.1), rows));
+        }
+    }
+    let mut step = Step {
+        agreed_rows: agreed,
+        ..Step::default()
+    };
+    let degrade =
+        !buckets.is_empty() && differing.len() as f64 > DEGRADE_SHARE * buckets.len() as f64;
+    for (range, rows) in differing {
+        if degrade || rows <= READ_ROWS || range.low == range.high {
+            step.read.push(range);
+        } else {
+            step.split.push(range);
+        }
+    }
+    step
+}
+
+/// The expression one column is hashed as: both sides produce the same type for the same
+/// meaning (5 and 5.00 are both numeric, hashing alike; instants are timestamptz).
+fn hashed_expr(select: &str, kind: Kind, policy: &Policy) -> String {
+    let n = &policy.normalize;
+    match policy.family {
+        Family::Exact => format!("({select})::numeric"),
+        Family::Float => format!("({select})::float8"),
+        Family::Instant => match kind {
+            Kind::Timestamp => format!(
+                "(({select}) AT TIME ZONE {})",
+                escape_literal(policy.timezone.name())
+            ),
+            _ => format!("({select})::timestamptz"),
+        },
+        Family::Date => format!("({select})::date"),
+        Family::Bool => format!("({select})::bool"),
+        Family::Text | Family::Other => {
+            let mut e = format!("({select})::text");
+            if n.trim {
+                e = format!("btrim({e}, E' \\t\\r\\n')");
+            }
+            if n.case_insensitive {
+                e = format!("lower({e})");
+            }
+            if n.empty_as_null {
+                e = format!("nullif({e}, '')");
+            }
+            e
+        }
+    }
+}
+
+/// One query computing every bucket digest of `ranges` on one side.
+pub fn digest_sql(
+    table: &PgTable,
+    side: &SidePlan,
+    plan: &DiffPlan,
+    predicate: Option<&str>,
+    ranges: &[Range],
+) -> String {
+    let key = escape_identifier(&side.keys[0].0);
+    let column = |name: &str| table.def.columns.iter().find(|c| c.name == name);
+    let hashed: Vec<String> = side
+        .columns
+        .iter()
+        .zip(&plan.policies)
+        .map(|(name, policy)| {
+            let c = column(name);
+            let select = c
+                .map(|c| c.select.clone())
+                .unwrap_or_else(|| escape_identifier(name));
+            hashed_expr(&select, c.map(|c| c.kind).unwrap_or(Kind::Text), policy)
+        })
+        .collect();
+    // ROW(NULL) hashes differently from ROW(''): NULLs stay distinct from every value.
+    let row_hash = if hashed.is_empty() {
+        "0".to_string()
+    } else {
+        format!("hash_record_extended(ROW({}), 0)", hashed.join(", "))
+    };
+    let values: Vec<String> = ranges
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("({i}, {}::int8, {}::int8)", r.low, r.high))
+        .collect();
+    let filter = predicate.map(|p| format!(" AND ({p})")).unwrap_or_default();
+    // Distinct keys only need counting when the key is not the table's primary key.
+    let unique = table
+        .def
+        .integer_key()
+        .is_some_and(|k| k.name == side.keys[0].0);
+    let distinct = if unique {
+        "count(*)".to_string()
+    } else {
+        format!("count(DISTINCT t.{key})")
+    };
+    format!(
+        "SELECT r.id, floor((t.{key}::numeric - r.low) * least({FAN_OUT}, r.high - r.low + 1) / (r.high - r.low + 1))::int8 AS bucket, \
+         count(*), {distinct}, sum({row_hash})::text \
+         FROM {} AS t JOIN (VALUES {}) AS r(id, low, high) ON t.{key} BETWEEN r.low AND r.high{filter} \
+         GROUP BY 1, 2",
+        table.qualified_name(),
+        values.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_partition_the_range() {
+        for range in [
+            Range {
+                low: 1,
+                high: 5_000_000,
+            },
+            Range { low: -7, high: 9 },
+            Range { low: 10, high: 10 },
+            Range {
+                low: i64::MIN,
+                high: i64::MAX,
+            },
+        ] {
+            let span = range.high as i128 - range.low as i128 + 1;
+            let n = FAN_OUT.min(span);
+            let mut next = range.low as i128;
+            for b in 0..n {
+                let r = bucket_range(range, b);
+                assert_eq!(r.low as i128, next, "{range:?} bucket {b}");
+                assert!(r.high >= r.low);
+                assert_eq!(bucket_of(range, r.low), b);
+                assert_eq!(bucket_of(range, r.high), b);
+                next = r.high as i128 + 1;
+            }
+            assert_eq!(next, range.high as i128 + 1);
+        }
+    }
+
+    #[test]
+    fn differing_buckets_are_read_or_split() {
+        let ranges = [Range {
+            low: 1,
+            high: 1_000_000,
+        }];
+        let digest = |rows, sum: &str| Digest {
+            keys: rows,
+            rows,
+            sum: sum.into(),
+        };
+        let mut s = BTreeMap::new();
+        let mut t = BTreeMap::new();
+        for b in 0..100 {
+            s.insert((0, b), digest(977, "1"));
+            t.insert((0, b), digest(977, "1"));
+        }
+        t.insert((0, 3), digest(977, "2"));
+        s.insert((0, 7), digest(10, "5"));
+        t.remove(&(0, 7));
+        let step = decide(&ranges, &s, &t);
+        assert_eq!(
+            step.read,
+            [bucket_range(ranges[0], 3), bucket_range(ranges[0], 7)]
+        );
+        assert!(step.split.is_empty());
+        // Many differences: read them, do not bisect.
+        for b in 0..60 {
+            t.insert((0, b), digest(9000, "x"));
+        }
+        let step = decide(&ranges, &s, &t);
+        assert!(step.split.is_empty() && step.read.len() >= 60);
+    }
+}
+
+/// Merges touching or overlapping ranges.
+pub fn coalesce(mut ranges: Vec<Range>) -> Vec<Range> {
+    ranges.sort();
+    let mut out: Vec<Range> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if r.low as i128 <= last.high as i128 + 1 => {
+                last.high = last.high.max(r.high)
+            }
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// Ranges at most this many are read with a predicate; more, and the whole table is read.
+const MAX_READ_RANGES: usize = 512;
+
+/// What the checksum run did, besides what the merge found.
+#[derive(Debug, Default)]
+pub struct ChecksumRun {
+    pub levels: usize,
+    /// Rows matched by agreeing digests, never read.
+    pub agreed_rows: u64,
+    pub ranges_read: usize,
+}
+
+/// Drives the bisection against both databases, then merges the rows of the ranges that differ.
+pub async fn run(
+    source: (&PgTable, Option<&str>),
+    target: (&PgTable, Option<&str>),
+    plan: &DiffPlan,
+    spec: &super::merge::MergeSpec,
+) -> Result<(super::merge::MergeResult, ChecksumRun), String> {
+    let key = escape_identifier(&plan.source.keys[0].0);
+    let t_key = escape_identifier(&plan.target.keys[0].0);
+    let ((s_bounds, s_nulls), (t_bounds, t_nulls)) = tokio::try_join!(
+        bounds(source.0, &key, source.1),
+        bounds(target.0, &t_key, target.1)
+    )?;
+    // Rows without a key fall in no range: they are always read, as join would match them.
+    let null_keys = s_nulls || t_nulls;
+    let mut stats = ChecksumRun::default();
+    let (low, high) = match (s_bounds, t_bounds) {
+        (None, None) => (0, -1),
+        (Some((a, b)), None) | (None, Some((a, b))) => (a, b),
+        (Some((a, b)), Some((c, d))) => (a.min(c), b.max(d)),
+    };
+    let mut to_read = Vec::new();
+    let mut ranges = if low <= high {
+        vec![Range { low, high }]
+    } else {
+        vec![]
+    };
+    while !ranges.is_empty() {
+        stats.levels += 1;
+        let s_sql = digest_sql(source.0, &plan.source, plan, source.1, &ranges);
+        let t_sql = digest_sql(target.0, &plan.target, plan, target.1, &ranges);
+        let (s, t) = tokio::try_join!(digests(source.0, &s_sql), digests(target.0, &t_sql))?;
+        let step = decide(&ranges, &s, &t);
+        stats.agreed_rows += step.agreed_rows;
+        to_read.extend(step.read);
+        ranges = step.split;
+    }
+    let to_read = coalesce(to_read);
+    stats.ranges_read = to_read.len();
+    let predicate = |key: &str, user: Option<&str>| -> Option<String> {
+        let ranges = if to_read.len() > MAX_READ_RANGES {
+            None
+        } else {
+            let mut parts: Vec<String> = to_read
+                .iter()
+                .map(|r| format!("{key} BETWEEN {} AND {}", r.low, r.high))
+                .collect();
+            if null_keys {
+                parts.push(format!("{key} IS NULL"));
+            }
+            Some(if parts.is_empty() {
+                "false".to_string()
+            } else {
+                parts.join(" OR ")
+            })
+        };
+        match (ranges, user) {
+            (Some(r), Some(u)) => Some(format!("({r}) AND ({u})")),
+            (Some(r), None) => Some(r),
+            (None, u) => u.map(str::to_string),
+        }
+    };
+    let s_pred = predicate(&key, source.1);
+    let t_pred = predicate(&t_key, target.1);
+    let s_stream = super::side::postgres_stream(source.0, s_pred.as_deref(), &plan.source);
+    let t_stream = super::side::postgres_stream(target.0, t_pred.as_deref(), &plan.target);
+    let merged = super::merge::merge(s_stream, t_stream, spec).await?;
+    Ok((merged, stats))
+}
+
+/// The key's smallest and largest value, and whether some rows have no key.
+async fn bounds(
+    table: &PgTable,
+    key: &str,
+    predicate: Option<&str>,
+) -> Result<(Option<(i64, i64)>, bool), String> {
+    let filter = predicate
+        .map(|p| format!(" WHERE ({p})"))
+        .unwrap_or_default();
+    let sql = format!(
+        "SELECT min({key})::int8, max({key})::int8, count(*) FILTER (WHERE {key} IS NULL) > 0 FROM {}{filter}",
+        table.qualified_name()
+    );
+    let mut client = table.session.client().await?;
+    match client.query_one(&sql, &[]).await {
+        Ok(row) => {
+            let range = match (row.get::<_, Option<i64>>(0), row.get::<_, Option<i64>>(1)) {
+                (Some(a), Some(b)) => Some((a, b)),
+                _ => None,
+            };
+            Ok((range, row.get::<_, bool>(2)))
+        }
+        Err(e) => {
+            client.discard();
+            Err(format!(
+                "PostgreSQL source `{}`: {}",
+                table.session.source,
+                crate::source::postgres::session::error_text(&e)
+            ))
+        }
+    }
+}
+
+async fn digests(table: &PgTable, sql: &str) -> Result<BTreeMap<(usize, i128), Digest>, String> {
+    let mut client = table.session.client().await?;
+    let rows = match client.query(sql, &[]).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            client.discard();
+            return Err(format!(
+                "PostgreSQL source `{}`: {}",
+                table.session.source,
+                crate::source::postgres::session::error_text(&e)
+            ));
+        }
+    };
+    table
+        .session
+        .rows_read
+        .fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let id: i32 = row.get(0);
+            let bucket: i64 = row.get(1);
+            let rows: i64 = row.get(2);
+            let keys: i64 = row.get(3);
+            let sum: Option<String> = row.get(4);
+            let digest = Digest {
+                rows: rows as u64,
+                keys: keys as u64,
+                sum: sum.unwrap_or_default(),
+            };
+            ((id as usize, bucket as i128), digest)
+        })
+        .collect())
+}

@@ -1,0 +1,543 @@
+//! Row-level diff: the truth on files, on PostgreSQL and across both; every scenario
+//! through every algorithm with identical results; a randomised comparison against a
+//! naive full compare.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::pg::{execute, fresh_database, server};
+use crate::support::{crosscheck, project};
+
+/// `crosscheck diff LEFT RIGHT ARGS… -q --json -` in `dir`: the exit code and the one rule.
+fn diff(dir: &Path, left: &str, right: &str, args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["diff", left, right, "-q", "--json", "-", "--sample", "1000"];
+    all.extend_from_slice(args);
+    let out = crosscheck(dir, &all);
+    let report: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|_| panic!("no JSON: {}\n{}", out.stdout, out.stderr));
+    (out.code, report["rules"][0].clone())
+}
+
+/// The parts of a diff result every algorithm must agree on.
+fn essence(rule: &Value) -> Value {
+    let mut d = rule["diff"].clone();
+    if let Some(o) = d.as_object_mut() {
+        o.remove("algorithm");
+        o.remove("rows_read");
+    }
+    serde_json::json!({ "status": rule["status"], "violations": rule["violations"], "diff": d, "sample": rule["sample"], "error": rule["error"] })
+}
+
+const LEFT: &str = "id,email,name,score,seen_at
+1,a@x.io,Ada,10.00,2026-01-01T10:00:00Z
+2,b@x.io,Ben,20.50,2026-01-01T11:00:00Z
+3,c@x.io,Cy,30.00,2026-01-01T12:00:00Z
+4,d@x.io,Dee,40.00,2026-01-01T13:00:00Z
+5,e@x.io,Eve,50.00,2026-01-01T14:00:00Z
+6,f@x.io,Fay,60.00,2026-01-01T15:00:00Z
+";
+const RIGHT: &str = "id,email,name,score,seen_at
+1,a@x.io,Ada,10.004,2026-01-01T11:00:00+01:00
+2,B@x.io,Ben ,20.50,2026-01-01T11:00:00Z
+3,c@x.io,Cyrus,30.00,2026-01-01T12:00:00Z
+4,d@x.io,Dee,40.5,2026-01-01T13:00:00Z
+6,f@x.io,Fay,60.00,2026-01-01T15:00:00Z
+7,g@x.io,Gus,70.00,2026-01-01T16:00:00Z
+";
+
+#[test]
+fn files_diff_reports_exactly_the_truth() {
+    let dir = project(&[("left/users.csv", LEFT), ("right/users.csv", RIGHT)]);
+    let (code, strict) = diff(
+        dir.path(),
+        "left/users.csv",
+        "right/users.csv",
+        &["--key", "id"],
+    );
+    assert_eq!(code, 1);
+    let d = &strict["diff"];
+    assert_eq!(
+        (
+            d["only_in_source"].as_u64(),
+            d["only_in_target"].as_u64(),
+            d["changed"].as_u64()
+        ),
+        (Some(1), Some(1), Some(4)),
+        "{strict}"
+    );
+    assert_eq!(
+        d["columns"],
+        serde_json::json!({ "email": 1, "name": 2, "score": 2 }),
+        "the instant written with +01:00 is equal"
+    );
+    let (_, forgiving) = diff(
+        dir.path(),
+        "left/users.csv",
+        "right/users.csv",
+        &[
+            "--key",
+            "id",
+            "--tolerance",
+            "score=0.01",
+            "--normalize",
+            "trim,case_insensitive",
+        ],
+    );
+    let d = &forgiving["diff"];
+    assert_eq!(d["changed"], 2, "{forgiving}");
+    assert_eq!(d["columns"], serde_json::json!({ "name": 1, "score": 1 }));
+    assert_eq!(
+        d["forgiven"],
+        serde_json::json!({ "email": 1, "name": 1, "score": 1 }),
+        "what the policy forgave is shown"
+    );
+    let rows = forgiving["sample"]["rows"].as_array().expect("rows");
+    assert!(
+        rows.contains(&serde_json::json!([3, "name", "Cy", "Cyrus"])),
+        "{rows:?}"
+    );
+    assert!(rows.contains(&serde_json::json!([5, "(row)", "present", "missing"])));
+    let (code, same) = diff(
+        dir.path(),
+        "left/users.csv",
+        "left/users.csv",
+        &["--key", "id"],
+    );
+    assert_eq!((code, same["violations"].as_u64()), (0, Some(0)));
+}
+
+#[test]
+fn output_diff_writes_every_difference_to_parquet() {
+    let dir = project(&[("left/users.csv", LEFT), ("right/users.csv", RIGHT)]);
+    let out = crosscheck(
+        dir.path(),
+        &[
+            "diff",
+            "left/users.csv",
+            "right/users.csv",
+            "--key",
+            "id",
+            "-q",
+            "--sample",
+            "1",
+            "--output-diff",
+            "all.parquet",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let rows = runtime.block_on(async {
+        let ctx = datafusion::prelude::SessionContext::new();
+        let path = dir.path().join("all.parquet");
+        let frame = ctx
+            .read_parquet(path.to_str().expect("path"), Default::default())
+            .await
+            .expect("parquet");
+        assert_eq!(
+            frame
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect::<Vec<_>>(),
+            ["id", "kind", "column", "source", "target"]
+        );
+        frame.count().await.expect("count")
+    });
+    assert_eq!(
+        rows, 7,
+        "2 whole rows and 5 changed values, though the sample kept 1"
+    );
+}
+
+#[test]
+fn diff_rules_and_query_match_in_a_project() {
+    let config = "sources:\n  left:\n    files: left\n  right:\n    files: right\nsensitive: [\"*.email\"]\n";
+    let rules = "rules:
+  - name: users_identical
+    type: diff
+    source: left.users
+    target: right.users
+    key: [id]
+    exclude: [seen_at]
+    tolerance: { \"*\": 0.01 }
+    normalize: { trim: true, case_insensitive: true }
+  - name: renamed
+    type: diff
+    source: left.users
+    target: right.people
+    key: [id]
+    rename: { full_name: name }
+    columns: [name]
+  - name: totals_match
+    type: query_match
+    source: left
+    target: right
+    sql: select id % 2 as parity, count(*) as n from users group by id % 2
+    key: [parity]
+";
+    let people = "id,full_name\n1,Ada\n2,Ben\n3,Cy\n4,Dee\n5,Eve\n6,Fay\n";
+    let dir = project(&[
+        ("crosscheck.yaml", config),
+        ("rules/r.yaml", rules),
+        ("left/users.csv", LEFT),
+        ("right/users.csv", RIGHT),
+        ("right/people.csv", people),
+    ]);
+    let (out, report) = crate::support::run_json(dir.path(), &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let r = crate::support::rule(&report, "users_identical");
+    assert_eq!(r["violations"], 4, "{r}");
+    assert!(
+        !report.to_string().contains("b@x.io"),
+        "sensitive values are masked in diff samples"
+    );
+    assert_eq!(crate::support::rule(&report, "renamed")["violations"], 0);
+    let totals = crate::support::rule(&report, "totals_match");
+    // Odd ids: 1,3,5 against 1,3,7 (3 each); even: 2,4,6 both.
+    assert_eq!(totals["violations"], 0, "{totals}");
+}
+
+/// Loads `rows` (id, a, b, c) into table `t` of a fresh database.
+fn table(server: &str, name: &str, ddl: &str, rows: &[String]) -> String {
+    let db = fresh_database(server, name);
+    let mut sql = format!("{ddl};");
+    for chunk in rows.chunks(500) {
+        sql.push_str(&format!("INSERT INTO t VALUES {};", chunk.join(", ")));
+    }
+    execute(&db, &sql);
+    db
+}
+
+/// A table's DDL and its rows as SQL tuples.
+type TableData<'a> = (&'a str, Vec<String>);
+
+const DDL: &str =
+    "CREATE TABLE t (id bigint PRIMARY KEY, name text, amount numeric(12,2), at timestamptz)";
+
+fn scenario(
+    server: &str,
+    name: &str,
+    source: (&str, Vec<String>),
+    target: (&str, Vec<String>),
+    key: &str,
+    extra: &[&str],
+) -> Vec<(String, Value)> {
+    let s = table(server, &format!("cc_sc_{name}_s"), source.0, &source.1);
+    let t = table(server, &format!("cc_sc_{name}_t"), target.0, &target.1);
+    let dir = project(&[]);
+    let mut results = Vec::new();
+    for algorithm in ["join", "checksum", "auto"] {
+        let mut args = vec!["--key", key, "--algorithm", algorithm];
+        args.extend_from_slice(extra);
+        let (_, rule) = diff(dir.path(), &format!("{s}#t"), &format!("{t}#t"), &args);
+        results.push((algorithm.to_string(), rule));
+    }
+    results
+}
+
+fn row(id: i64, name: Option<&str>, amount: Option<&str>) -> String {
+    let q = |v: Option<&str>| v.map(|v| format!("'{v}'")).unwrap_or_else(|| "NULL".into());
+    format!(
+        "({id}, {}, {}, '2026-01-01 00:00:00+00')",
+        q(name),
+        amount.unwrap_or("NULL")
+    )
+}
+
+#[test]
+fn every_scenario_gives_one_answer_through_every_algorithm() {
+    let Some(server) = server() else { return };
+    let base: Vec<String> = (1..=3000)
+        .map(|i| row(i, Some(&format!("n{i}")), Some(&format!("{}.50", i % 97))))
+        .collect();
+    let changed: Vec<String> = (1..=3000)
+        .map(|i| {
+            row(
+                i,
+                Some(&format!("n{}", if i % 10 == 0 { i + 1 } else { i })),
+                Some(&format!("{}.50", i % 97)),
+            )
+        })
+        .collect();
+    let nulls: Vec<String> = (1..=3000)
+        .map(|i| {
+            row(
+                i,
+                if i % 7 == 0 { None } else { Some("x") },
+                if i % 11 == 0 { None } else { Some("1") },
+            )
+        })
+        .collect();
+    let nulls_t: Vec<String> = (1..=3000)
+        .map(|i| {
+            row(
+                i,
+                if i % 7 == 0 || i == 50 {
+                    None
+                } else {
+                    Some("x")
+                },
+                if i % 11 == 0 { None } else { Some("1") },
+            )
+        })
+        .collect();
+    let sparse = |f: &dyn Fn(i64) -> i64| {
+        (1..=2000)
+            .map(|i| row(f(i), Some("s"), Some("1")))
+            .collect::<Vec<_>>()
+    };
+    let mut sparse_t = sparse(&|i| i * 1_000_000_007);
+    sparse_t[1234] = row(1235 * 1_000_000_007, Some("changed"), Some("1"));
+    let skewed = |i: i64| if i <= 1990 { i } else { 1_000_000_000_000 + i };
+    let mut skewed_t = sparse(&skewed);
+    skewed_t.pop();
+    let mut drifted: Vec<String> = (1..=3000)
+        .map(|i| format!("({i}, 'n{i}', {}, '2026-01-01 00:00:00+00')", i % 97))
+        .collect();
+    drifted[5] = "(6, 'n6', 6.01, '2026-01-01 00:00:00+00')".into();
+    let dup_ddl = "CREATE TABLE t (id bigint, name text, amount numeric(12,2), at timestamptz)";
+    let mut dups = base.clone();
+    dups.push(row(17, Some("dup"), Some("1")));
+    let all_different: Vec<String> = (1..=3000)
+        .map(|i| row(i, Some("other"), Some("0")))
+        .collect();
+    let cases: Vec<(&str, TableData, TableData)> = vec![
+        ("empty", (DDL, vec![]), (DDL, vec![])),
+        ("one_side_empty", (DDL, base.clone()), (DDL, vec![])),
+        ("changed", (DDL, base.clone()), (DDL, changed)),
+        ("nulls", (DDL, nulls), (DDL, nulls_t)),
+        (
+            "sparse",
+            (DDL, sparse(&|i| i * 1_000_000_007)),
+            (DDL, sparse_t),
+        ),
+        ("skewed", (DDL, sparse(&skewed)), (DDL, skewed_t)),
+        (
+            "type_drift",
+            (DDL, base.clone()),
+            (
+                "CREATE TABLE t (id int PRIMARY KEY, name varchar(20), amount int, at timestamptz)",
+                drifted,
+            ),
+        ),
+        ("duplicate_keys", (DDL, base.clone()), (dup_ddl, dups)),
+        ("all_different", (DDL, base.clone()), (DDL, all_different)),
+    ];
+    let mut problems = Vec::new();
+    for (name, source, target) in cases {
+        let results = scenario(&server, name, source, target, "id", &[]);
+        let join = essence(&results[0].1);
+        assert!(join["error"].is_null(), "{name}: {}", results[0].1);
+        for (algorithm, rule) in &results[1..] {
+            if essence(rule) != join {
+                problems.push(format!(
+                    "{name}: {algorithm} gave {}\n  join gave {join}",
+                    essence(rule)
+                ));
+            }
+        }
+        assert_eq!(
+            results[2].1["diff"]["algorithm"], "checksum",
+            "{name}: auto picks checksum for two PostgreSQL tables"
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn compound_keys_and_tolerances_use_join() {
+    let Some(server) = server() else { return };
+    let ddl = "CREATE TABLE t (a int, b text, v numeric(6,2), PRIMARY KEY (a, b))";
+    let s = table(
+        &server,
+        "cc_compound_s",
+        ddl,
+        &[
+            "(1, 'x', 1.00)".into(),
+            "(1, 'y', 2.00)".into(),
+            "(2, 'x', 3.00)".into(),
+        ],
+    );
+    let t = table(
+        &server,
+        "cc_compound_t",
+        ddl,
+        &[
+            "(1, 'x', 1.00)".into(),
+            "(1, 'y', 2.50)".into(),
+            "(3, 'x', 3.00)".into(),
+        ],
+    );
+    let dir = project(&[]);
+    let (code, rule) = diff(
+        dir.path(),
+        &format!("{s}#t"),
+        &format!("{t}#t"),
+        &["--key", "a,b"],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(rule["diff"]["algorithm"], "join");
+    assert_eq!(
+        (
+            rule["diff"]["only_in_source"].as_u64(),
+            rule["diff"]["only_in_target"].as_u64(),
+            rule["diff"]["changed"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    let (code, rule) = diff(
+        dir.path(),
+        &format!("{s}#t"),
+        &format!("{t}#t"),
+        &["--key", "a,b", "--algorithm", "checksum"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        rule["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("one integer key column")),
+        "{rule}"
+    );
+    // Text keys sort by bytes on both sides, whatever the database's collation.
+    let (_, rule) = diff(
+        dir.path(),
+        &format!("{s}#t"),
+        &format!("{t}#t"),
+        &["--key", "a,b", "--tolerance", "v=0.5"],
+    );
+    assert_eq!(rule["diff"]["changed"], 0);
+    assert_eq!(rule["diff"]["forgiven"]["v"], 1);
+}
+
+#[test]
+fn files_against_postgres() {
+    let Some(server) = server() else { return };
+    let db = fresh_database(&server, "cc_diff_mixed");
+    execute(
+        &db,
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text, name text, score numeric(10,3), seen_at timestamptz);",
+    );
+    crate::pg::load_rows(&db, "users", RIGHT);
+    let dir = project(&[("left/users.csv", LEFT)]);
+    let (code, rule) = diff(
+        dir.path(),
+        "left/users.csv",
+        &format!("{db}#users"),
+        &["--key", "id"],
+    );
+    assert_eq!(code, 1, "{rule}");
+    let d = &rule["diff"];
+    assert_eq!(
+        (
+            d["only_in_source"].as_u64(),
+            d["only_in_target"].as_u64(),
+            d["changed"].as_u64()
+        ),
+        (Some(1), Some(1), Some(4)),
+        "{rule}"
+    );
+    assert_eq!(
+        d["columns"],
+        serde_json::json!({ "email": 1, "name": 2, "score": 2 })
+    );
+}
+
+/// A tiny deterministic generator, so failures reproduce.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+#[test]
+fn randomised_diffs_match_a_naive_compare() {
+    let Some(server) = server() else { return };
+    for seed in [1u64, 2, 3] {
+        let mut rng = Lcg(seed);
+        let mut source: BTreeMap<i64, (String, i64)> = BTreeMap::new();
+        for _ in 0..2500 {
+            let id = rng.next(100_000) as i64;
+            source.insert(id, (format!("v{}", rng.next(50)), rng.next(1000) as i64));
+        }
+        let mut target = source.clone();
+        for _ in 0..rng.next(200) {
+            let id = *source
+                .keys()
+                .nth(rng.next(source.len() as u64) as usize)
+                .expect("a key");
+            match rng.next(3) {
+                0 => {
+                    target.remove(&id);
+                }
+                1 => {
+                    target.insert(id, (format!("w{}", rng.next(50)), rng.next(1000) as i64));
+                }
+                _ => {
+                    target.insert(rng.next(100_000) as i64 + 100_000, ("new".into(), 1));
+                }
+            }
+        }
+        // The naive truth.
+        let only_s = source.keys().filter(|k| !target.contains_key(k)).count() as u64;
+        let only_t = target.keys().filter(|k| !source.contains_key(k)).count() as u64;
+        let changed = source
+            .iter()
+            .filter(|(k, v)| target.get(k).is_some_and(|w| w != *v))
+            .count() as u64;
+        let rows = |m: &BTreeMap<i64, (String, i64)>| {
+            m.iter()
+                .map(|(k, (a, b))| format!("({k}, '{a}', {b})"))
+                .collect::<Vec<_>>()
+        };
+        let ddl = "CREATE TABLE t (id bigint PRIMARY KEY, a text, b bigint)";
+        let s = table(&server, &format!("cc_rand{seed}_s"), ddl, &rows(&source));
+        let t = table(&server, &format!("cc_rand{seed}_t"), ddl, &rows(&target));
+        let csv = |m: &BTreeMap<i64, (String, i64)>| {
+            std::iter::once("id,a,b\n".to_string())
+                .chain(m.iter().map(|(k, (a, b))| format!("{k},{a},{b}\n")))
+                .collect::<String>()
+        };
+        let dir = project(&[("s.csv", &csv(&source)), ("t.csv", &csv(&target))]);
+        let runs = [
+            diff(
+                dir.path(),
+                &format!("{s}#t"),
+                &format!("{t}#t"),
+                &["--key", "id", "--algorithm", "join"],
+            ),
+            diff(
+                dir.path(),
+                &format!("{s}#t"),
+                &format!("{t}#t"),
+                &["--key", "id", "--algorithm", "checksum"],
+            ),
+            diff(dir.path(), "s.csv", "t.csv", &["--key", "id"]),
+            diff(dir.path(), "s.csv", &format!("{t}#t"), &["--key", "id"]),
+        ];
+        for (i, (_, rule)) in runs.iter().enumerate() {
+            let d = &rule["diff"];
+            let got = (
+                d["only_in_source"].as_u64(),
+                d["only_in_target"].as_u64(),
+                d["changed"].as_u64(),
+            );
+            assert_eq!(
+                got,
+                (Some(only_s), Some(only_t), Some(changed)),
+                "seed {seed}, run {i}: {rule}"
+            );
+        }
+    }
+}
