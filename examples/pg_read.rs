@@ -2,7 +2,10 @@
 //! decoded into Arrow builders, batch by batch) and prints rows, batches and seconds.
 //! Used by bench/pg_read.sh; also a small example of the library's PostgreSQL source.
 //!
-//!     cargo run --release --example pg_read -- postgres://user:pw@host/db table
+//!     cargo run --release --example pg_read -- postgres://user:pw@host/db table [out.parquet]
+//!
+//! With a third argument the rows are also written to that Parquet file (bench/diff.sh
+//! uses it to diff a PostgreSQL table against a file of the same data).
 
 use std::time::Instant;
 
@@ -29,11 +32,32 @@ async fn main() -> Result<(), String> {
         .scan(&ctx.state(), None, &[], None)
         .await
         .map_err(|e| e.to_string())?;
-    let mut stream = plan.execute(0, ctx.task_ctx()).map_err(|e| e.to_string())?;
+    let mut writer = match args.next() {
+        Some(path) => {
+            let file = std::fs::File::create(&path).map_err(|e| format!("{path}: {e}"))?;
+            Some(
+                datafusion::parquet::arrow::ArrowWriter::try_new(file, plan.schema(), None)
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+        None => None,
+    };
     let (mut rows, mut batches) = (0usize, 0usize);
-    while let Some(batch) = stream.next().await {
-        rows += batch.map_err(|e| e.to_string())?.num_rows();
-        batches += 1;
+    for partition in 0..plan.properties().partitioning.partition_count() {
+        let mut stream = plan
+            .execute(partition, ctx.task_ctx())
+            .map_err(|e| e.to_string())?;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| e.to_string())?;
+            rows += batch.num_rows();
+            batches += 1;
+            if let Some(w) = writer.as_mut() {
+                w.write(&batch).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    if let Some(w) = writer {
+        w.close().map_err(|e| e.to_string())?;
     }
     println!(
         "rows={rows} batches={batches} seconds={:.3}",

@@ -4,6 +4,7 @@
 
 pub mod files;
 pub mod postgres;
+pub mod tree;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -97,10 +98,33 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                 postgres: Some(session),
             })
         }
-        SourceKind::Tree { .. } => Err(Error::Source {
-            name: spec.name.clone(),
-            message: "`tree` sources are not supported by this build of crosscheck yet".into(),
-        }),
+        SourceKind::Tree { dir } => {
+            let root = dir.clone();
+            let rows = tokio::task::spawn_blocking(move || tree::scan(&root))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(|message| Error::Source {
+                    name: spec.name.clone(),
+                    message,
+                })?;
+            let table = tree::table(&rows).map_err(Error::Internal)?;
+            install_schemas(
+                ctx,
+                &spec.name,
+                FILES_SCHEMA,
+                vec![(
+                    FILES_SCHEMA.to_string(),
+                    vec![(tree::TABLE.to_string(), table)],
+                )],
+            )?;
+            Ok(SourceInfo {
+                name: spec.name.clone(),
+                kind: "tree",
+                location: display_path(dir),
+                broken: BTreeMap::new(),
+                postgres: None,
+            })
+        }
     }
 }
 

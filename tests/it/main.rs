@@ -11,3 +11,4 @@ mod formats;
 mod pg;
 mod reports;
 mod support;
+mod tree;
