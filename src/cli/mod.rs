@@ -3,6 +3,7 @@
 
 mod diff;
 mod explain;
+mod init;
 mod list;
 mod run;
 mod select;
@@ -47,6 +48,13 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Compare two tables row by row and column by column.
     Diff(DiffArgs),
+    /// A starter crosscheck.yaml, rules/ and queries/ that run as created.
+    Init {
+        /// The folder to create the project in (default: the current one).
+        dir: Option<PathBuf>,
+    },
+    /// The JSON Schema of crosscheck.yaml and rule files, for editors.
+    Schema,
 }
 
 #[derive(Args, Debug)]
@@ -252,6 +260,13 @@ pub fn main_with(cli: Cli) -> Result<u8> {
         Command::Validate(args) => runtime()?.block_on(validate::validate(args)),
         Command::List(args) => list::list(args),
         Command::Diff(args) => runtime()?.block_on(diff::diff(args)),
+        Command::Init { dir } => init::init(dir),
+        Command::Schema => {
+            let schema = serde_json::to_string_pretty(&crate::config::schema::schema())
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            crate::report::write_to(std::path::Path::new("-"), &format!("{schema}\n"))?;
+            Ok(exit::PASS)
+        }
         Command::Explain(mut args) => {
             args.project = ProjectArgs {
                 config: args.config.clone(),

@@ -21,8 +21,8 @@ pub struct ProjectFile {
 /// Connections per PostgreSQL source unless `max_connections` says otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4;
 
-const TOP_KEYS: &[&str] = &["sources", "defaults", "sensitive"];
-const SOURCE_KEYS: &[&str] = &[
+pub const TOP_KEYS: &[&str] = &["sources", "defaults", "sensitive"];
+pub const SOURCE_KEYS: &[&str] = &[
     "postgres",
     "files",
     "tree",
@@ -30,8 +30,8 @@ const SOURCE_KEYS: &[&str] = &[
     "statement_timeout",
     "csv",
 ];
-const CSV_KEYS: &[&str] = &["delimiter", "header", "null"];
-const DEFAULT_KEYS: &[&str] = &["severity", "sample"];
+pub const CSV_KEYS: &[&str] = &["delimiter", "header", "null"];
+pub const DEFAULT_KEYS: &[&str] = &["severity", "sample"];
 
 /// Reads `crosscheck.yaml`; relative paths are resolved against `base_dir`.
 pub fn parse_project_file(

@@ -36,12 +36,22 @@ fn validate_checks_files_and_with_connect_the_sources() {
     );
 }
 
+/// How many rules the bundled suite has, as its generator recorded.
+fn bundled_rule_count() -> usize {
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/learning-platform/expected.json"))
+            .expect("expected.json"),
+    )
+    .expect("JSON");
+    expected["rules"].as_object().map(|r| r.len()).unwrap_or(0)
+}
+
 #[test]
 fn list_shows_one_line_per_rule() {
     let out = crosscheck(&root(), &["list"]);
     assert_eq!(out.code, 0);
     let lines: Vec<_> = out.stdout.lines().collect();
-    assert_eq!(lines.len(), 25, "{}", out.stdout);
+    assert_eq!(lines.len(), bundled_rule_count() + 1, "{}", out.stdout);
     assert!(lines.iter().any(|l| l.contains("progress_user_exists")
         && l.contains("foreign_key")
         && l.contains("prod.user_progress, prod.users")));
@@ -127,4 +137,101 @@ fn empty_tables_and_empty_strings() {
     // With `null: ""` (the default) an empty field is NULL, quoted or not.
     assert_eq!(verdict("blank_is_null"), ("fail".into(), 2.into()));
     assert_eq!(verdict("quoted_blank"), ("fail".into(), 2.into()));
+}
+
+#[test]
+fn init_makes_a_project_that_runs_and_validate_catches_each_typo() {
+    let dir = project(&[]);
+    let out = crosscheck(dir.path(), &["init", "starter"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let root = dir.path().join("starter");
+    let rules = std::fs::read_to_string(root.join("rules/example.yaml")).expect("rules written");
+    assert!(rules.starts_with("# yaml-language-server: $schema=../.crosscheck/schema.json"));
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join(".crosscheck/schema.json")).expect("schema"),
+    )
+    .expect("JSON");
+    assert!(schema["definitions"]["rule_diff"].is_object());
+    assert_eq!(crosscheck(&root, &["validate", "--connect"]).code, 0);
+    assert_eq!(crosscheck(&root, &["run", "-q"]).code, 0);
+    assert_eq!(
+        crosscheck(dir.path(), &["init", "starter"]).code,
+        2,
+        "init never overwrites"
+    );
+
+    let typo = |from: &str, to: &str| {
+        std::fs::write(root.join("rules/example.yaml"), rules.replacen(from, to, 1))
+            .expect("edited");
+        let out = crosscheck(&root, &["validate", "--connect"]);
+        std::fs::write(root.join("rules/example.yaml"), &rules).expect("restored");
+        assert_eq!(out.code, 2, "{from} -> {to}: {}", out.stdout);
+        out.stderr
+    };
+    let err = typo("type: not_null", "type: not_nul");
+    assert!(
+        err.contains("rules/example.yaml:") && err.contains("did you mean `not_null`?"),
+        "{err}"
+    );
+    let err = typo(
+        "    columns: [email]\n\n  - name: emails_unique",
+        "    colums: [email]\n\n  - name: emails_unique",
+    );
+    assert!(err.contains("did you mean `columns`?"), "{err}");
+    let err = typo(
+        "table: prod.users\n    columns: [email]",
+        "table: prod.user\n    columns: [email]",
+    );
+    assert!(
+        err.contains("table `prod.user` not found") && err.contains("did you mean `users`?"),
+        "{err}"
+    );
+    let err = typo("column: plan", "column: plann");
+    assert!(
+        err.contains("column `plann` not found") && err.contains("did you mean `plan`?"),
+        "{err}"
+    );
+    let sql = std::fs::read_to_string(root.join("queries/future_signups.sql")).expect("query");
+    std::fs::write(
+        root.join("queries/future_signups.sql"),
+        sql.replace("signed_up_at FROM", "signed_upat FROM"),
+    )
+    .expect("edited");
+    let out = crosscheck(&root, &["validate", "--connect"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("future_signups.sql") && out.stderr.contains("signed_upat"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn schema_describes_every_rule_type() {
+    let out = crosscheck(&root(), &["schema"]);
+    assert_eq!(out.code, 0);
+    let schema = out.json();
+    for t in [
+        "row_count",
+        "row_count_match",
+        "not_null",
+        "unique",
+        "accepted_values",
+        "expect",
+        "foreign_key",
+        "sql",
+        "schema_match",
+        "freshness",
+        "diff",
+        "query_match",
+    ] {
+        let rule = &schema["definitions"][format!("rule_{t}")];
+        assert_eq!(rule["additionalProperties"], false, "{t}");
+        assert!(rule["properties"]["name"]["description"].is_string(), "{t}");
+    }
+    assert!(
+        schema["definitions"]["rule_foreign_key"]["properties"]["type"]["enum"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|v| v == "orphans"))
+    );
 }
