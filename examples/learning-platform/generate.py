@@ -6,6 +6,11 @@ Writes, next to this file:
   staging/   the clean export (all CSV)
   prod/      the migrated export, with documented migration defects injected
              (CSV, plus user_progress.ndjson and a questions/ folder of two CSV parts)
+  assets/staging/public/, assets/prod/public/
+             the platform's public/ folder (images, documents, uploads, config) before and
+             after the content migration, with content defects injected in prod; each is a
+             `tree:` source. Kept out of staging/ and prod/, whose `files:` sources would read a
+             sub-folder holding .json files as a table.
   expected.json
              the verdict of every rule in <repo>/rules/, computed by an oracle in this file
              that reads the written files back from disk and evaluates each rule in plain
@@ -31,13 +36,17 @@ from __future__ import annotations
 import argparse
 import csv
 import filecmp
+import hashlib
 import json
 import math
 import random
 import re
 import shutil
+import stat
+import struct
 import sys
 import tempfile
+import zlib
 from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -530,6 +539,240 @@ def read_side(side_dir: Path) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# Content assets: the platform's public/ folder before and after the content migration
+# ---------------------------------------------------------------------------------------------
+
+# assets/<side>/public, each a `tree:` source (one table, `files`). Outside staging/ and prod/:
+# a `files:` source would read a sub-folder holding .json files as one table.
+ASSET_SIDES = {"staging_assets": "assets/staging/public", "prod_assets": "assets/prod/public"}
+ASSET_SEED = SEED + 1  # a generator of its own: the tables above do not change when assets do
+
+# The content defects of prod's public/ (README.md tells the story of each).
+MISSING_IMAGE = "images/banners/spring-campaign.jpg"  # not copied to prod
+STRAY_IMAGE = "images/tmp-upload.png"  # left behind in prod by an interrupted upload
+CORRUPTED_DOCUMENT = "documents/syllabus-chemistry.pdf"  # a 256-byte block zeroed: same size
+EXECUTABLE_UPLOAD = "uploads/submissions/assessment-23-user-1187.py"  # mode 755 in prod
+BROKEN_CONFIG = "config/feature_flags.json"  # cut off half-way: not JSON any more
+
+# Git records a file's mode as 644 or 755 only; these are the modes the generator sets and
+# commits. A checkout gets them narrowed by its umask (664/775 under umask 002).
+MODE_FILE, MODE_EXECUTABLE = 0o644, 0o755
+
+BANNERS = ["welcome", "spring-campaign", "exam-season", "summer-school"]
+HERO_IMAGES = ["home", "pricing", "about"]
+SYLLABI = ["algebra", "calculus", "physics", "chemistry", "python", "sql"]
+
+
+def zlib_stored(data: bytes) -> bytes:
+    """A zlib stream of stored (uncompressed) deflate blocks. zlib.compress would do, but its
+    bytes differ between zlib builds (zlib-ng); these are the same everywhere."""
+    blocks = [data[i:i + 0xFFFF] for i in range(0, len(data), 0xFFFF)] or [b""]
+    out = bytearray(b"\x78\x01")
+    for i, block in enumerate(blocks):
+        out += bytes([i == len(blocks) - 1]) + struct.pack("<HH", len(block), 0xFFFF ^ len(block)) + block
+    return bytes(out + struct.pack(">I", zlib.adler32(data)))
+
+
+def png(rng: random.Random, width: int = 16, height: int = 16) -> bytes:
+    """A small valid PNG (8-bit RGB): a two-colour pattern."""
+    fg, bg = bytes(rng.randrange(256) for _ in range(3)), bytes(rng.randrange(256) for _ in range(3))
+    cell, shape = rng.choice([2, 4, 8]), rng.randrange(3)
+
+    def pixel(x: int, y: int) -> bytes:
+        on = ((x // cell + y // cell) % 2 == 0, x // cell == y // cell, (x // cell) % 2 == 0)[shape]
+        return fg if on else bg
+
+    raw = b"".join(b"\x00" + b"".join(pixel(x, y) for x in range(width)) for y in range(height))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib_stored(raw)) + chunk(b"IEND", b""))
+
+
+def jpg_named(rng: random.Random) -> bytes:
+    """JPEG-shaped bytes (SOI, a JFIF header, noise, EOI); not a decodable picture."""
+    jfif = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    return b"\xff\xd8" + jfif + rng.randbytes(rng.randrange(600, 1400)) + b"\xff\xd9"
+
+
+def webp_named(rng: random.Random) -> bytes:
+    """WebP-shaped bytes (a RIFF/WEBP/VP8 container around noise); not a decodable picture."""
+    payload = rng.randbytes(2 * rng.randrange(300, 700))
+    return b"RIFF" + struct.pack("<I", 12 + len(payload)) + b"WEBP" + b"VP8 " + struct.pack("<I", len(payload)) + payload
+
+
+def zip_named(rng: random.Random) -> bytes:
+    """ZIP-shaped bytes (a local header, noise, an empty end-of-directory record)."""
+    return b"PK\x03\x04" + rng.randbytes(rng.randrange(300, 900)) + b"PK\x05\x06" + bytes(18)
+
+
+def pdf(title: str, lines: list[str]) -> bytes:
+    """A minimal one-page PDF 1.4 with a correct cross-reference table."""
+    esc = lambda t: t.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")  # noqa: E731
+    text = [f"BT /F1 16 Tf 72 720 Td ({esc(title)}) Tj /F1 11 Tf"]
+    text += [f"0 -{28 if i == 0 else 16} Td ({esc(line)}) Tj" for i, line in enumerate(lines)]
+    content = ("\n".join(text) + "\nET\n").encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
+        b"/Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"endstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def syllabus(rng: random.Random, subject: str) -> bytes:
+    weeks = [f"Week {w}: unit {w} of {subject.title()}, practice set {rng.randint(1, 40)}" for w in range(1, 13)]
+    return pdf(f"{subject.title()} - course syllabus",
+               ["Example Learning, course material. Assessments count towards the final grade."] + weeks)
+
+
+def text_file(title: str, paragraphs: list[str]) -> bytes:
+    return (title + "\n" + "=" * len(title) + "\n\n" + "\n\n".join(paragraphs) + "\n").encode("utf-8")
+
+
+def json_file(value) -> bytes:
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def build_assets() -> dict[str, bytes]:
+    """Staging's public/ folder: relative path -> content."""
+    rng = random.Random(ASSET_SEED)
+    files: dict[str, bytes] = {}
+    for _, code, _ in ACHIEVEMENTS:
+        files[f"images/badges/{code}.png"] = png(rng)
+    for _, name, _ in CATEGORIES:
+        files[f"images/categories/{name.lower()}.png"] = png(rng, 24, 16)
+    for name in BANNERS:
+        files[f"images/banners/{name}.jpg"] = jpg_named(rng)
+    for name in HERO_IMAGES:
+        files[f"images/hero/{name}.webp"] = webp_named(rng)
+
+    for subject in SYLLABI:
+        files[f"documents/syllabus-{subject}.pdf"] = syllabus(rng, subject)
+    files["documents/terms-of-service.txt"] = text_file("Terms of service", [
+        "By using Example Learning you agree to these terms.",
+        "Accounts are personal. Assessment results may be used to recommend further material.",
+        "We may suspend accounts that share assessment answers."])
+    files["documents/privacy-policy.txt"] = text_file("Privacy policy", [
+        "We store your email, display name, locale and the results of the assessments you take.",
+        "Guest attempts are stored without a user. You can delete your account at any time."])
+    files["documents/accessibility-statement.txt"] = text_file("Accessibility statement", [
+        "Every assessment can be taken with a keyboard and a screen reader.",
+        "Report a barrier to help@example.com."])
+    files["documents/LICENSE"] = text_file("Course material licence", [
+        "Course material © 2012-2026 Example Learning. Shared under CC BY-SA 4.0 unless noted."])
+
+    for uid in (70, 513, 698, 1414):
+        files[f"uploads/avatars/user-{uid:04d}.png"] = png(rng)
+    files["uploads/submissions/assessment-23-user-1187.py"] = (
+        "#!/usr/bin/env python3\n\"\"\"Assessment 23, exercise 4: the first n primes.\"\"\"\n\n\n"
+        "def primes(n):\n    found = []\n    k = 2\n    while len(found) < n:\n"
+        "        if all(k % p for p in found):\n            found.append(k)\n        k += 1\n"
+        "    return found\n\n\nprint(primes(10))\n").encode("utf-8")
+    files["uploads/submissions/assessment-41-user-0907.py"] = (
+        "\"\"\"Assessment 41: what does len(range(3, 12)) return?\"\"\"\n\n"
+        "answer = len(range(3, 12))\nassert answer == 9\n").encode("utf-8")
+    files["uploads/submissions/assessment-12-user-0244.zip"] = zip_named(rng)
+    files["uploads/submissions/assessment-55-user-1302.zip"] = zip_named(rng)
+    files["uploads/notes/user-0321-study-plan.txt"] = text_file("Study plan", [
+        "Mon: Algebra checkpoint. Wed: SQL quick quiz. Fri: Spanish practice exam.",
+        "Goal: keep the streak going until the final exam."])
+    files["uploads/certificates/user-0150-sql-basics.pdf"] = pdf(
+        "Certificate of completion", ["SQL: Final exam 1", "Passed with a score of 88."])
+
+    files["config/site.json"] = json_file({
+        "name": "Example Learning", "base_url": "https://learn.example.com",
+        "support_email": "help@example.com", "guest_mode": True, "max_upload_mb": 20})
+    files["config/feature_flags.json"] = json_file({
+        "new_editor": True, "guest_mode": True, "streak_freeze": False,
+        "ai_hints": {"enabled": True, "rollout_percent": 25, "categories": [9, 10]},
+        "legacy_badges": {"beta_tester": "hidden"}})
+    files["config/locales.json"] = json_file({"default": "en-US", "supported": ACCEPTED_LOCALES})
+    files["config/cdn.json"] = json_file({
+        "origin": "https://assets.learn.example.com", "cache_seconds": {"images": 604800, "documents": 86400},
+        "purge_on_deploy": ["config/*", "documents/*"]})
+    files["config/email.json"] = json_file({
+        "from": "Example Learning <no-reply@example.com>",
+        "templates": {"welcome": "welcome-v3", "password_reset": "reset-v2", "streak_reminder": "streak-v1"}})
+    return dict(sorted(files.items()))
+
+
+def build_prod_assets(staging: dict[str, bytes]) -> tuple[dict[str, bytes], set[str]]:
+    """Prod's public/ folder after the content migration, defects included; and the paths
+    that are executable in prod."""
+    prod = dict(staging)
+    del prod[MISSING_IMAGE]
+    prod[STRAY_IMAGE] = png(random.Random(ASSET_SEED + 1))
+    doc = staging[CORRUPTED_DOCUMENT]
+    assert len(doc) > 512
+    prod[CORRUPTED_DOCUMENT] = doc[:256] + bytes(256) + doc[512:]  # same size, other bytes
+    config = staging[BROKEN_CONFIG]
+    prod[BROKEN_CONFIG] = config[: len(config) // 2]  # the write stopped half-way
+    return dict(sorted(prod.items())), {EXECUTABLE_UPLOAD}
+
+
+def write_tree(root: Path, files: dict[str, bytes], executable: set[str]) -> None:
+    if root.exists():
+        shutil.rmtree(root)
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        path.chmod(MODE_EXECUTABLE if rel in executable else MODE_FILE)
+
+
+def write_assets(root: Path) -> dict:
+    staging = build_assets()
+    prod, executable = build_prod_assets(staging)
+    shutil.rmtree(root / "assets", ignore_errors=True)
+    write_tree(root / ASSET_SIDES["staging_assets"], staging, set())
+    write_tree(root / ASSET_SIDES["prod_assets"], prod, executable)
+    return {"staging_assets": len(staging), "prod_assets": len(prod)}
+
+
+def json_parses(data: bytes) -> bool:
+    """Strict JSON (no NaN/Infinity, no BOM), as a JSON parser such as serde_json reads it."""
+    def constant(name):
+        raise ValueError(name)
+    try:
+        json.loads(data.decode("utf-8"), parse_constant=constant)
+        return True
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError included
+        return False
+
+
+def read_tree(root: Path) -> dict:
+    """A tree read back as the table `files`, one row per file (symlinks listed, not followed)."""
+    rows = []
+    for path in sorted(root.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        st = path.lstat()
+        data = None if path.is_symlink() else path.read_bytes()
+        ext = path.suffix[1:].lower()
+        rows.append({
+            "path": path.relative_to(root).as_posix(), "name": path.name, "extension": ext,
+            "size": st.st_size, "mode": format(stat.S_IMODE(st.st_mode), "o"),
+            "sha256": None if data is None else hashlib.sha256(data).hexdigest(),
+            "json_valid": json_parses(data) if ext == "json" and data is not None else None,
+        })
+    return {"files": rows}
+
+
+# ---------------------------------------------------------------------------------------------
 # The oracle: every rule of rules/*.yaml, mirrored field by field and evaluated in Python
 # ---------------------------------------------------------------------------------------------
 
@@ -609,6 +852,20 @@ ORACLE = [
      "column": "completed_at", "max_age": "3650d"},
     {"name": "prod_achievements_fresh", "type": "freshness", "table": "prod.user_achievements",
      "column": "earned_at", "max_age": "3650d"},
+    # content.yaml (the tree sources staging_assets and prod_assets)
+    {"name": "image_counts_per_extension", "type": "row_count_match", "source": "staging_assets.files",
+     "target": "prod_assets.files", "group_by": ["extension"], "where": "path LIKE 'images/%'",
+     "_where": lambda r: r["path"].startswith("images/")},
+    {"name": "uploads_not_executable", "type": "expect", "table": "prod_assets.files",
+     "condition": "mode IN ('644', '664')", "where": "path LIKE 'uploads/%'",
+     "_check": lambda r: r["mode"] in ("644", "664"), "_where": lambda r: r["path"].startswith("uploads/")},
+    {"name": "config_json_valid", "type": "expect", "table": "prod_assets.files", "condition": "json_valid",
+     "where": "extension = 'json'", "_check": lambda r: r["json_valid"], "_where": lambda r: r["extension"] == "json"},
+    {"name": "staging_config_json_valid", "type": "expect", "table": "staging_assets.files",
+     "condition": "json_valid", "where": "extension = 'json'",
+     "_check": lambda r: r["json_valid"], "_where": lambda r: r["extension"] == "json"},
+    {"name": "assets_match_staging", "type": "diff", "source": "staging_assets.files",
+     "target": "prod_assets.files", "key": ["path"], "columns": ["sha256", "size"]},
 ]
 
 
@@ -682,6 +939,25 @@ def evaluate(rule: dict, db, now: datetime) -> dict:
         values = [parse_ts(r[rule["column"]]) for r in rows(rule["table"]) if r[rule["column"]] is not None]
         stale = not values or max(values) < now - parse_duration(rule["max_age"])
         return {"violations": int(stale), "checked": len(values), "newest": max(values) if values else None}
+    if t == "diff":
+        # Rows only in source + rows only in target + changed rows (a compared column differs).
+        def keyed(ref: str) -> dict:
+            data = rows(ref)
+            out = {tuple(r[k] for k in rule["key"]): r for r in data}
+            assert len(out) == len(data), f"{rule['name']}: duplicate keys in {ref}"
+            return out
+
+        src, tgt = keyed(rule["source"]), keyed(rule["target"])
+        columns: dict = {}
+        for k in sorted(src.keys() & tgt.keys()):
+            for c in rule["columns"]:
+                if src[k][c] != tgt[k][c]:
+                    columns[c] = columns.get(c, 0) + 1
+        changed = sum(any(src[k][c] != tgt[k][c] for c in rule["columns"]) for k in src.keys() & tgt.keys())
+        diff = {"only_in_source": len(src.keys() - tgt.keys()), "only_in_target": len(tgt.keys() - src.keys()),
+                "changed": changed, "duplicate_keys": 0, "columns": dict(sorted(columns.items()))}
+        return {"violations": diff["only_in_source"] + diff["only_in_target"] + changed,
+                "checked": len(src), "diff": diff}
     raise AssertionError(f"no oracle for rule type {t}")
 
 
@@ -791,11 +1067,13 @@ def compute_expected(root: Path) -> dict:
     yaml_rules = load_rule_files()
     check_rules_match_oracle(yaml_rules)
     data = {side: read_side(root / side) for side in ("staging", "prod")}
+    data.update({side: read_tree(root / folder) for side, folder in ASSET_SIDES.items()})
+    staging_of = {"prod": "staging", "prod_assets": "staging_assets"}
 
     def db_for(substitute_prod: bool):
         def db(ref: str) -> list[dict]:
             side, table = ref.split(".", 1)
-            return data["staging" if substitute_prod else side][table]
+            return data[staging_of.get(side, side) if substitute_prod else side][table]
         return db
 
     oracle = {r["name"]: r for r in ORACLE}
@@ -804,6 +1082,8 @@ def compute_expected(root: Path) -> dict:
         rule = oracle[y["name"]]
         result = evaluate(rule, db_for(False), REFERENCE_NOW)
         rules_out[rule["name"]] = {"status": verdict(rule, result), "violations": result["violations"]}
+        if "diff" in result:
+            rules_out[rule["name"]]["diff"] = result["diff"]
         if rule["type"] == "freshness":
             # The verdict holds while `now` stays on the same side of newest + max_age.
             edge = result["newest"] + parse_duration(rule["max_age"])
@@ -834,9 +1114,13 @@ def generate(root: Path) -> dict:
     prod, log = build_prod(rng, staging, plan)
     write_side(root, "staging", staging)
     write_side(root, "prod", prod)
+    assets = write_assets(root)
+    log["content"] = {"missing_image": MISSING_IMAGE, "stray_image": STRAY_IMAGE,
+                      "corrupted_document": CORRUPTED_DOCUMENT, "executable_upload": EXECUTABLE_UPLOAD,
+                      "broken_config": BROKEN_CONFIG}
     expected = compute_expected(root)
     (root / "expected.json").write_text(json.dumps(expected, indent=2) + "\n", encoding="utf-8")
-    return {"plan": plan, "log": log, "expected": expected,
+    return {"plan": plan, "log": log, "expected": expected, "assets": assets,
             "rows": {side: {t: len(v) for t, v in tables.items()} for side, tables in
                      (("staging", staging), ("prod", prod))}}
 
@@ -844,11 +1128,18 @@ def generate(root: Path) -> dict:
 def compare_trees(a: Path, b: Path) -> list[str]:
     diffs = []
     names = lambda root: {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}  # noqa: E731
-    for sub in ("staging", "prod"):
+    # What git records of a file: its bytes, and whether it is executable.
+    executable = lambda p: bool(p.stat().st_mode & stat.S_IXUSR)  # noqa: E731
+    for sub in ("staging", "prod", *ASSET_SIDES.values()):
         left, right = names(a / sub), names(b / sub)
         diffs += [f"{sub}/{n}: missing or extra" for n in sorted(left ^ right)]
         diffs += [f"{sub}/{n}: differs" for n in sorted(left & right)
                   if not filecmp.cmp(a / sub / n, b / sub / n, shallow=False)]
+        diffs += [f"{sub}/{n}: executable bit differs" for n in sorted(left & right)
+                  if executable(a / sub / n) != executable(b / sub / n)]
+    left, right = names(a / "assets"), names(b / "assets")
+    diffs += [f"assets/{n}: missing or extra" for n in sorted(left ^ right)
+              if not any(f"assets/{n}".startswith(f + "/") for f in ASSET_SIDES.values())]
     if not filecmp.cmp(a / "expected.json", b / "expected.json", shallow=False):
         diffs.append("expected.json: differs")
     return diffs
@@ -868,6 +1159,7 @@ def main() -> int:
     info = generate(HERE)
     for side, counts in info["rows"].items():
         print(f"{side:8} " + ", ".join(f"{t} {n}" for t, n in counts.items()))
+    print("assets   " + ", ".join(f"{side} {n} files" for side, n in info["assets"].items()))
     if args.verbose:
         print(json.dumps({"plan": info["plan"], "defects": info["log"]}, indent=1, default=str))
     for name, r in info["expected"]["rules"].items():

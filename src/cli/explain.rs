@@ -33,6 +33,20 @@ pub async fn explain(args: ExplainArgs) -> Result<u8> {
         "rule `{}` ({}, {})\n",
         spec.name.value, spec.type_name, spec.loc
     );
+    if let compile::Plan::Diff {
+        source,
+        target,
+        options,
+    } = &rule.plan
+    {
+        let text = crate::diff::explain(&ctx, source, target, options)
+            .await
+            .map_err(Error::Usage)?;
+        out.push('\n');
+        out.push_str(&text);
+        crate::report::write_to(std::path::Path::new("-"), &out)?;
+        return Ok(exit::PASS);
+    }
     let queries = rule.queries();
     if queries.is_empty() {
         out.push_str("\ncompares the tables' column names, types and nullability as the sources describe them; no query reads rows\n");

@@ -169,3 +169,67 @@ pub async fn run(
         differences: merged.differences,
     })
 }
+
+/// How a diff would run, for `crosscheck explain`: the algorithm and what each side is sent.
+pub async fn explain(
+    ctx: &SessionContext,
+    source: &Side,
+    target: &Side,
+    options: &DiffOptions,
+) -> Result<String, String> {
+    let plan = plan::plan(ctx, source, target, options).await?;
+    let mut out = String::new();
+    let eligible = checksum_eligibility(ctx, source, target, &plan, options).await;
+    let algorithm = match (options.algorithm, &eligible) {
+        (Algorithm::Checksum, Err(reason)) => {
+            return Err(format!("the checksum algorithm cannot run here: {reason}"));
+        }
+        (Algorithm::Checksum | Algorithm::Auto, Ok(_)) => "checksum",
+        _ => "join",
+    };
+    out.push_str(&format!(
+        "algorithm: {algorithm} (asked: {})",
+        options.algorithm.as_str()
+    ));
+    if let (Algorithm::Auto, Err(reason)) = (options.algorithm, &eligible) {
+        out.push_str(&format!("; not checksum because {reason}"));
+    }
+    out.push('\n');
+    out.push_str(&format!(
+        "key: {}; compared columns: {}\n",
+        plan.key_names.join(", "),
+        plan.column_names.join(", ")
+    ));
+    if let Ok((s, t)) = &eligible
+        && algorithm == "checksum"
+    {
+        out.push_str(&format!(
+            "each database sums row hashes per key bucket ({} buckets a level), e.g. the source receives:\n  {}\n",
+            checksum::FAN_OUT,
+            checksum::digest_sql(s, &plan.source, &plan, side_predicate(source), &[checksum::Range { low: 0, high: 0 }]).replace("(0, 0::int8, 0::int8)", "(0, LOW, HIGH)")
+        ));
+        let _ = t;
+        out.push_str(&format!(
+            "differing buckets of at most {} rows are read sorted by key and merged\n",
+            checksum::READ_ROWS
+        ));
+        return Ok(out);
+    }
+    for (label, side, side_plan) in [
+        ("source", source, &plan.source),
+        ("target", target, &plan.target),
+    ] {
+        match side {
+            Side::Table { table, predicate } => match pg_table(ctx, table).await {
+                Ok(pg) => {
+                    let (sql, _) = side::postgres_sql(&pg, predicate.as_deref(), side_plan);
+                    out.push_str(&format!("{label}: PostgreSQL source `{}` streams, in key order:\n  {sql}\n", table.source));
+                }
+                Err(_) => out.push_str(&format!("{label}: read and sorted in-process (DataFusion, spilling to disk if needed):\n  {}\n", side::datafusion_sql(side, side_plan))),
+            },
+            Side::Query { source, .. } => out.push_str(&format!("{label}: the query on `{source}`, sorted in-process:\n  {}\n", side::datafusion_sql(side, side_plan))),
+        }
+    }
+    out.push_str("both streams are merged by key in one pass\n");
+    Ok(out)
+}

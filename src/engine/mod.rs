@@ -56,10 +56,30 @@ pub fn error_text(e: &DataFusionError) -> String {
 
 /// A session configured for crosscheck: `target_partitions` from the machine.
 pub fn new_session() -> SessionContext {
-    let config = SessionConfig::new()
+    let mut config = SessionConfig::new()
         .with_information_schema(true)
         .with_default_catalog_and_schema("crosscheck", "public");
-    SessionContext::new_with_config(config)
+    // Joins that can spill: a hash join holds its build side in memory whatever the limit.
+    config.options_mut().optimizer.prefer_hash_join = false;
+    // Bounded memory: sorts and aggregates spill to the temporary folder past the limit.
+    let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+        .with_memory_limit(memory_limit(), 1.0)
+        .build_arc();
+    match runtime {
+        Ok(runtime) => SessionContext::new_with_config_rt(config, runtime),
+        Err(_) => SessionContext::new_with_config(config),
+    }
+}
+
+/// In-process memory for queries: `CROSSCHECK_MEMORY_LIMIT` (MiB), 512 MiB by default.
+pub fn memory_limit() -> usize {
+    std::env::var("CROSSCHECK_MEMORY_LIMIT")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|mb| *mb >= 16)
+        .unwrap_or(512)
+        * 1024
+        * 1024
 }
 
 /// A view of `ctx` in which unqualified table names resolve to the tables of `source`.
