@@ -1,7 +1,7 @@
 //! `crosscheck init [DIR]`: a starter project that runs as created — two small exports,
 //! commented rules, a query file, and the JSON Schema so editors complete and check files.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::exit;
 use crate::error::{Error, Result};
@@ -92,7 +92,7 @@ pub fn init(dir: Option<PathBuf>) -> Result<u8> {
         )));
     }
     for (path, text) in &files {
-        write(&dir.join(path), text)?;
+        crate::report::write_to(&dir.join(path), text)?;
     }
     let shown = crate::config::display_path(&dir);
     let cd = if shown.is_empty() || shown == "." {
@@ -109,23 +109,4 @@ pub fn init(dir: Option<PathBuf>) -> Result<u8> {
     }
     println!("next: {cd}crosscheck validate --connect && crosscheck run");
     Ok(exit::PASS)
-}
-
-fn write(path: &Path, text: &str) -> Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            Error::Io(format!(
-                "cannot create `{}`: {}",
-                parent.display(),
-                crate::error::io_reason(&e)
-            ))
-        })?;
-    }
-    std::fs::write(path, text).map_err(|e| {
-        Error::Io(format!(
-            "cannot write `{}`: {}",
-            path.display(),
-            crate::error::io_reason(&e)
-        ))
-    })
 }
