@@ -375,6 +375,8 @@ pub const DIFF_TYPES: &[RuleTypeDef] = &[
                 "The source whose result the target's should equal.",
             ),
             req("target", Shape::Source, "The source checked against it."),
+            SIDE_WHERE[0],
+            SIDE_WHERE[1],
             DIFF_OPTIONS[0],
             DIFF_OPTIONS[1],
             DIFF_OPTIONS[2],

@@ -154,6 +154,14 @@ fn parse_rule(
                 .with_help(Some(format!("`{}`: {}", f.name, f.doc))),
         );
     }
+    // A schema comparison reads no rows, so no predicate can apply to it.
+    if type_def.name == "schema_match" {
+        for key in ["where", "source_where", "target_where"] {
+            if let Some(n) = fields.get(key) {
+                r.error(&keys.iter().find(|(k, _)| *k == key).map(|(_, k)| (*k).clone()).unwrap_or_else(|| (*n).clone()), format!("field `{key}` does not apply to `schema_match` rules (they compare column lists, not rows)"));
+            }
+        }
+    }
     let on = fields
         .get("on")
         .and_then(|n| r.source_name(n))

@@ -194,56 +194,38 @@ fn normalize_text(array: &StringArray, n: &Normalize) -> ArrayRef {
     Arc::new(out)
 }
 
-/// Microseconds since the epoch. Instants stay instants; naive timestamps (and text without
-/// an offset) are read in `zone` when the other side is an instant, and compared as they
-/// are when both sides are naive.
+/// Microseconds since the epoch, decided for both sides alike: when both are naive
+/// timestamps they compare as they are; otherwise everything becomes a UTC instant —
+/// instants stay instants, naive timestamps and text without an offset are read in `zone`,
+/// text with an offset honours it.
 fn instant_micros(
     array: &ArrayRef,
     zone: chrono_tz::Tz,
     other: &DataType,
 ) -> Result<ArrayRef, String> {
-    let other_is_naive = matches!(other, DataType::Timestamp(_, None));
+    let naive = |t: &DataType| matches!(t, DataType::Timestamp(_, None));
+    let micros = |tz: Option<Arc<str>>| DataType::Timestamp(TimeUnit::Microsecond, tz);
+    let utc = micros(Some("UTC".into()));
+    if naive(array.data_type()) && naive(other) {
+        return cast(array, &micros(None)).map_err(|e| e.to_string());
+    }
     match array.data_type() {
-        DataType::Timestamp(_, Some(_)) => cast(
-            array,
-            &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-        )
-        .map_err(|e| e.to_string()),
-        DataType::Timestamp(_, None) if other_is_naive => {
-            cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))
-                .map_err(|e| e.to_string())
-        }
+        DataType::Timestamp(_, Some(_)) => cast(array, &utc).map_err(|e| e.to_string()),
         DataType::Timestamp(_, None) => {
-            let naive = cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))
-                .map_err(|e| e.to_string())?;
-            let naive =
-                naive.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
-            let utc: TimestampMicrosecondArray = naive
+            let local = cast(array, &micros(None)).map_err(|e| e.to_string())?;
+            let local =
+                local.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+            let converted: TimestampMicrosecondArray = local
                 .iter()
-                .map(|v| v.and_then(|micros| local_to_utc_micros(micros, zone)))
+                .map(|v| v.and_then(|m| local_to_utc_micros(m, zone)))
                 .collect::<TimestampMicrosecondArray>()
                 .with_timezone("UTC");
-            Ok(Arc::new(utc))
+            Ok(Arc::new(converted))
         }
         _ => {
-            // Text: offsets are honoured; naive text is read in the zone, or stays naive when
-            // the other side is naive too.
-            let target = if other_is_naive {
-                None
-            } else {
-                Some(zone.name().into())
-            };
-            let parsed = cast(array, &DataType::Timestamp(TimeUnit::Microsecond, target))
-                .map_err(|e| e.to_string())?;
-            if other_is_naive {
-                Ok(parsed)
-            } else {
-                cast(
-                    &parsed,
-                    &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-                )
-                .map_err(|e| e.to_string())
-            }
+            let parsed =
+                cast(array, &micros(Some(zone.name().into()))).map_err(|e| e.to_string())?;
+            cast(&parsed, &utc).map_err(|e| e.to_string())
         }
     }
 }

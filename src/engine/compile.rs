@@ -219,13 +219,19 @@ pub fn compile(spec: &RuleSpec) -> CompiledRule {
             options,
         } => {
             let sql = strip_semicolons(&query.text).to_string();
-            let side = |s: &str| crate::diff::Side::Query {
+            // `where` limits the result rows compared, on each side.
+            let filtered = |w: &Option<String>| match w {
+                Some(w) => format!("SELECT * FROM ({sql}) AS result WHERE ({w})"),
+                None => sql.clone(),
+            };
+            let (source_sql, target_sql) = (filtered(&source_where), filtered(&target_where));
+            let side = |s: &str, sql: &String| crate::diff::Side::Query {
                 source: s.to_string(),
                 sql: sql.clone(),
             };
             let plan = Plan::Diff {
-                source: side(source),
-                target: side(target),
+                source: side(source, &source_sql),
+                target: side(target, &target_sql),
                 options: options.clone(),
             };
             (plan, None, None)

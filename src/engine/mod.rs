@@ -95,6 +95,23 @@ pub async fn plan_rule(
     ctx: &SessionContext,
     rule: &CompiledRule,
 ) -> std::result::Result<(), crate::config::Diagnostic> {
+    if let Plan::Diff {
+        source,
+        target,
+        options,
+    } = &rule.plan
+    {
+        // Plans both sides (with their sources' defaults) and checks key and columns.
+        return crate::diff::plan::plan(ctx, source, target, options)
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                crate::config::Diagnostic::at(
+                    rule.sql_loc(),
+                    format!("rule `{}`: {e}", rule.spec.name.value),
+                )
+            });
+    }
     let ctx = rule_session(ctx, rule);
     for query in rule.queries() {
         if let Err(e) = ctx.sql(&query.sql).await {

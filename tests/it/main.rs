@@ -4,6 +4,7 @@
 mod bad_inputs;
 mod cli;
 mod diff;
+mod docs;
 mod edge_suite;
 mod errors;
 mod example;
