@@ -108,8 +108,14 @@ pub fn decide(
 
 /// The expression one column is hashed as: both sides produce the same type for the same
 /// meaning (5 and 5.00 are both numeric, hashing alike; instants are timestamptz).
-fn hashed_expr(select: &str, kind: Kind, policy: &Policy) -> String {
+pub fn hashed_expr(select: &str, kind: Kind, policy: &Policy) -> String {
     let n = &policy.normalize;
+    // Same type on both sides and nothing to normalise: hash the value as it is (cheapest).
+    let text_normalised = matches!(policy.family, Family::Text | Family::Other)
+        && *n != crate::config::Normalize::default();
+    if policy.same_type && !text_normalised {
+        return select.to_string();
+    }
     match policy.family {
         Family::Exact => format!("({select})::numeric"),
         Family::Float => format!("({select})::float8"),
@@ -141,6 +147,7 @@ fn hashed_expr(select: &str, kind: Kind, policy: &Policy) -> String {
 /// One query computing every bucket digest of `ranges` on one side.
 pub fn digest_sql(
     table: &PgTable,
+    other: &crate::source::postgres::PgSession,
     side: &SidePlan,
     plan: &DiffPlan,
     predicate: Option<&str>,
@@ -177,14 +184,28 @@ pub fn digest_sql(
         .def
         .integer_key()
         .is_some_and(|k| k.name == side.keys[0].0);
+    let aggregate = table.session.hash_aggregate(other, &row_hash);
     let distinct = if unique {
         "count(*)".to_string()
     } else {
         format!("count(DISTINCT t.{key})")
     };
+    // Integer arithmetic when no product can overflow; numeric otherwise (huge key spans).
+    let small = ranges
+        .iter()
+        .all(|r| (r.high as i128 - r.low as i128 + 1) * FAN_OUT < i64::MAX as i128);
+    let bucket = if small {
+        format!(
+            "(t.{key}::int8 - r.low) * least({FAN_OUT}, r.high - r.low + 1) / (r.high - r.low + 1)"
+        )
+    } else {
+        format!(
+            "floor((t.{key}::numeric - r.low) * least({FAN_OUT}, r.high - r.low + 1) / (r.high - r.low + 1))::int8"
+        )
+    };
     format!(
-        "SELECT r.id, floor((t.{key}::numeric - r.low) * least({FAN_OUT}, r.high - r.low + 1) / (r.high - r.low + 1))::int8 AS bucket, \
-         count(*), {distinct}, sum({row_hash})::text \
+        "SELECT r.id, {bucket} AS bucket, \
+         count(*), {distinct}, {aggregate} \
          FROM {} AS t JOIN (VALUES {}) AS r(id, low, high) ON t.{key} BETWEEN r.low AND r.high{filter} \
          GROUP BY 1, 2",
         table.qualified_name(),
@@ -293,7 +314,8 @@ pub async fn run(
     target: (&PgTable, Option<&str>),
     plan: &DiffPlan,
     spec: &super::merge::MergeSpec,
-) -> Result<(super::merge::MergeResult, ChecksumRun), String> {
+    probe_first: bool,
+) -> Result<Option<(super::merge::MergeResult, ChecksumRun)>, String> {
     let key = escape_identifier(&plan.source.keys[0].0);
     let t_key = escape_identifier(&plan.target.keys[0].0);
     let ((s_bounds, s_nulls), (t_bounds, t_nulls)) = tokio::try_join!(
@@ -308,6 +330,38 @@ pub async fn run(
         (Some((a, b)), None) | (None, Some((a, b))) => (a, b),
         (Some((a, b)), Some((c, d))) => (a.min(c), b.max(d)),
     };
+    // For `auto`: digest a thin slice of the key range first; if most of its buckets differ,
+    // bisecting would hash everything only to read everything, so `join` is cheaper.
+    if probe_first && high as i128 - low as i128 > FAN_OUT * 64 {
+        let span = high as i128 - low as i128 + 1;
+        let from = low as i128 + span / 2;
+        let window = [Range {
+            low: from as i64,
+            high: (from + span / 32) as i64,
+        }];
+        let s_sql = digest_sql(
+            source.0,
+            &target.0.session,
+            &plan.source,
+            plan,
+            source.1,
+            &window,
+        );
+        let t_sql = digest_sql(
+            target.0,
+            &source.0.session,
+            &plan.target,
+            plan,
+            target.1,
+            &window,
+        );
+        let (s, t) = tokio::try_join!(digests(source.0, &s_sql), digests(target.0, &t_sql))?;
+        let buckets: std::collections::BTreeSet<_> = s.keys().chain(t.keys()).collect();
+        let differing = buckets.iter().filter(|b| s.get(b) != t.get(b)).count();
+        if !buckets.is_empty() && differing as f64 > DEGRADE_SHARE * buckets.len() as f64 {
+            return Ok(None);
+        }
+    }
     let mut to_read = Vec::new();
     let mut ranges = if low <= high {
         vec![Range { low, high }]
@@ -316,8 +370,22 @@ pub async fn run(
     };
     while !ranges.is_empty() {
         stats.levels += 1;
-        let s_sql = digest_sql(source.0, &plan.source, plan, source.1, &ranges);
-        let t_sql = digest_sql(target.0, &plan.target, plan, target.1, &ranges);
+        let s_sql = digest_sql(
+            source.0,
+            &target.0.session,
+            &plan.source,
+            plan,
+            source.1,
+            &ranges,
+        );
+        let t_sql = digest_sql(
+            target.0,
+            &source.0.session,
+            &plan.target,
+            plan,
+            target.1,
+            &ranges,
+        );
         let (s, t) = tokio::try_join!(digests(source.0, &s_sql), digests(target.0, &t_sql))?;
         let step = decide(&ranges, &s, &t);
         stats.agreed_rows += step.agreed_rows;
@@ -354,7 +422,7 @@ pub async fn run(
     let s_stream = super::side::postgres_stream(source.0, s_pred.as_deref(), &plan.source);
     let t_stream = super::side::postgres_stream(target.0, t_pred.as_deref(), &plan.target);
     let merged = super::merge::merge(s_stream, t_stream, spec).await?;
-    Ok((merged, stats))
+    Ok(Some((merged, stats)))
 }
 
 /// The key's smallest and largest value, and whether some rows have no key.

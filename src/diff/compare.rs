@@ -71,6 +71,8 @@ pub struct Policy {
     pub normalize: Normalize,
     /// The zone naive timestamps are read in, when compared with instants.
     pub timezone: chrono_tz::Tz,
+    /// Both sides have the same Arrow type: the checksum may hash values as they are.
+    pub same_type: bool,
 }
 
 /// Per row: whether the pair differs, and whether it is equal only thanks to the policy.
@@ -245,6 +247,7 @@ mod tests {
 
     fn policy(family: Family) -> Policy {
         Policy {
+            same_type: false,
             family,
             tolerance: None,
             normalize: Normalize::default(),

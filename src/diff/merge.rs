@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
 use datafusion::arrow::compute::{SortOptions, cast, interleave};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::arrow::row::{OwnedRow, RowConverter, Rows, SortField};
+use datafusion::arrow::row::{RowConverter, Rows, SortField};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::StreamExt;
 use serde_json::Value;
@@ -136,9 +136,9 @@ impl Cursor {
         }
     }
 
-    fn key(&self) -> OwnedRow {
-        let (id, row) = self.position;
-        self.batch(id).1.row(row).owned()
+    /// The key of the row at `position`, borrowed (no copy).
+    fn row_at(&self, (id, row): Position) -> datafusion::arrow::row::Row<'_> {
+        self.batch(id).1.row(row)
     }
 
     /// Consumes the rows sharing the current key; returns the first one and how many.
@@ -148,15 +148,14 @@ impl Cursor {
         converter: &RowConverter,
     ) -> Result<(Position, u64), String> {
         let first = self.position;
-        let key = self.key();
         let mut count = 0;
+        // The first row's batch stays retained while its group is read: compare in place.
         while self.ready(spec, converter).await? {
-            let (id, row) = self.position;
-            if self.batch(id).1.row(row) != key.row() {
+            if self.row_at(self.position) != self.row_at(first) {
                 break;
             }
             count += 1;
-            self.position = (id, row + 1);
+            self.position = (self.position.0, self.position.1 + 1);
         }
         Ok((first, count))
     }
@@ -220,7 +219,7 @@ pub async fn merge(
             (false, false) => break,
             (true, false) => Ordering::Less,
             (false, true) => Ordering::Greater,
-            (true, true) => s.key().row().cmp(&t.key().row()),
+            (true, true) => s.row_at(s.position).cmp(&t.row_at(t.position)),
         };
         match order {
             Ordering::Less => {

@@ -5,6 +5,7 @@
 
 pub mod checksum;
 pub mod compare;
+pub mod hashed;
 pub mod merge;
 pub mod plan;
 pub mod side;
@@ -62,6 +63,29 @@ impl DiffOutcome {
     }
 }
 
+async fn join(
+    ctx: &SessionContext,
+    source: &Side,
+    target: &Side,
+    plan: &plan::DiffPlan,
+    spec: &merge::MergeSpec,
+) -> Result<merge::MergeResult, String> {
+    let source_stream = side::sorted_stream(ctx, source, &plan.source).await?;
+    let target_stream = side::sorted_stream(ctx, target, &plan.target).await?;
+    merge::merge(source_stream, target_stream, spec).await
+}
+
+/// One integer key: bisect key ranges (the index serves them); otherwise hash buckets.
+fn integer_key(plan: &plan::DiffPlan) -> bool {
+    plan.key_names.len() == 1 && plan.key_types[0].is_integer() && !plan.source.keys[0].1
+}
+
+fn merged_with(mut merged: merge::MergeResult, agreed_rows: u64) -> merge::MergeResult {
+    // Rows in agreeing buckets were matched without being read.
+    merged.matched += agreed_rows;
+    merged
+}
+
 fn side_predicate(side: &Side) -> Option<&str> {
     match side {
         Side::Table { predicate, .. } => predicate.as_deref(),
@@ -85,9 +109,7 @@ async fn checksum_eligibility(
     };
     let (s, t) = (table(source)?, table(target)?);
     let (s, t) = (pg_table(ctx, &s).await?, pg_table(ctx, &t).await?);
-    if plan.key_names.len() != 1 || !plan.key_types[0].is_integer() || plan.source.keys[0].1 {
-        return Err("it needs one integer key column".into());
-    }
+
     if plan.policies.iter().any(|p| p.tolerance.is_some()) || !options.tolerance.is_empty() {
         return Err("tolerances cannot be hashed".into());
     }
@@ -133,9 +155,21 @@ pub async fn run(
         }
         (Algorithm::Checksum | Algorithm::Auto, Ok((s, t))) => {
             let (s_pred, t_pred) = (side_predicate(source), side_predicate(target));
-            let (mut merged, run) = checksum::run((&s, s_pred), (&t, t_pred), &plan, &spec).await?;
-            merged.matched += run.agreed_rows;
-            ("checksum", merged)
+            let probe = options.algorithm == Algorithm::Auto;
+            let result = if integer_key(&plan) {
+                checksum::run((&s, s_pred), (&t, t_pred), &plan, &spec, probe)
+                    .await?
+                    .map(|(m, run)| merged_with(m, run.agreed_rows))
+            } else {
+                let (merged, agreed) =
+                    hashed::run((&s, s_pred), (&t, t_pred), &plan, &spec).await?;
+                Some(merged_with(merged, agreed))
+            };
+            match result {
+                Some(merged) => ("checksum", merged),
+                // The probe found differences everywhere: reading both sides once is cheaper.
+                None => ("join", join(ctx, source, target, &plan, &spec).await?),
+            }
         }
         _ => {
             let source_stream = side::sorted_stream(ctx, source, &plan.source).await?;
@@ -203,12 +237,37 @@ pub async fn explain(
     if let Ok((s, t)) = &eligible
         && algorithm == "checksum"
     {
-        out.push_str(&format!(
-            "each database sums row hashes per key bucket ({} buckets a level), e.g. the source receives:\n  {}\n",
-            checksum::FAN_OUT,
-            checksum::digest_sql(s, &plan.source, &plan, side_predicate(source), &[checksum::Range { low: 0, high: 0 }]).replace("(0, 0::int8, 0::int8)", "(0, LOW, HIGH)")
-        ));
-        let _ = t;
+        let digest = if integer_key(&plan) {
+            let range = [checksum::Range { low: 0, high: 0 }];
+            let sql = checksum::digest_sql(
+                s,
+                &t.session,
+                &plan.source,
+                &plan,
+                side_predicate(source),
+                &range,
+            );
+            format!(
+                "key ranges ({} buckets a level), e.g. the source receives:\n  {}",
+                checksum::FAN_OUT,
+                sql.replace("(0, 0::int8, 0::int8)", "(0, LOW, HIGH)")
+            )
+        } else {
+            let sql = hashed::digest_sql(
+                s,
+                &t.session,
+                &plan.source,
+                &plan,
+                side_predicate(source),
+                1,
+                &[],
+            );
+            format!(
+                "buckets of the key's hash ({} bits a level), e.g. the source receives:\n  {sql}",
+                hashed::BITS
+            )
+        };
+        out.push_str(&format!("each database sums row hashes per {digest}\n"));
         out.push_str(&format!(
             "differing buckets of at most {} rows are read sorted by key and merged\n",
             checksum::READ_ROWS

@@ -163,6 +163,7 @@ pub async fn plan(
         let family = family(st, tt);
         policies.push(Policy {
             family,
+            same_type: st == tt,
             tolerance: tolerance_for(options, c, &t, family),
             normalize: options.normalize.clone(),
             timezone,

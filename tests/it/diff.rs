@@ -329,7 +329,50 @@ fn every_scenario_gives_one_answer_through_every_algorithm() {
         ("duplicate_keys", (DDL, base.clone()), (dup_ddl, dups)),
         ("all_different", (DDL, base.clone()), (DDL, all_different)),
     ];
+    // Text and UUID keys: the checksum bisects hash buckets instead of key ranges.
+    let text_ddl =
+        "CREATE TABLE t (id text PRIMARY KEY, name text, amount numeric(12,2), at timestamptz)";
+    let uuid_ddl =
+        "CREATE TABLE t (id uuid PRIMARY KEY, name text, amount numeric(12,2), at timestamptz)";
+    let keyed = |key: &dyn Fn(i64) -> String, change: i64| -> Vec<String> {
+        (1..=3000)
+            .filter(|i| *i != change + 1)
+            .map(|i| {
+                format!(
+                    "('{}', '{}', 1, '2026-01-01 00:00:00+00')",
+                    key(i),
+                    if i == change { "changed" } else { "same" }
+                )
+            })
+            .collect()
+    };
+    let text_key = |i: i64| format!("K-{i:05}-é");
+    let uuid_key = |i: i64| format!("00000000-0000-4000-8000-{i:012}");
     let mut problems = Vec::new();
+    for (name, ddl, key) in [
+        ("text_key", text_ddl, &text_key as &dyn Fn(i64) -> String),
+        ("uuid_key", uuid_ddl, &uuid_key),
+    ] {
+        let results = scenario(
+            &server,
+            name,
+            (ddl, keyed(key, 0)),
+            (ddl, keyed(key, 1500)),
+            "id",
+            &[],
+        );
+        let join = essence(&results[0].1);
+        assert_eq!(join["violations"], 3, "{name}: {}", results[0].1);
+        for (algorithm, rule) in &results[1..] {
+            assert_eq!(rule["diff"]["algorithm"], "checksum", "{name}");
+            if essence(rule) != join {
+                problems.push(format!(
+                    "{name}: {algorithm} gave {}\n  join gave {join}",
+                    essence(rule)
+                ));
+            }
+        }
+    }
     for (name, source, target) in cases {
         let results = scenario(&server, name, source, target, "id", &[]);
         let join = essence(&results[0].1);
@@ -351,7 +394,7 @@ fn every_scenario_gives_one_answer_through_every_algorithm() {
 }
 
 #[test]
-fn compound_keys_and_tolerances_use_join() {
+fn compound_keys_tolerances_and_checksum() {
     let Some(server) = server() else { return };
     let ddl = "CREATE TABLE t (a int, b text, v numeric(6,2), PRIMARY KEY (a, b))";
     let s = table(
@@ -382,7 +425,7 @@ fn compound_keys_and_tolerances_use_join() {
         &["--key", "a,b"],
     );
     assert_eq!(code, 1);
-    assert_eq!(rule["diff"]["algorithm"], "join");
+    assert_eq!(rule["diff"]["algorithm"], "checksum");
     assert_eq!(
         (
             rule["diff"]["only_in_source"].as_u64(),
@@ -391,17 +434,41 @@ fn compound_keys_and_tolerances_use_join() {
         ),
         (Some(1), Some(1), Some(1))
     );
-    let (code, rule) = diff(
+    let (join_code, join) = diff(
+        dir.path(),
+        &format!("{s}#t"),
+        &format!("{t}#t"),
+        &["--key", "a,b", "--algorithm", "join"],
+    );
+    let (code, checksum) = diff(
         dir.path(),
         &format!("{s}#t"),
         &format!("{t}#t"),
         &["--key", "a,b", "--algorithm", "checksum"],
     );
+    assert_eq!(
+        checksum["diff"]["algorithm"], "checksum",
+        "compound keys bisect hash buckets"
+    );
+    assert_eq!((code, essence(&checksum)), (join_code, essence(&join)));
+    let (code, rule) = diff(
+        dir.path(),
+        &format!("{s}#t"),
+        &format!("{t}#t"),
+        &[
+            "--key",
+            "a,b",
+            "--algorithm",
+            "checksum",
+            "--tolerance",
+            "v=0.5",
+        ],
+    );
     assert_eq!(code, 2);
     assert!(
         rule["error"]
             .as_str()
-            .is_some_and(|e| e.contains("one integer key column")),
+            .is_some_and(|e| e.contains("tolerances cannot be hashed")),
         "{rule}"
     );
     // Text keys sort by bytes on both sides, whatever the database's collation.

@@ -24,6 +24,8 @@ pub struct PgSession {
     permits: Arc<Semaphore>,
     /// Connections the pool opens at most.
     pub max_connections: usize,
+    /// `server_version_num` (150004 for 15.4), once known.
+    pub server_version: std::sync::OnceLock<u32>,
     /// Rows this source has sent to crosscheck (table rows, or result rows of pushed queries).
     pub rows_read: AtomicU64,
 }
@@ -91,6 +93,18 @@ impl Drop for PooledClient {
 }
 
 impl PgSession {
+    /// The aggregate that combines row hashes in a checksum: `bit_xor` (PostgreSQL 14+, cheap
+    /// on int8) or `sum` (numeric) before that.
+    pub fn hash_aggregate(&self, other: &PgSession, expr: &str) -> String {
+        let modern = |s: &PgSession| s.server_version.get().is_some_and(|v| *v >= 140000);
+        // Both sides must combine alike, or no digest would ever match.
+        if modern(self) && modern(other) {
+            format!("bit_xor({expr})::text")
+        } else {
+            format!("sum({expr})::text")
+        }
+    }
+
     /// Connects once (to fail fast on a wrong password or host) and exports the snapshot.
     pub async fn open(
         source: &str,
@@ -109,9 +123,18 @@ impl PgSession {
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(max_connections.max(1))),
             max_connections: max_connections.max(1),
+            server_version: std::sync::OnceLock::new(),
             rows_read: AtomicU64::new(0),
         });
         let first = session.connect().await?;
+        if let Ok(row) = first
+            .query_one("SELECT current_setting('server_version_num')::int4", &[])
+            .await
+        {
+            let _ = session
+                .server_version
+                .set(row.get::<_, i32>(0).max(0) as u32);
+        }
         // The exporting transaction must stay open while others import its snapshot, so this
         // connection only holds it and never runs a query that could fail and abort it.
         // A standby cannot export snapshots; each connection then has its own.
