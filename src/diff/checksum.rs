@@ -18,6 +18,8 @@ use crate::source::postgres::decode::Kind;
 
 /// Buckets a range is cut into per level.
 pub const FAN_OUT: i128 = 1024;
+/// Level-1 buckets digested first to judge whether bisecting pays.
+const PROBES: i128 = 32;
 /// A differing range with at most this many rows (on either side) is read, not split.
 pub const READ_ROWS: u64 = 4096;
 /// If more than this share of a level's buckets differ, they are read rather than split.
@@ -314,7 +316,6 @@ pub async fn run(
     target: (&PgTable, Option<&str>),
     plan: &DiffPlan,
     spec: &super::merge::MergeSpec,
-    probe_first: bool,
 ) -> Result<Option<(super::merge::MergeResult, ChecksumRun)>, String> {
     let key = escape_identifier(&plan.source.keys[0].0);
     let t_key = escape_identifier(&plan.target.keys[0].0);
@@ -330,22 +331,21 @@ pub async fn run(
         (Some((a, b)), None) | (None, Some((a, b))) => (a, b),
         (Some((a, b)), Some((c, d))) => (a.min(c), b.max(d)),
     };
-    // For `auto`: digest a thin slice of the key range first; if most of its buckets differ,
-    // bisecting would hash everything only to read everything, so `join` is cheaper.
-    if probe_first && high as i128 - low as i128 > FAN_OUT * 64 {
-        let span = high as i128 - low as i128 + 1;
-        let from = low as i128 + span / 2;
-        let window = [Range {
-            low: from as i64,
-            high: (from + span / 32) as i64,
-        }];
+    // Digest a sample of level-1 buckets first (32 of the 1,024, spread over the key range):
+    // if most of them differ, bisecting would hash everything only to read everything, so
+    // reading both sides once (join) is cheaper — many differences degrade to join speed.
+    if high as i128 - low as i128 > FAN_OUT * 64 {
+        let whole = Range { low, high };
+        let sample: Vec<Range> = (0..PROBES)
+            .map(|i| bucket_range(whole, i * FAN_OUT / PROBES + FAN_OUT / PROBES / 2))
+            .collect();
         let s_sql = digest_sql(
             source.0,
             &target.0.session,
             &plan.source,
             plan,
             source.1,
-            &window,
+            &sample,
         );
         let t_sql = digest_sql(
             target.0,
@@ -353,12 +353,17 @@ pub async fn run(
             &plan.target,
             plan,
             target.1,
-            &window,
+            &sample,
         );
         let (s, t) = tokio::try_join!(digests(source.0, &s_sql), digests(target.0, &t_sql))?;
-        let buckets: std::collections::BTreeSet<_> = s.keys().chain(t.keys()).collect();
-        let differing = buckets.iter().filter(|b| s.get(b) != t.get(b)).count();
-        if !buckets.is_empty() && differing as f64 > DEGRADE_SHARE * buckets.len() as f64 {
+        // A sampled bucket differs when any of its sub-buckets does.
+        let differing: std::collections::BTreeSet<usize> = s
+            .keys()
+            .chain(t.keys())
+            .filter(|k| s.get(k) != t.get(k))
+            .map(|k| k.0)
+            .collect();
+        if differing.len() as f64 > DEGRADE_SHARE * PROBES as f64 {
             return Ok(None);
         }
     }

@@ -155,9 +155,8 @@ pub async fn run(
         }
         (Algorithm::Checksum | Algorithm::Auto, Ok((s, t))) => {
             let (s_pred, t_pred) = (side_predicate(source), side_predicate(target));
-            let probe = options.algorithm == Algorithm::Auto;
             let result = if integer_key(&plan) {
-                checksum::run((&s, s_pred), (&t, t_pred), &plan, &spec, probe)
+                checksum::run((&s, s_pred), (&t, t_pred), &plan, &spec)
                     .await?
                     .map(|(m, run)| merged_with(m, run.agreed_rows))
             } else {
@@ -167,7 +166,8 @@ pub async fn run(
             };
             match result {
                 Some(merged) => ("checksum", merged),
-                // The probe found differences everywhere: reading both sides once is cheaper.
+                // A sample of buckets differed almost everywhere: reading both sides once is
+                // cheaper than hashing them first (the report says join, which is what ran).
                 None => ("join", join(ctx, source, target, &plan, &spec).await?),
             }
         }

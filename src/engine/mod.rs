@@ -71,13 +71,13 @@ pub fn new_session() -> SessionContext {
     }
 }
 
-/// In-process memory for queries: `CROSSCHECK_MEMORY_LIMIT` (MiB), 512 MiB by default.
+/// In-process memory for queries: `CROSSCHECK_MEMORY_LIMIT` (MiB), 256 MiB by default.
 pub fn memory_limit() -> usize {
     std::env::var("CROSSCHECK_MEMORY_LIMIT")
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|mb| *mb >= 16)
-        .unwrap_or(512)
+        .unwrap_or(256)
         * 1024
         * 1024
 }
