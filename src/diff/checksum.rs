@@ -175,11 +175,6 @@ pub fn digest_sql(
     } else {
         format!("hash_record_extended(ROW({}), 0)", hashed.join(", "))
     };
-    let values: Vec<String> = ranges
-        .iter()
-        .enumerate()
-        .map(|(i, r)| format!("({i}, {}::int8, {}::int8)", r.low, r.high))
-        .collect();
     let filter = predicate.map(|p| format!(" AND ({p})")).unwrap_or_default();
     // Distinct keys only need counting when the key is not the table's primary key.
     let unique = table
@@ -192,27 +187,29 @@ pub fn digest_sql(
     } else {
         format!("count(DISTINCT t.{key})")
     };
-    // Integer arithmetic when no product can overflow; numeric otherwise (huge key spans).
-    let small = ranges
+    // One branch per range, each with its own bounds, so every branch is an index range
+    // scan (a join with a VALUES list of ranges lets the planner scan the table per range).
+    let branches: Vec<String> = ranges
         .iter()
-        .all(|r| (r.high as i128 - r.low as i128 + 1) * FAN_OUT < i64::MAX as i128);
-    let bucket = if small {
-        format!(
-            "(t.{key}::int8 - r.low) * least({FAN_OUT}, r.high - r.low + 1) / (r.high - r.low + 1)"
-        )
-    } else {
-        format!(
-            "floor((t.{key}::numeric - r.low) * least({FAN_OUT}, r.high - r.low + 1) / (r.high - r.low + 1))::int8"
-        )
-    };
-    format!(
-        "SELECT r.id, {bucket} AS bucket, \
-         count(*), {distinct}, {aggregate} \
-         FROM {} AS t JOIN (VALUES {}) AS r(id, low, high) ON t.{key} BETWEEN r.low AND r.high{filter} \
-         GROUP BY 1, 2",
-        table.qualified_name(),
-        values.join(", ")
-    )
+        .enumerate()
+        .map(|(i, r)| {
+            let (low, high) = (r.low as i128, r.high as i128);
+            let span = high - low + 1;
+            let n = FAN_OUT.min(span);
+            // Integer arithmetic when no product can overflow; numeric for huge key spans.
+            let bucket = if span * FAN_OUT < i64::MAX as i128 {
+                format!("(t.{key}::int8 - ({low})) * {n} / {span}")
+            } else {
+                format!("floor((t.{key}::numeric - ({low})) * {n} / {span})::int8")
+            };
+            format!(
+                "SELECT {i}::int4, {bucket}, count(*), {distinct}, {aggregate} FROM {} AS t \
+                 WHERE t.{key} BETWEEN {low} AND {high}{filter} GROUP BY 2",
+                table.qualified_name()
+            )
+        })
+        .collect();
+    branches.join(" UNION ALL ")
 }
 
 #[cfg(test)]

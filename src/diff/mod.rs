@@ -250,7 +250,7 @@ pub async fn explain(
             format!(
                 "key ranges ({} buckets a level), e.g. the source receives:\n  {}",
                 checksum::FAN_OUT,
-                sql.replace("(0, 0::int8, 0::int8)", "(0, LOW, HIGH)")
+                sql.replace("BETWEEN 0 AND 0", "BETWEEN LOW AND HIGH")
             )
         } else {
             let sql = hashed::digest_sql(
