@@ -41,6 +41,38 @@ impl Masker {
     }
 }
 
+impl Masker {
+    /// An error message with its single-quoted values masked, when any column is sensitive:
+    /// engines quote the offending value in messages such as "cannot cast string 'a@x.io'".
+    /// Quoted names (letters, digits, `_` and `.` only) are kept so the message stays useful.
+    pub fn scrub_error(&self, text: &str) -> String {
+        if self.patterns.is_empty() {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find('\'') {
+            let Some(len) = rest[start + 1..].find('\'') else {
+                break;
+            };
+            let quoted = &rest[start + 1..start + 1 + len];
+            out.push_str(&rest[..=start]);
+            if quoted
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            {
+                out.push_str(quoted);
+            } else {
+                out.push_str(&mask_text(quoted));
+            }
+            out.push('\'');
+            rest = &rest[start + 2 + len..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
 /// `sha256:` and the first 8 hex digits of the SHA-256 of the text.
 pub fn mask_text(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
@@ -82,6 +114,17 @@ mod tests {
         assert!(glob("u?ers.e*l", "users.email"));
         assert!(!glob("*.email", "users.email_verified"));
         assert!(glob("*", ""));
+    }
+
+    #[test]
+    fn errors_lose_quoted_values_but_keep_names() {
+        let m = Masker::new(&["*.email".into()]);
+        let scrubbed = m.scrub_error("Cannot cast string 'a@x.io' to Int64 in table 'prod.users'");
+        assert!(
+            !scrubbed.contains("a@x.io") && scrubbed.contains("'prod.users'"),
+            "{scrubbed}"
+        );
+        assert_eq!(Masker::new(&[]).scrub_error("'a@x.io'"), "'a@x.io'");
     }
 
     #[test]

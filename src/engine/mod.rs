@@ -201,6 +201,14 @@ pub async fn run(
         }
     }
     drop(stream);
+    // Error texts can quote the value that broke a query; sensitive data never leaves.
+    for outcome in results.iter_mut().flatten() {
+        if let Some(error) = &outcome.error {
+            let scrubbed = masker.scrub_error(error);
+            outcome.message = scrubbed.clone();
+            outcome.error = Some(scrubbed);
+        }
+    }
     let rules = results
         .into_iter()
         .zip(&compiled)
