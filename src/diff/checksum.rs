@@ -156,25 +156,7 @@ pub fn digest_sql(
     ranges: &[Range],
 ) -> String {
     let key = escape_identifier(&side.keys[0].0);
-    let column = |name: &str| table.def.columns.iter().find(|c| c.name == name);
-    let hashed: Vec<String> = side
-        .columns
-        .iter()
-        .zip(&plan.policies)
-        .map(|(name, policy)| {
-            let c = column(name);
-            let select = c
-                .map(|c| c.select.clone())
-                .unwrap_or_else(|| escape_identifier(name));
-            hashed_expr(&select, c.map(|c| c.kind).unwrap_or(Kind::Text), policy)
-        })
-        .collect();
-    // ROW(NULL) hashes differently from ROW(''): NULLs stay distinct from every value.
-    let row_hash = if hashed.is_empty() {
-        "0".to_string()
-    } else {
-        format!("hash_record_extended(ROW({}), 0)", hashed.join(", "))
-    };
+    let row_hash = row_hash(table, side, plan);
     let filter = predicate.map(|p| format!(" AND ({p})")).unwrap_or_default();
     // Distinct keys only need counting when the key is not the table's primary key.
     let unique = table
@@ -277,6 +259,65 @@ mod tests {
         }
         let step = decide(&ranges, &s, &t);
         assert!(step.split.is_empty() && step.read.len() >= 60);
+    }
+}
+
+/// The hash of a row's compared columns, normalised so that equal meanings hash alike.
+/// `ROW(NULL)` and `ROW('')` hash differently: NULL stays distinct from every value.
+pub fn row_hash(table: &PgTable, side: &SidePlan, plan: &DiffPlan) -> String {
+    let hashed: Vec<String> = side
+        .columns
+        .iter()
+        .zip(&plan.policies)
+        .map(|(name, policy)| {
+            let column = table.def.columns.iter().find(|c| &c.name == name);
+            let select = column
+                .map(|c| c.select.clone())
+                .unwrap_or_else(|| escape_identifier(name));
+            hashed_expr(
+                &select,
+                column.map(|c| c.kind).unwrap_or(Kind::Text),
+                policy,
+            )
+        })
+        .collect();
+    if hashed.is_empty() {
+        "0".to_string()
+    } else {
+        format!("hash_record_extended(ROW({}), 0)", hashed.join(", "))
+    }
+}
+
+/// Runs a checksum query; a failed statement aborts the transaction, so the connection is
+/// discarded. The rows count as read from the source.
+pub async fn query(table: &PgTable, sql: &str) -> Result<Vec<tokio_postgres::Row>, String> {
+    let mut client = table.session.client().await?;
+    match client.query(sql, &[]).await {
+        Ok(rows) => {
+            table
+                .session
+                .rows_read
+                .fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            Ok(rows)
+        }
+        Err(e) => {
+            client.discard();
+            Err(format!(
+                "PostgreSQL source `{}`: {}",
+                table.session.source,
+                crate::source::postgres::session::error_text(&e)
+            ))
+        }
+    }
+}
+
+/// The read predicate: the differing buckets' condition (`None`: the whole table) and the
+/// user's `where`.
+pub fn restrict(buckets: Option<String>, user: Option<&str>) -> Option<String> {
+    match (buckets, user) {
+        (Some(b), Some(u)) => Some(format!("({b}) AND ({u})")),
+        (Some(b), None) => Some(b),
+        (None, u) => u.map(str::to_string),
     }
 }
 
@@ -413,11 +454,7 @@ pub async fn run(
                 parts.join(" OR ")
             })
         };
-        match (ranges, user) {
-            (Some(r), Some(u)) => Some(format!("({r}) AND ({u})")),
-            (Some(r), None) => Some(r),
-            (None, u) => u.map(str::to_string),
-        }
+        restrict(ranges, user)
     };
     let s_pred = predicate(&key, source.1);
     let t_pred = predicate(&t_key, target.1);
@@ -440,55 +477,28 @@ async fn bounds(
         "SELECT min({key})::int8, max({key})::int8, count(*) FILTER (WHERE {key} IS NULL) > 0 FROM {}{filter}",
         table.qualified_name()
     );
-    let mut client = table.session.client().await?;
-    match client.query_one(&sql, &[]).await {
-        Ok(row) => {
-            let range = match (row.get::<_, Option<i64>>(0), row.get::<_, Option<i64>>(1)) {
-                (Some(a), Some(b)) => Some((a, b)),
-                _ => None,
-            };
-            Ok((range, row.get::<_, bool>(2)))
-        }
-        Err(e) => {
-            client.discard();
-            Err(format!(
-                "PostgreSQL source `{}`: {}",
-                table.session.source,
-                crate::source::postgres::session::error_text(&e)
-            ))
-        }
-    }
+    let rows = query(table, &sql).await?;
+    let Some(row) = rows.first() else {
+        return Ok((None, false));
+    };
+    let range = match (row.get::<_, Option<i64>>(0), row.get::<_, Option<i64>>(1)) {
+        (Some(a), Some(b)) => Some((a, b)),
+        _ => None,
+    };
+    Ok((range, row.get::<_, bool>(2)))
 }
 
 async fn digests(table: &PgTable, sql: &str) -> Result<BTreeMap<(usize, i128), Digest>, String> {
-    let mut client = table.session.client().await?;
-    let rows = match client.query(sql, &[]).await {
-        Ok(rows) => rows,
-        Err(e) => {
-            client.discard();
-            return Err(format!(
-                "PostgreSQL source `{}`: {}",
-                table.session.source,
-                crate::source::postgres::session::error_text(&e)
-            ));
-        }
-    };
-    table
-        .session
-        .rows_read
-        .fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    let rows = query(table, sql).await?;
     Ok(rows
         .iter()
         .map(|row| {
-            let id: i32 = row.get(0);
-            let bucket: i64 = row.get(1);
-            let rows: i64 = row.get(2);
-            let keys: i64 = row.get(3);
-            let sum: Option<String> = row.get(4);
+            let (id, bucket, rows, keys): (i32, i64, i64, i64) =
+                (row.get(0), row.get(1), row.get(2), row.get(3));
             let digest = Digest {
                 rows: rows as u64,
                 keys: keys as u64,
-                sum: sum.unwrap_or_default(),
+                sum: row.get::<_, Option<String>>(4).unwrap_or_default(),
             };
             ((id as usize, bucket as i128), digest)
         })

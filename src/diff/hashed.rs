@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use postgres_protocol::escape::escape_identifier;
 
-use super::checksum::{DEGRADE_SHARE, Digest, READ_ROWS, hashed_expr};
+use super::checksum::{DEGRADE_SHARE, Digest, READ_ROWS};
 use super::plan::{DiffPlan, SidePlan};
 use crate::source::postgres::PgTable;
 use crate::source::postgres::decode::Kind;
@@ -68,24 +68,7 @@ pub fn digest_sql(
     parents: &[Bucket],
 ) -> String {
     let hash = key_hash(table, side);
-    let column = |name: &str| table.def.columns.iter().find(|c| c.name == name);
-    let hashed: Vec<String> = side
-        .columns
-        .iter()
-        .zip(&plan.policies)
-        .map(|(name, policy)| {
-            let c = column(name);
-            let select = c
-                .map(|c| c.select.clone())
-                .unwrap_or_else(|| escape_identifier(name));
-            hashed_expr(&select, c.map(|c| c.kind).unwrap_or(Kind::Text), policy)
-        })
-        .collect();
-    let row_hash = if hashed.is_empty() {
-        "0".to_string()
-    } else {
-        format!("hash_record_extended(ROW({}), 0)", hashed.join(", "))
-    };
+    let row_hash = super::checksum::row_hash(table, side, plan);
     let mut filters: Vec<String> = predicate.map(|p| format!("({p})")).into_iter().collect();
     if !parents.is_empty() {
         filters.push(format!(
@@ -205,11 +188,7 @@ pub async fn run(
                     .join(" OR "),
             )
         };
-        match (buckets, user) {
-            (Some(b), Some(u)) => Some(format!("({b}) AND ({u})")),
-            (Some(b), None) => Some(b),
-            (None, u) => u.map(str::to_string),
-        }
+        super::checksum::restrict(buckets, user)
     };
     let s_pred = predicate(source.0, &plan.source, source.1);
     let t_pred = predicate(target.0, &plan.target, target.1);
@@ -220,33 +199,17 @@ pub async fn run(
 }
 
 async fn digests(table: &PgTable, sql: &str) -> Result<BTreeMap<i64, Digest>, String> {
-    let mut client = table.session.client().await?;
-    let rows = match client.query(sql, &[]).await {
-        Ok(rows) => rows,
-        Err(e) => {
-            client.discard();
-            return Err(format!(
-                "PostgreSQL source `{}`: {}",
-                table.session.source,
-                crate::source::postgres::session::error_text(&e)
-            ));
-        }
-    };
-    table
-        .session
-        .rows_read
-        .fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    let rows = super::checksum::query(table, sql).await?;
     Ok(rows
         .iter()
         .map(|row| {
             let (bucket, rows, keys): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-            let sum: Option<String> = row.get(3);
             (
                 bucket,
                 Digest {
                     rows: rows as u64,
                     keys: keys as u64,
-                    sum: sum.unwrap_or_default(),
+                    sum: row.get::<_, Option<String>>(3).unwrap_or_default(),
                 },
             )
         })
