@@ -108,6 +108,16 @@ pub fn compare(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<
 
 /// Null-safe equality per row under `policy` (NULL equals NULL).
 fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<BooleanArray, String> {
+    // Same type and nothing to forgive: both sides would be cast alike, so compare as they are.
+    let text_normalised = matches!(policy.family, Family::Text | Family::Other)
+        && policy.normalize != Normalize::default();
+    if source.data_type() == target.data_type()
+        && policy.tolerance.is_none()
+        && !text_normalised
+        && let Ok(equal) = not_distinct(source, target)
+    {
+        return Ok(equal);
+    }
     let (s, t) = (
         comparable(source, policy, target.data_type())?,
         comparable(target, policy, source.data_type())?,
