@@ -183,7 +183,9 @@ impl PgTable {
     /// Key-range predicates that split a large table with an integer primary key into about
     /// `partitions` parts read in parallel; empty when the table is read in one piece.
     async fn key_ranges(&self, partitions: usize) -> Vec<String> {
-        let parts = partitions.min(self.session.max_connections) as i64;
+        // At most half the pool: one scan must leave connections for the rest of its query
+        // and for the rules running beside it, or streams could wait on each other for ever.
+        let parts = partitions.min(self.session.max_connections / 2) as i64;
         let Some(key) = self
             .def
             .integer_key()
