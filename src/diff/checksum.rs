@@ -377,23 +377,7 @@ pub async fn run(
         let sample: Vec<Range> = (0..PROBES)
             .map(|i| bucket_range(whole, i * FAN_OUT / PROBES + FAN_OUT / PROBES / 2))
             .collect();
-        let s_sql = digest_sql(
-            source.0,
-            &target.0.session,
-            &plan.source,
-            plan,
-            source.1,
-            &sample,
-        );
-        let t_sql = digest_sql(
-            target.0,
-            &source.0.session,
-            &plan.target,
-            plan,
-            target.1,
-            &sample,
-        );
-        let (s, t) = tokio::try_join!(digests(source.0, &s_sql), digests(target.0, &t_sql))?;
+        let (s, t) = both_digests(source, target, plan, &sample).await?;
         // A sampled bucket differs when any of its sub-buckets does.
         let differing: std::collections::BTreeSet<usize> = s
             .keys()
@@ -413,23 +397,7 @@ pub async fn run(
     };
     while !ranges.is_empty() {
         stats.levels += 1;
-        let s_sql = digest_sql(
-            source.0,
-            &target.0.session,
-            &plan.source,
-            plan,
-            source.1,
-            &ranges,
-        );
-        let t_sql = digest_sql(
-            target.0,
-            &source.0.session,
-            &plan.target,
-            plan,
-            target.1,
-            &ranges,
-        );
-        let (s, t) = tokio::try_join!(digests(source.0, &s_sql), digests(target.0, &t_sql))?;
+        let (s, t) = both_digests(source, target, plan, &ranges).await?;
         let step = decide(&ranges, &s, &t);
         stats.agreed_rows += step.agreed_rows;
         to_read.extend(step.read);
@@ -486,6 +454,34 @@ async fn bounds(
         _ => None,
     };
     Ok((range, row.get::<_, bool>(2)))
+}
+
+/// Both sides' digests of `ranges`, computed concurrently.
+type Digests = BTreeMap<(usize, i128), Digest>;
+
+async fn both_digests(
+    source: (&PgTable, Option<&str>),
+    target: (&PgTable, Option<&str>),
+    plan: &DiffPlan,
+    ranges: &[Range],
+) -> Result<(Digests, Digests), String> {
+    let s_sql = digest_sql(
+        source.0,
+        &target.0.session,
+        &plan.source,
+        plan,
+        source.1,
+        ranges,
+    );
+    let t_sql = digest_sql(
+        target.0,
+        &source.0.session,
+        &plan.target,
+        plan,
+        target.1,
+        ranges,
+    );
+    tokio::try_join!(digests(source.0, &s_sql), digests(target.0, &t_sql))
 }
 
 async fn digests(table: &PgTable, sql: &str) -> Result<BTreeMap<(usize, i128), Digest>, String> {
