@@ -42,24 +42,19 @@ impl Side {
 #[derive(Clone, Debug, Default)]
 pub struct DiffOutcome {
     pub algorithm: &'static str,
-    pub only_in_source: u64,
-    pub only_in_target: u64,
-    pub changed: u64,
-    pub duplicate_keys: u64,
-    pub matched: u64,
-    pub source_rows: u64,
-    pub target_rows: u64,
+    pub key_names: Vec<String>,
     /// Rows that differ, per compared column (source names).
     pub columns: BTreeMap<String, u64>,
     /// Values equal only thanks to a tolerance or normalisation, per column.
     pub forgiven: BTreeMap<String, u64>,
-    pub key_names: Vec<String>,
-    pub differences: Vec<Difference>,
+    /// The counts, rows read and differences the merge found.
+    pub merged: merge::MergeResult,
 }
 
 impl DiffOutcome {
     pub fn violations(&self) -> u64 {
-        self.only_in_source + self.only_in_target + self.changed + self.duplicate_keys
+        let m = &self.merged;
+        m.only_in_source + m.only_in_target + m.changed + m.duplicate_keys
     }
 }
 
@@ -190,17 +185,10 @@ pub async fn run(
     };
     Ok(DiffOutcome {
         algorithm,
-        only_in_source: merged.only_in_source,
-        only_in_target: merged.only_in_target,
-        changed: merged.changed,
-        duplicate_keys: merged.duplicate_keys,
-        matched: merged.matched,
-        source_rows: merged.source_rows,
-        target_rows: merged.target_rows,
+        key_names: plan.key_names,
         columns: by_column(&merged.column_differences),
         forgiven: by_column(&merged.column_forgiven),
-        key_names: plan.key_names,
-        differences: merged.differences,
+        merged,
     })
 }
 

@@ -338,44 +338,45 @@ pub async fn diff(
     .await?;
     let all = if m.keep_all_differences {
         let sample = diff_sample(&outcome, m.origin, m.masker, true);
-        outcome.differences.truncate(m.sample);
+        outcome.merged.differences.truncate(m.sample);
         Some(sample)
     } else {
         None
     };
     let sample = diff_sample(&outcome, m.origin, m.masker, false);
+    let merged = &outcome.merged;
     let summary = super::outcome::DiffSummary {
         algorithm: outcome.algorithm,
-        only_in_source: outcome.only_in_source,
-        only_in_target: outcome.only_in_target,
-        changed: outcome.changed,
-        duplicate_keys: outcome.duplicate_keys,
+        only_in_source: merged.only_in_source,
+        only_in_target: merged.only_in_target,
+        changed: merged.changed,
+        duplicate_keys: merged.duplicate_keys,
         columns: outcome.columns.clone(),
         forgiven: outcome.forgiven.clone(),
-        matched: outcome.matched,
+        matched: merged.matched,
         rows_read: super::outcome::RowsRead {
-            source: outcome.source_rows,
-            target: outcome.target_rows,
+            source: merged.source_rows,
+            target: merged.target_rows,
         },
     };
     let violations = outcome.violations();
     let mut message = if violations == 0 {
-        format!("{} rows match", fmt_count(outcome.matched))
+        format!("{} rows match", fmt_count(merged.matched))
     } else {
         format!(
             "{} {} differ: {} only in source, {} only in target, {} changed",
             fmt_count(violations),
             plural(violations, "row", "rows"),
-            fmt_count(outcome.only_in_source),
-            fmt_count(outcome.only_in_target),
-            fmt_count(outcome.changed)
+            fmt_count(merged.only_in_source),
+            fmt_count(merged.only_in_target),
+            fmt_count(merged.changed)
         )
     };
-    if outcome.duplicate_keys > 0 {
+    if merged.duplicate_keys > 0 {
         message.push_str(&format!(
             ", {} duplicated {}",
-            fmt_count(outcome.duplicate_keys),
-            plural(outcome.duplicate_keys, "key", "keys")
+            fmt_count(merged.duplicate_keys),
+            plural(merged.duplicate_keys, "key", "keys")
         ));
     }
     let forgiven: u64 = outcome.forgiven.values().sum();
@@ -388,8 +389,8 @@ pub async fn diff(
     }
     Ok(Measure {
         violations,
-        observed: Some(outcome.source_rows.into()),
-        checked: outcome.source_rows.max(outcome.target_rows),
+        observed: Some(merged.source_rows.into()),
+        checked: merged.source_rows.max(merged.target_rows),
         sample,
         message,
         diff: Some(summary),
@@ -411,6 +412,7 @@ pub fn diff_sample(
     }
     columns.extend(["column", "source", "target"].map(String::from));
     let rows = outcome
+        .merged
         .differences
         .iter()
         .map(|d| {
