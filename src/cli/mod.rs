@@ -218,11 +218,14 @@ pub enum AlgorithmArg {
     Checksum,
 }
 
+/// `NAME=VALUE`, both parts non-empty.
+fn split_pair(text: &str) -> Option<(String, String)> {
+    let (a, b) = text.split_once('=')?;
+    (!a.is_empty() && !b.is_empty()).then(|| (a.to_string(), b.to_string()))
+}
+
 fn parse_pair(text: &str) -> std::result::Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a.to_string(), b.to_string())),
-        _ => Err("expected NAME=VALUE".into()),
-    }
+    split_pair(text).ok_or_else(|| "expected NAME=VALUE".into())
 }
 
 #[derive(Args, Debug)]
@@ -242,15 +245,9 @@ pub enum FailOn {
 }
 
 fn parse_source_override(text: &str) -> std::result::Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((name, location)) if !name.is_empty() && !location.is_empty() => {
-            Ok((name.to_string(), location.to_string()))
-        }
-        _ => Err(
-            "expected NAME=LOCATION, e.g. prod=postgres://app@db/prod or prod=exports/2025-10-19"
-                .into(),
-        ),
-    }
+    split_pair(text).ok_or_else(|| {
+        "expected NAME=LOCATION, e.g. prod=postgres://app@db/prod or prod=exports/2025-10-19".into()
+    })
 }
 
 /// Runs the parsed command line; returns the exit code.
