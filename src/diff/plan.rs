@@ -102,16 +102,7 @@ pub async fn plan(
         check(key, &s_names, source)?;
         let t_key = target_name(key);
         check(&t_key, &t_names, target)?;
-        let (st, tt) = (
-            s_schema
-                .field_with_name(key)
-                .map_err(|e| e.to_string())?
-                .data_type(),
-            t_schema
-                .field_with_name(&t_key)
-                .map_err(|e| e.to_string())?
-                .data_type(),
-        );
+        let (st, tt) = (type_of(&s_schema, key)?, type_of(&t_schema, &t_key)?);
         let (merge_type, as_text) = key_type(st, tt);
         key_types.push(merge_type);
         s_keys.push((key.clone(), as_text));
@@ -150,16 +141,7 @@ pub async fn plan(
     let mut policies = Vec::new();
     for c in &column_names {
         let t = target_name(c);
-        let (st, tt) = (
-            s_schema
-                .field_with_name(c)
-                .map_err(|e| e.to_string())?
-                .data_type(),
-            t_schema
-                .field_with_name(&t)
-                .map_err(|e| e.to_string())?
-                .data_type(),
-        );
+        let (st, tt) = (type_of(&s_schema, c)?, type_of(&t_schema, &t)?);
         let family = family(st, tt);
         policies.push(Policy {
             family,
@@ -193,6 +175,14 @@ pub async fn plan(
         column_names,
         policies,
     })
+}
+
+/// The type of a column already checked to exist.
+fn type_of<'a>(schema: &'a SchemaRef, name: &str) -> Result<&'a DataType, String> {
+    schema
+        .field_with_name(name)
+        .map(|f| f.data_type())
+        .map_err(|e| e.to_string())
 }
 
 /// The type keys are merged in, and whether both sides must cast theirs to text to sort
