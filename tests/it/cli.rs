@@ -44,11 +44,7 @@ fn validate_checks_files_and_with_connect_the_sources() {
 
 /// How many rules the bundled suite has, as its generator recorded.
 fn bundled_rule_count() -> usize {
-    let expected: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("examples/learning-platform/expected.json"))
-            .expect("expected.json"),
-    )
-    .expect("JSON");
+    let expected: serde_json::Value = crate::support::bundled_expected();
     expected["rules"].as_object().map(|r| r.len()).unwrap_or(0)
 }
 

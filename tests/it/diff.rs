@@ -127,10 +127,7 @@ fn output_diff_writes_every_difference_to_parquet() {
         ],
     );
     assert_eq!(out.code, 1, "{}", out.stderr);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = crate::support::runtime();
     let rows = runtime.block_on(async {
         let ctx = datafusion::prelude::SessionContext::new();
         let path = dir.path().join("all.parquet");

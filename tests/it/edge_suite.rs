@@ -6,10 +6,7 @@ use crate::support::{assert_verdicts, fixture, run_json};
 #[test]
 fn independent_suite_gives_the_contracted_verdicts() {
     let dir = fixture("edge_suite");
-    let expected: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"),
-    )
-    .expect("JSON");
+    let expected: serde_json::Value = crate::support::json_file(&dir.join("expected.json"));
     let (out, report) = run_json(&dir, &[]);
     assert_verdicts(&report, &expected);
     assert_eq!(

@@ -3,9 +3,7 @@
 use crate::support::{assert_verdicts, crosscheck, root, rule, run_json};
 
 fn expected() -> serde_json::Value {
-    let text = std::fs::read_to_string(root().join("examples/learning-platform/expected.json"))
-        .expect("expected.json");
-    serde_json::from_str(&text).expect("expected.json is JSON")
+    crate::support::bundled_expected()
 }
 
 #[test]

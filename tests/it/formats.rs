@@ -6,10 +6,7 @@ use crate::support::{project, rule, run_json};
 
 /// Writes `sql`'s result to `path` as Parquet with DataFusion's own writer.
 fn write_parquet(path: &std::path::Path, sql: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = crate::support::runtime();
     runtime.block_on(async {
         let ctx = SessionContext::new();
         let copy = format!("COPY ({sql}) TO '{}' STORED AS PARQUET", path.display());

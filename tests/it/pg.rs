@@ -8,7 +8,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
 use futures::SinkExt;
 
-use crate::support::{assert_verdicts, project, root, rule, run_json};
+use crate::support::{assert_verdicts, project, root, rule, run_json, runtime};
 
 /// The server's URL, or `None` (and a note) when these tests cannot run here.
 pub fn server() -> Option<String> {
@@ -24,14 +24,6 @@ pub fn server() -> Option<String> {
             None
         }
     }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime")
 }
 
 async fn connect(url: &str) -> tokio_postgres::Client {
@@ -183,11 +175,7 @@ fn example(side: &str) -> std::path::PathBuf {
 }
 
 fn expected() -> serde_json::Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(root().join("examples/learning-platform/expected.json"))
-            .expect("expected.json"),
-    )
-    .expect("JSON")
+    crate::support::bundled_expected()
 }
 
 #[test]
@@ -430,10 +418,7 @@ fn the_independent_suite_gives_the_same_verdicts_on_postgres() {
     let right = fresh_database(&server, "cc_edge_right");
     load_export(&dir.join("data/left"), &left);
     load_export(&dir.join("data/right"), &right);
-    let expected: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"),
-    )
-    .expect("JSON");
+    let expected: serde_json::Value = crate::support::json_file(&dir.join("expected.json"));
     let sources = [format!("left={left}"), format!("right={right}")];
     let (_, report) = run_json(&dir, &["--source", &sources[0], "--source", &sources[1]]);
     assert_verdicts(&report, &expected);

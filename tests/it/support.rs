@@ -109,3 +109,23 @@ pub fn assert_verdicts(report: &Value, expected: &Value) {
         problems.join("\n")
     );
 }
+
+/// A runtime for the async setup some tests do themselves (loading data, reading files).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// A JSON file of the repository or a fixture.
+pub fn json_file(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// The verdicts the bundled example's generator computed.
+pub fn bundled_expected() -> Value {
+    json_file(&root().join("examples/learning-platform/expected.json"))
+}
