@@ -14,7 +14,9 @@ use postgres_protocol::escape::{escape_identifier, escape_literal};
 use super::compare::{Family, Policy};
 use super::plan::{DiffPlan, SidePlan};
 use crate::source::postgres::PgTable;
+use crate::source::postgres::catalog::PgColumn;
 use crate::source::postgres::decode::Kind;
+use crate::source::postgres::hash::{self, HashAs};
 
 /// Buckets a range is cut into per level.
 pub const FAN_OUT: i128 = 1024;
@@ -108,26 +110,49 @@ pub fn decide(
     step
 }
 
-/// The expression one column is hashed as: both sides produce the same type for the same
-/// meaning (5 and 5.00 are both numeric, hashing alike; instants are timestamptz).
-pub fn hashed_expr(select: &str, kind: Kind, policy: &Policy) -> String {
+/// The expression one column is hashed as: both sides produce the same form for the same
+/// meaning (5 and 5.00 are both numeric, hashing alike; instants are timestamptz), in a form
+/// PostgreSQL hashes with its full width (`hash::HashAs`).
+pub fn hashed_expr(
+    column: Option<&PgColumn>,
+    other: Option<&PgColumn>,
+    name: &str,
+    policy: &Policy,
+    trim_scale: bool,
+) -> String {
     let n = &policy.normalize;
+    let select = column
+        .map(|c| c.select.clone())
+        .unwrap_or_else(|| escape_identifier(name));
+    let kind = column.map(|c| c.kind).unwrap_or(Kind::Text);
     // Same type on both sides and nothing to normalise: hash the value as it is (cheapest).
     let text_normalised = matches!(policy.family, Family::Text | Family::Other)
         && *n != crate::config::Normalize::default();
     if policy.same_type && !text_normalised {
-        return select.to_string();
+        let form = column.map(|c| c.hash).unwrap_or(HashAs::Native);
+        let other_kind = other.map(|c| c.kind).unwrap_or(Kind::Text);
+        // Same Arrow type, different PostgreSQL types hashing differently (uuid against text):
+        // both as text. Arrays are compared as their text (dimensions and bounds included).
+        let form = if kind != other_kind || matches!(kind, Kind::Array(_)) {
+            HashAs::Text
+        } else {
+            form
+        };
+        return form.wrap(&select);
     }
     match policy.family {
-        Family::Exact => format!("({select})::numeric"),
-        Family::Float => format!("({select})::float8"),
-        Family::Instant => match kind {
+        Family::Exact if trim_scale => HashAs::Numeric.wrap(&format!("({select})::numeric")),
+        // Before PostgreSQL 13 (no trim_scale) 5.0 and 5.00 hash apart: such buckets are read
+        // and compared by value, slower but never wrong.
+        Family::Exact => HashAs::Text.wrap(&format!("({select})::numeric")),
+        Family::Float => HashAs::Send("float8send").wrap(&format!("({select})::float8")),
+        Family::Instant => HashAs::Send("timestamptz_send").wrap(&match kind {
             Kind::Timestamp => format!(
                 "(({select}) AT TIME ZONE {})",
                 escape_literal(policy.timezone.name())
             ),
             _ => format!("({select})::timestamptz"),
-        },
+        }),
         Family::Date => format!("({select})::date"),
         Family::Bool => format!("({select})::bool"),
         Family::Text | Family::Other => {
@@ -146,24 +171,142 @@ pub fn hashed_expr(select: &str, kind: Kind, policy: &Policy) -> String {
     }
 }
 
+/// One side of a checksum, with the other side's table and plan to agree on hash forms.
+#[derive(Clone, Copy)]
+pub struct Hashing<'a> {
+    pub table: &'a PgTable,
+    pub side: &'a SidePlan,
+    pub other: &'a PgTable,
+    pub other_side: &'a SidePlan,
+    pub plan: &'a DiffPlan,
+}
+
+impl<'a> Hashing<'a> {
+    /// The source's and the target's view of one diff.
+    pub fn pair(source: &'a PgTable, target: &'a PgTable, plan: &'a DiffPlan) -> (Self, Self) {
+        (
+            Hashing {
+                table: source,
+                side: &plan.source,
+                other: target,
+                other_side: &plan.target,
+                plan,
+            },
+            Hashing {
+                table: target,
+                side: &plan.target,
+                other: source,
+                other_side: &plan.source,
+                plan,
+            },
+        )
+    }
+
+    fn column(&self, name: &str) -> Option<&PgColumn> {
+        self.table.def.columns.iter().find(|c| c.name == name)
+    }
+
+    fn other_column(&self, name: &str) -> Option<&PgColumn> {
+        self.other.def.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Each key part in a form both sides hash alike, with its full width.
+    pub fn key_parts(&self) -> Vec<String> {
+        self.side
+            .keys
+            .iter()
+            .zip(&self.other_side.keys)
+            .map(|((name, as_text), (other_name, _))| {
+                let column = self.column(name);
+                let select = column
+                    .map(|c| c.select.clone())
+                    .unwrap_or_else(|| escape_identifier(name));
+                let kind = column.map(|c| c.kind);
+                let other_kind = self.other_column(other_name).map(|c| c.kind);
+                match (as_text, kind) {
+                    (true, _) => format!("({select})::text"),
+                    (false, Some(Kind::Int2 | Kind::Int4 | Kind::Int8)) => {
+                        format!("int8send(({select})::int8)")
+                    }
+                    // Numeric keys as text, whatever the server version (buckets must agree).
+                    (false, Some(Kind::Numeric { .. })) => format!("({select})::text"),
+                    (false, Some(k)) if Some(k) == other_kind => column
+                        .map(|c| c.hash)
+                        .unwrap_or(HashAs::Native)
+                        .wrap(&select),
+                    _ => format!("({select})::text"),
+                }
+            })
+            .collect()
+    }
+
+    /// The row hash under the policy, and the strict one when the policy forgives something
+    /// (a bucket whose strict sums differ holds forgiven values, read to be counted as `join`
+    /// counts them). `seed` is the key as an int8 expression.
+    pub fn row_hashes(&self, key_elements: &[String], seed: &str) -> (String, Option<String>) {
+        let trim_scale = [self.table, self.other]
+            .iter()
+            .all(|t| t.session.server_version.get().is_some_and(|v| *v >= 130000));
+        let values = |strict: bool| -> Vec<String> {
+            self.side
+                .columns
+                .iter()
+                .zip(&self.other_side.columns)
+                .zip(&self.plan.policies)
+                .map(|((name, other_name), policy)| {
+                    let policy = if strict {
+                        Policy {
+                            normalize: crate::config::Normalize::default(),
+                            ..policy.clone()
+                        }
+                    } else {
+                        policy.clone()
+                    };
+                    hashed_expr(
+                        self.column(name),
+                        self.other_column(other_name),
+                        name,
+                        &policy,
+                        trim_scale,
+                    )
+                })
+                .collect()
+        };
+        let forgives = self.plan.policies.iter().any(|p| {
+            matches!(p.family, Family::Text | Family::Other)
+                && p.normalize != crate::config::Normalize::default()
+        });
+        let policy = hash::row_hash(&values(false), key_elements, seed);
+        let strict = forgives.then(|| hash::row_hash(&values(true), key_elements, seed));
+        (policy, strict)
+    }
+}
+
+/// The digest aggregate of row hashes: the exact sum (and the strict one, when any).
+pub fn digest_aggregate((policy, strict): &(String, Option<String>)) -> String {
+    match strict {
+        Some(strict) => format!(
+            "{} || '/' || {}",
+            hash::digest_sum(policy),
+            hash::digest_sum(strict)
+        ),
+        None => hash::digest_sum(policy),
+    }
+}
+
 /// One query computing every bucket digest of `ranges` on one side.
-pub fn digest_sql(
-    table: &PgTable,
-    other: &crate::source::postgres::PgSession,
-    side: &SidePlan,
-    plan: &DiffPlan,
-    predicate: Option<&str>,
-    ranges: &[Range],
-) -> String {
+pub fn digest_sql(hashing: Hashing<'_>, predicate: Option<&str>, ranges: &[Range]) -> String {
+    let (table, side) = (hashing.table, hashing.side);
     let key = escape_identifier(&side.keys[0].0);
-    let row_hash = row_hash(table, side, plan);
+    let key_int8 = format!("t.{key}::int8");
+    let row_hashes = hashing.row_hashes(&[format!("int8send({key_int8})")], &key_int8);
     let filter = predicate.map(|p| format!(" AND ({p})")).unwrap_or_default();
     // Distinct keys only need counting when the key is not the table's primary key.
     let unique = table
         .def
         .integer_key()
         .is_some_and(|k| k.name == side.keys[0].0);
-    let aggregate = table.session.hash_aggregate(other, &row_hash);
+    let aggregate = digest_aggregate(&row_hashes);
     let distinct = if unique {
         "count(*)".to_string()
     } else {
@@ -259,32 +402,6 @@ mod tests {
         }
         let step = decide(&ranges, &s, &t);
         assert!(step.split.is_empty() && step.read.len() >= 60);
-    }
-}
-
-/// The hash of a row's compared columns, normalised so that equal meanings hash alike.
-/// `ROW(NULL)` and `ROW('')` hash differently: NULL stays distinct from every value.
-pub fn row_hash(table: &PgTable, side: &SidePlan, plan: &DiffPlan) -> String {
-    let hashed: Vec<String> = side
-        .columns
-        .iter()
-        .zip(&plan.policies)
-        .map(|(name, policy)| {
-            let column = table.def.columns.iter().find(|c| &c.name == name);
-            let select = column
-                .map(|c| c.select.clone())
-                .unwrap_or_else(|| escape_identifier(name));
-            hashed_expr(
-                &select,
-                column.map(|c| c.kind).unwrap_or(Kind::Text),
-                policy,
-            )
-        })
-        .collect();
-    if hashed.is_empty() {
-        "0".to_string()
-    } else {
-        format!("hash_record_extended(ROW({}), 0)", hashed.join(", "))
     }
 }
 
@@ -465,22 +582,9 @@ async fn both_digests(
     plan: &DiffPlan,
     ranges: &[Range],
 ) -> Result<(Digests, Digests), String> {
-    let s_sql = digest_sql(
-        source.0,
-        &target.0.session,
-        &plan.source,
-        plan,
-        source.1,
-        ranges,
-    );
-    let t_sql = digest_sql(
-        target.0,
-        &source.0.session,
-        &plan.target,
-        plan,
-        target.1,
-        ranges,
-    );
+    let (s, t) = Hashing::pair(source.0, target.0, plan);
+    let s_sql = digest_sql(s, source.1, ranges);
+    let t_sql = digest_sql(t, target.1, ranges);
     tokio::try_join!(digests(source.0, &s_sql), digests(target.0, &t_sql))
 }
 

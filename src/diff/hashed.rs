@@ -7,12 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use postgres_protocol::escape::escape_identifier;
-
-use super::checksum::{DEGRADE_SHARE, Digest, READ_ROWS};
-use super::plan::{DiffPlan, SidePlan};
+use super::checksum::{DEGRADE_SHARE, Digest, Hashing, READ_ROWS};
+use super::plan::DiffPlan;
 use crate::source::postgres::PgTable;
-use crate::source::postgres::decode::Kind;
+use crate::source::postgres::hash;
 
 /// Bits of the key hash added per level.
 pub const BITS: u32 = 10;
@@ -37,38 +35,22 @@ impl Bucket {
     }
 }
 
-/// The key hash: both sides cast each key to the same type first, so equal keys hash alike.
-pub fn key_hash(table: &PgTable, side: &SidePlan) -> String {
-    let parts: Vec<String> = side
-        .keys
-        .iter()
-        .map(|(name, as_text)| {
-            let column = table.def.columns.iter().find(|c| &c.name == name);
-            let select = column
-                .map(|c| c.select.clone())
-                .unwrap_or_else(|| escape_identifier(name));
-            match (as_text, column.map(|c| c.kind)) {
-                (true, _) => format!("({select})::text"),
-                (false, Some(Kind::Int2 | Kind::Int4 | Kind::Int8)) => format!("({select})::int8"),
-                _ => select,
-            }
-        })
-        .collect();
-    format!("hash_record_extended(ROW({}), 0)", parts.join(", "))
+/// The key hash: both sides bring each key part to the same form first, so equal keys hash alike.
+pub fn key_hash(hashing: Hashing<'_>) -> String {
+    hash::key_hash(&hashing.key_parts())
 }
 
 /// One scan computing the digests of the children of `parents` (all rows at level 1).
 pub fn digest_sql(
-    table: &PgTable,
-    other: &crate::source::postgres::PgSession,
-    side: &SidePlan,
-    plan: &DiffPlan,
+    hashing: Hashing<'_>,
     predicate: Option<&str>,
     level: u32,
     parents: &[Bucket],
 ) -> String {
-    let hash = key_hash(table, side);
-    let row_hash = super::checksum::row_hash(table, side, plan);
+    let parts = hashing.key_parts();
+    let hash = hash::key_hash(&parts);
+    // The key hash seeds the row hash; the key parts are elements of it too.
+    let row_hashes = hashing.row_hashes(&parts, &hash);
     let mut filters: Vec<String> = predicate.map(|p| format!("({p})")).into_iter().collect();
     if !parents.is_empty() {
         filters.push(format!(
@@ -85,11 +67,20 @@ pub fn digest_sql(
     } else {
         format!(" WHERE {}", filters.join(" AND "))
     };
-    let aggregate = table.session.hash_aggregate(other, "rh");
+    let aggregate = match &row_hashes.1 {
+        Some(_) => "sum(rh)::text || '/' || sum(rs)::text",
+        None => "sum(rh)::text",
+    };
+    let strict = row_hashes
+        .1
+        .as_ref()
+        .map(|s| format!(", {s} AS rs"))
+        .unwrap_or_default();
     format!(
         "SELECT (h & {mask}) AS bucket, count(*), count(DISTINCT h), {aggregate} \
-         FROM (SELECT {hash} AS h, {row_hash} AS rh FROM {}{filter}) AS hashed GROUP BY 1",
-        table.qualified_name(),
+         FROM (SELECT {hash} AS h, {} AS rh{strict} FROM {}{filter}) AS hashed GROUP BY 1",
+        row_hashes.0,
+        hashing.table.qualified_name(),
         mask = Bucket::mask(level)
     )
 }
@@ -143,26 +134,11 @@ pub async fn run(
     plan: &DiffPlan,
     spec: &super::merge::MergeSpec,
 ) -> Result<(super::merge::MergeResult, u64), String> {
+    let (s_hashing, t_hashing) = Hashing::pair(source.0, target.0, plan);
     let (mut level, mut parents, mut to_read, mut agreed) = (1, Vec::new(), Vec::new(), 0);
     loop {
-        let s_sql = digest_sql(
-            source.0,
-            &target.0.session,
-            &plan.source,
-            plan,
-            source.1,
-            level,
-            &parents,
-        );
-        let t_sql = digest_sql(
-            target.0,
-            &source.0.session,
-            &plan.target,
-            plan,
-            target.1,
-            level,
-            &parents,
-        );
+        let s_sql = digest_sql(s_hashing, source.1, level, &parents);
+        let t_sql = digest_sql(t_hashing, target.1, level, &parents);
         let (s, t) = tokio::try_join!(digests(source.0, &s_sql), digests(target.0, &t_sql))?;
         let (read, split, a) = decide(level, &s, &t);
         agreed += a;
@@ -173,8 +149,8 @@ pub async fn run(
         parents = split;
         level += 1;
     }
-    let predicate = |table: &PgTable, side: &SidePlan, user: Option<&str>| -> Option<String> {
-        let hash = key_hash(table, side);
+    let predicate = |hashing: Hashing<'_>, user: Option<&str>| -> Option<String> {
+        let hash = key_hash(hashing);
         let buckets = if to_read.len() > MAX_READ_BUCKETS {
             None
         } else if to_read.is_empty() {
@@ -190,8 +166,8 @@ pub async fn run(
         };
         super::checksum::restrict(buckets, user)
     };
-    let s_pred = predicate(source.0, &plan.source, source.1);
-    let t_pred = predicate(target.0, &plan.target, target.1);
+    let s_pred = predicate(s_hashing, source.1);
+    let t_pred = predicate(t_hashing, target.1);
     let s_stream = super::side::postgres_stream(source.0, s_pred.as_deref(), &plan.source);
     let t_stream = super::side::postgres_stream(target.0, t_pred.as_deref(), &plan.target);
     let merged = super::merge::merge(s_stream, t_stream, spec).await?;

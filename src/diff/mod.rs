@@ -227,29 +227,16 @@ pub async fn explain(
     {
         let digest = if integer_key(&plan) {
             let range = [checksum::Range { low: 0, high: 0 }];
-            let sql = checksum::digest_sql(
-                s,
-                &t.session,
-                &plan.source,
-                &plan,
-                side_predicate(source),
-                &range,
-            );
+            let (hashing, _) = checksum::Hashing::pair(s, t, &plan);
+            let sql = checksum::digest_sql(hashing, side_predicate(source), &range);
             format!(
                 "key ranges ({} buckets a level), e.g. the source receives:\n  {}",
                 checksum::FAN_OUT,
                 sql.replace("BETWEEN 0 AND 0", "BETWEEN LOW AND HIGH")
             )
         } else {
-            let sql = hashed::digest_sql(
-                s,
-                &t.session,
-                &plan.source,
-                &plan,
-                side_predicate(source),
-                1,
-                &[],
-            );
+            let (hashing, _) = checksum::Hashing::pair(s, t, &plan);
+            let sql = hashed::digest_sql(hashing, side_predicate(source), 1, &[]);
             format!(
                 "buckets of the key's hash ({} bits a level), e.g. the source receives:\n  {sql}",
                 hashed::BITS

@@ -118,12 +118,21 @@ pub fn postgres_sql(
     }
     for (j, name) in plan.columns.iter().enumerate() {
         let c = column(name);
-        select.push(format!(
-            "{} AS c{j}",
-            c.map(|c| c.select.clone())
-                .unwrap_or_else(|| escape_identifier(name))
-        ));
-        kinds.push(c.map(|c| c.kind).unwrap_or(Kind::Text));
+        let expr = c
+            .map(|c| c.select.clone())
+            .unwrap_or_else(|| escape_identifier(name));
+        match c.map(|c| c.kind) {
+            // Arrays are compared as PostgreSQL writes them, dimensions and bounds included
+            // (`{{1,2},{3,4}}` is not `{1,2,3,4}`), as the checksum hashes them.
+            Some(Kind::Array(_)) => {
+                select.push(format!("({expr})::text AS c{j}"));
+                kinds.push(Kind::Text);
+            }
+            kind => {
+                select.push(format!("{expr} AS c{j}"));
+                kinds.push(kind.unwrap_or(Kind::Text));
+            }
+        }
     }
     // Ordered through a subquery so the ORDER BY can name the keys' aliases.
     let inner = format!(

@@ -1,6 +1,7 @@
 //! One integration-test binary (link time is scarce): every module runs the real binary
 //! on real files.
 
+mod adversarial;
 mod bad_inputs;
 mod cli;
 mod diff;

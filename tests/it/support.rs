@@ -35,7 +35,11 @@ impl Output {
 
 /// Runs `crosscheck ARGS` in `dir` with a clean environment for colour and width.
 pub fn crosscheck(dir: &Path, args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_crosscheck"))
+    // CROSSCHECK_BIN runs the suite against another build (e.g. an older one, to show what a
+    // test would have caught).
+    let binary = std::env::var("CROSSCHECK_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_crosscheck").to_string());
+    let output = Command::new(binary)
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")

@@ -5,6 +5,7 @@ use postgres_protocol::escape::escape_identifier;
 use tokio_postgres::Client;
 
 use super::decode::{ArrayOf, Kind};
+use super::hash::HashAs;
 use super::session::error_text;
 
 /// One column of a PostgreSQL table.
@@ -14,6 +15,8 @@ pub struct PgColumn {
     pub kind: Kind,
     /// The SELECT expression that yields the column in the decoder's wire format.
     pub select: String,
+    /// How the checksum hashes the selected value.
+    pub hash: HashAs,
     pub not_null: bool,
     /// The type as PostgreSQL names it, with modifiers (`numeric(10,2)`, `character varying(80)`).
     pub type_text: String,
@@ -143,6 +146,7 @@ fn column(
         name,
         kind,
         select,
+        hash: HashAs::of(&type_name, &typtype, cast),
         not_null,
         type_text,
     }

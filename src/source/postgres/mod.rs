@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod conninfo;
 pub mod decode;
+pub mod hash;
 pub mod pushdown;
 pub mod session;
 pub mod table;
