@@ -7,8 +7,11 @@ use std::sync::Arc;
 
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::file_format::options::JsonReadOptions;
-use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
+use datafusion::error::DataFusionError;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
+use super::csv::CsvTable;
+use super::guard::GuardedTable;
 use crate::config::{CsvOptions, display_path};
 
 /// The formats a data file can have.
@@ -172,33 +175,65 @@ async fn open_table(
     table: &FileTable,
     csv: &CsvOptions,
 ) -> datafusion::error::Result<Arc<dyn TableProvider>> {
+    let files = table_files(table);
     let path = table.path.to_string_lossy().to_string();
     let frame = match table.format {
         Format::Csv => {
-            let null_regex = format!("^{}$", escape_regex(&csv.null));
-            let mut options = CsvReadOptions::new()
-                .has_header(csv.header)
-                .delimiter(csv.delimiter)
-                .schema_infer_max_records(INFER_RECORDS)
-                .file_extension(".csv");
-            options.null_regex = Some(null_regex);
-            ctx.read_csv(path, options).await?
+            let options = csv.clone();
+            let opened = tokio::task::spawn_blocking(move || {
+                CsvTable::open(&files, &options, INFER_RECORDS)
+            })
+            .await
+            .map_err(|e| DataFusionError::Internal(e.to_string()))?;
+            return Ok(Arc::new(opened.map_err(external)?));
         }
+        // Stamped before DataFusion reads the files, so a change in between is caught too.
         Format::Parquet => {
-            ctx.read_parquet(path, ParquetReadOptions::default())
-                .await?
+            let stamps = super::stamp::stamp_all(&files).map_err(external)?;
+            let frame = ctx
+                .read_parquet(path, ParquetReadOptions::default())
+                .await?;
+            (frame, stamps)
         }
         Format::NdJson { extension } => {
+            let stamps = super::stamp::stamp_all(&files).map_err(external)?;
             let options = JsonReadOptions {
                 file_extension: extension,
                 schema_infer_max_records: INFER_RECORDS,
                 newline_delimited: !is_json_array(&table.path),
                 ..Default::default()
             };
-            ctx.read_json(path, options).await?
+            (ctx.read_json(path, options).await?, stamps)
         }
     };
-    Ok(frame.into_view())
+    let (frame, stamps) = frame;
+    Ok(Arc::new(GuardedTable::new(frame.into_view(), stamps)))
+}
+
+fn external(message: String) -> DataFusionError {
+    DataFusionError::External(message.into())
+}
+
+/// The data files a table reads: the file itself, or its folder's files of its format.
+fn table_files(table: &FileTable) -> Vec<PathBuf> {
+    if !table.path.is_dir() {
+        return vec![table.path.clone()];
+    }
+    let mut files = Vec::new();
+    crate::config::walk_files(&table.path, &mut |p| {
+        if Format::of(p) == Some(table.format) {
+            files.push(p.to_path_buf());
+        }
+    });
+    files
+}
+
+/// For a CSV table, the same table with every column read as its exact text (`Utf8`, NULL
+/// only where the null rule says), each field's metadata saying `crosscheck.untyped = true`
+/// so that the diff knows no type was ever declared; `None` for any other table.
+pub fn text_table(provider: &dyn TableProvider) -> Option<Arc<dyn TableProvider>> {
+    let csv = (provider as &dyn std::any::Any).downcast_ref::<CsvTable>()?;
+    Some(Arc::new(csv.untyped()))
 }
 
 /// A `.json` file holding one array of objects rather than one object per line.
@@ -212,16 +247,6 @@ fn is_json_array(path: &Path) -> bool {
         .and_then(|mut f| f.read(&mut head))
         .unwrap_or(0);
     head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
-}
-
-fn escape_regex(text: &str) -> String {
-    text.chars().fold(String::new(), |mut out, c| {
-        if !c.is_alphanumeric() && c != '_' && c != ' ' {
-            out.push('\\');
-        }
-        out.push(c);
-        out
-    })
 }
 
 /// DataFusion's error text without its layered prefixes.

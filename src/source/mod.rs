@@ -2,8 +2,12 @@
 //! (so `prod.SCHEMA.TABLE` works) and a schema `prod` of the default catalog holding its
 //! default schema's tables (so `prod.TABLE` works), in rule fields and in SQL alike.
 
+pub mod csv;
 pub mod files;
+pub mod guard;
+mod nullmark;
 pub mod postgres;
+pub mod stamp;
 pub mod tree;
 
 use std::collections::BTreeMap;
