@@ -11,5 +11,6 @@ mod example;
 mod formats;
 mod pg;
 mod reports;
+mod schema;
 mod support;
 mod tree;

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod conninfo;
 pub mod decode;
 pub mod pushdown;
+pub mod schema_facts;
 pub mod session;
 pub mod table;
 pub mod tls;
