@@ -8,6 +8,7 @@ pub mod location;
 pub mod project;
 pub mod rule_types;
 pub mod rules;
+mod satisfiable;
 pub mod schema;
 pub mod spec;
 pub mod sql;

@@ -167,6 +167,7 @@ fn parse_rule(
         .and_then(|n| r.source_name(n))
         .map(|s| s.value);
     let kind = build_kind(type_def, &fields, on.as_deref(), ctx, &mut r);
+    super::satisfiable::check(type_def.name, &rule_name, &fields, &mut r);
     let common = read_common(&fields, type_def, ctx, &mut r);
     if r.diags.len() > before {
         return None;

@@ -8,6 +8,7 @@ pub mod measure;
 pub mod outcome;
 pub mod resolve;
 pub mod schema;
+mod schema_objects;
 pub mod sqlgen;
 pub mod time;
 pub mod values;

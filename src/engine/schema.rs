@@ -1,6 +1,10 @@
-//! `schema_match`: tables, columns, types and nullability of two tables or two sources.
+//! `schema_match`: tables, columns, types and nullability of two tables or two sources;
+//! between two databases also key constraints, indexes, checks and defaults, and in a target
+//! database sequences left behind their column's data (`schema_objects.rs`).
 
 use std::any::Any;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
@@ -9,18 +13,24 @@ use serde_json::Value;
 use super::mask::glob;
 use super::outcome::{Measure, Sample};
 use super::resolve::reference;
+use super::schema_objects::{behind_sequences, compare_objects};
 use crate::config::{TableName, TableOrSource};
 use crate::source;
-use crate::source::postgres::PgTable;
+use crate::source::postgres::schema_facts::{self, TableFacts};
+use crate::source::postgres::{PgSession, PgTable};
 
 /// One difference: the object, what differs, the source side, the target side.
-type Difference = [Value; 4];
+pub type Difference = [Value; 4];
 
 /// A table as far as schema comparison is concerned.
 struct TableShape {
     columns: Vec<ColumnShape>,
     /// Primary key, unique and foreign key constraints; only databases declare them.
     constraints: Option<Vec<String>>,
+    /// Where a PostgreSQL table lives, to load its facts from.
+    pg: Option<(Arc<PgSession>, String, String)>,
+    /// Indexes, checks, defaults and sequences, once loaded (databases only).
+    facts: Option<TableFacts>,
 }
 
 struct ColumnShape {
@@ -41,7 +51,8 @@ pub async fn schema_match(
 ) -> Result<Measure, String> {
     let (mut differences, checked) = match (source, target) {
         (TableOrSource::Table(s), TableOrSource::Table(t)) => {
-            let (s_shape, t_shape) = (describe(ctx, s).await?, describe(ctx, t).await?);
+            let (mut s_shape, mut t_shape) = (describe(ctx, s).await?, describe(ctx, t).await?);
+            load_facts(&mut s_shape, &mut t_shape).await?;
             let checked = s_shape.columns.len().max(t_shape.columns.len()) as u64;
             (compare_tables("", &s_shape, &t_shape), checked)
         }
@@ -99,7 +110,56 @@ async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape,
     Ok(TableShape {
         columns,
         constraints: pg.map(|t| t.def.constraints.clone()),
+        pg: pg.map(|t| (t.session.clone(), t.def.schema.clone(), t.def.name.clone())),
+        facts: None,
     })
+}
+
+/// Loads what the comparison needs beyond columns: the objects of both sides when both are
+/// databases, the sequences of a target database. Files have none of these facts, so a
+/// database compared with files is never told that the files lack its indexes.
+async fn load_facts(source: &mut TableShape, target: &mut TableShape) -> Result<(), String> {
+    let mut s = [source];
+    let mut t = [target];
+    load_facts_of(&mut s, &mut t).await
+}
+
+/// `load_facts` for many tables of each side, with one round of catalog queries per schema.
+async fn load_facts_of(
+    sources: &mut [&mut TableShape],
+    targets: &mut [&mut TableShape],
+) -> Result<(), String> {
+    let all_pg = |shapes: &[&mut TableShape]| shapes.iter().all(|s| s.pg.is_some());
+    if all_pg(sources) && all_pg(targets) && !sources.is_empty() {
+        attach(sources, false).await?;
+    }
+    attach(targets, true).await
+}
+
+async fn attach(shapes: &mut [&mut TableShape], sequences: bool) -> Result<(), String> {
+    // One source's tables share a session; (source, schema) keeps two sources apart.
+    type Group = (Arc<PgSession>, Vec<String>);
+    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    for (session, schema, table) in shapes.iter().filter_map(|s| s.pg.as_ref()) {
+        groups
+            .entry((session.source.clone(), schema.clone()))
+            .or_insert_with(|| (session.clone(), Vec::new()))
+            .1
+            .push(table.clone());
+    }
+    let mut loaded = BTreeMap::new();
+    for ((source, schema), (session, tables)) in &groups {
+        for (table, facts) in schema_facts::load(session, schema, tables, sequences).await? {
+            loaded.insert((source.clone(), schema.clone(), table), facts);
+        }
+    }
+    for shape in shapes.iter_mut() {
+        if let Some((session, schema, table)) = &shape.pg {
+            let key = (session.source.clone(), schema.clone(), table.clone());
+            shape.facts = loaded.remove(&key);
+        }
+    }
+    Ok(())
 }
 
 async fn compare_sources(
@@ -129,18 +189,25 @@ async fn compare_sources(
             text("table"),
         ));
     }
-    for name in s_tables.iter().filter(|n| t_tables.contains(n)) {
+    let common: Vec<&String> = s_tables.iter().filter(|n| t_tables.contains(n)).collect();
+    let (mut s_shapes, mut t_shapes) = (Vec::new(), Vec::new());
+    for name in &common {
         let table = |src: &str| TableName {
             source: src.to_string(),
             schema: None,
-            table: name.clone(),
+            table: name.to_string(),
         };
-        let (s_shape, t_shape) = (
-            describe(ctx, &table(source)).await?,
-            describe(ctx, &table(target)).await?,
-        );
+        s_shapes.push(describe(ctx, &table(source)).await?);
+        t_shapes.push(describe(ctx, &table(target)).await?);
+    }
+    {
+        let mut s_refs: Vec<&mut TableShape> = s_shapes.iter_mut().collect();
+        let mut t_refs: Vec<&mut TableShape> = t_shapes.iter_mut().collect();
+        load_facts_of(&mut s_refs, &mut t_refs).await?;
+    }
+    for ((name, s_shape), t_shape) in common.iter().zip(&s_shapes).zip(&t_shapes) {
         checked += s_shape.columns.len() as u64 + 1;
-        diffs.extend(compare_tables(&format!("{name}."), &s_shape, &t_shape));
+        diffs.extend(compare_tables(&format!("{name}."), s_shape, t_shape));
     }
     Ok((diffs, checked))
 }
@@ -213,6 +280,18 @@ fn compare_tables(prefix: &str, source: &TableShape, target: &TableShape) -> Vec
             ));
         }
     }
+    if let (Some(sf), Some(tf)) = (&source.facts, &target.facts) {
+        let shared: Vec<&str> = source
+            .columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .filter(|n| find(target, n).is_some())
+            .collect();
+        diffs.extend(compare_objects(prefix, sf, tf, &shared));
+    }
+    if let Some(tf) = &target.facts {
+        diffs.extend(behind_sequences(prefix, tf));
+    }
     diffs
 }
 
@@ -222,11 +301,11 @@ impl ColumnShape {
     }
 }
 
-fn text(s: &str) -> Value {
+pub(super) fn text(s: &str) -> Value {
     Value::String(s.to_string())
 }
 
-fn difference(object: &str, what: &str, source: Value, target: Value) -> Difference {
+pub(super) fn difference(object: &str, what: &str, source: Value, target: Value) -> Difference {
     [text(object), text(what), source, target]
 }
 

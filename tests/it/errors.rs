@@ -198,3 +198,47 @@ fn a_missing_source_folder_stops_the_run() {
         out.stderr
     );
 }
+
+#[test]
+fn rules_that_can_never_pass_or_never_check_a_row_are_rejected_at_load() {
+    let rules = "rules:
+  - name: inverted_range
+    type: row_count
+    table: left.users
+    min: 10
+    max: 5
+  - name: below_zero
+    type: row_count
+    table: left.users
+    max: -1
+  - name: nothing_accepted
+    type: accepted_values
+    table: left.users
+    column: email
+    values: []
+  - name: from_the_future
+    type: freshness
+    table: left.users
+    column: score
+    max_age: 0s
+  - name: looks_at_nothing
+    type: not_null
+    table: left.users
+    columns: [id]
+    where: false
+";
+    let files = [
+        ("crosscheck.yaml", CONFIG),
+        ("data/users.csv", USERS),
+        ("rules/r.yaml", rules),
+    ];
+    let dir = project(&files);
+    let validate = crosscheck(dir.path(), &["validate"]);
+    assert_eq!(validate.code, 2, "{}", validate.stderr);
+    assert!(
+        validate.stderr.contains("5 problems found"),
+        "{}",
+        validate.stderr
+    );
+    insta::assert_snapshot!(stderr_of(&files));
+}

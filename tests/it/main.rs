@@ -12,5 +12,6 @@ mod example;
 mod formats;
 mod pg;
 mod reports;
+mod schema;
 mod support;
 mod tree;

@@ -1,0 +1,141 @@
+//! `schema_match` beyond columns, against a real PostgreSQL: indexes, CHECK constraints,
+//! defaults, and sequences left behind the data copied into a target.
+
+use crate::pg::{execute, fresh_database, server};
+use crate::support::{crosscheck, project, rule};
+
+const SCHEMA: &str = "
+CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE, age int CHECK (age >= 0),
+                    created_at timestamptz DEFAULT now(), status text DEFAULT 'active');
+CREATE UNIQUE INDEX users_email_lower ON users (lower(email));
+CREATE INDEX users_created ON users (created_at);
+CREATE INDEX users_status ON users (status);
+CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id int UNIQUE);
+CREATE TABLE tags (id bigint PRIMARY KEY, name text);
+CREATE INDEX tags_name ON tags (name);";
+
+/// Rows of a rule's sample, each as compact JSON.
+fn rows(rule: &serde_json::Value) -> Vec<String> {
+    rule["sample"]["rows"]
+        .as_array()
+        .map(|rows| rows.iter().map(|r| r.to_string()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn indexes_checks_defaults_and_sequences_are_compared() {
+    let Some(server) = server() else { return };
+    let staging = fresh_database(&server, "cc_objects_staging");
+    let prod = fresh_database(&server, "cc_objects_prod");
+    execute(&staging, SCHEMA);
+    execute(
+        &staging,
+        "INSERT INTO users (email, age) SELECT 'u' || g, g FROM generate_series(1, 3) g;
+         INSERT INTO events (user_id) VALUES (1), (2);",
+    );
+    execute(&prod, SCHEMA);
+    // The migration: some indexes lost or rebuilt otherwise, a check and a default changed,
+    // and the rows copied with their ids while the sequences stayed at their start.
+    execute(
+        &prod,
+        "DROP INDEX users_email_lower; DROP INDEX users_created;
+         DROP INDEX users_status; CREATE INDEX users_status ON users USING hash (status);
+         ALTER TABLE users DROP CONSTRAINT users_age_check;
+         ALTER TABLE users ADD CONSTRAINT users_age_check CHECK (age > 0);
+         ALTER TABLE users ALTER COLUMN status SET DEFAULT 'new';
+         INSERT INTO users (id, email, age) VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', 3);
+         INSERT INTO events (id, user_id) OVERRIDING SYSTEM VALUE VALUES (1, 1), (2, 2);",
+    );
+    let config = format!(
+        "sources:\n  staging:\n    postgres: {staging}\n  prod:\n    postgres: {prod}\n  export:\n    files: export\n"
+    );
+    let rules = "rules:
+  - name: whole_schema
+    type: schema_match
+    source: staging
+    target: prod
+  - name: accepted
+    type: schema_match
+    source: staging
+    target: prod
+    ignore: [users.users_*, users.status, '*.id']
+  - name: one_table
+    type: schema_match
+    source: staging.users
+    target: prod.users
+  - name: sequences_fine_in_staging
+    type: schema_match
+    source: prod
+    target: staging
+    ignore: [users.users_*, users.status]
+  - name: database_against_files
+    type: schema_match
+    source: staging.tags
+    target: export.tags
+  - name: files_against_database
+    type: schema_match
+    source: export.tags
+    target: staging.tags
+";
+    let dir = project(&[
+        ("crosscheck.yaml", &config),
+        ("rules/r.yaml", rules),
+        ("export/tags.csv", "id,name\n1,a\n"),
+    ]);
+    let out = crosscheck(
+        dir.path(),
+        &[
+            "run",
+            "-q",
+            "--json",
+            "-",
+            "--junit",
+            "r.xml",
+            "--markdown",
+            "r.md",
+        ],
+    );
+    let report = out.json();
+    let whole = rule(&report, "whole_schema");
+    assert_eq!(
+        rows(whole),
+        [
+            r#"["events.id","sequence behind the column's data",null,"public.events_id_seq next value 1, max(id) = 2"]"#,
+            r#"["users.users_created","index missing in target","CREATE INDEX ON users USING btree (created_at)",null]"#,
+            r#"["users.users_email_lower","index missing in target","CREATE UNIQUE INDEX ON users USING btree (lower(email))",null]"#,
+            r#"["users.users_status","index differs","CREATE INDEX ON users USING btree (status)","CREATE INDEX ON users USING hash (status)"]"#,
+            r#"["users.users_age_check","check differs","CHECK ((age >= 0))","CHECK ((age > 0))"]"#,
+            r#"["users.status","default differs","'active'::text","'new'::text"]"#,
+            r#"["users.id","sequence behind the column's data",null,"public.users_id_seq next value 1, max(id) = 3"]"#,
+        ],
+        "{whole}"
+    );
+    assert_eq!(whole["violations"], 7);
+    assert_eq!(rule(&report, "accepted")["status"], "pass", "ignore globs");
+    let one = rule(&report, "one_table");
+    assert_eq!(one["violations"], 6, "{one}");
+    assert!(rows(one).contains(&r#"["id","sequence behind the column's data",null,"public.users_id_seq next value 1, max(id) = 3"]"#.to_string()), "{one}");
+    // Staging's sequences handed out its ids, so they are ahead of the data.
+    assert_eq!(
+        rule(&report, "sequences_fine_in_staging")["status"],
+        "pass",
+        "{}",
+        rule(&report, "sequences_fine_in_staging")
+    );
+    for name in ["database_against_files", "files_against_database"] {
+        assert_eq!(
+            rule(&report, name)["status"],
+            "pass",
+            "files have no indexes to miss: {}",
+            rule(&report, name)
+        );
+    }
+    for report in ["r.xml", "r.md"] {
+        let text = std::fs::read_to_string(dir.path().join(report)).expect("report written");
+        assert!(
+            text.contains("users.users_email_lower") && text.contains("public.users_id_seq"),
+            "{report}:\n{text}"
+        );
+    }
+    assert_eq!(out.code, 1);
+}
