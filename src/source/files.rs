@@ -185,6 +185,8 @@ async fn open_table(
             ctx.read_csv(path, options).await?
         }
         Format::Parquet => {
+            super::parquet_footer::check_table(&table.path)
+                .map_err(datafusion::error::DataFusionError::Execution)?;
             ctx.read_parquet(path, ParquetReadOptions::default())
                 .await?
         }

@@ -3,6 +3,7 @@
 //! default schema's tables (so `prod.TABLE` works), in rule fields and in SQL alike.
 
 pub mod files;
+pub mod parquet_footer;
 pub mod postgres;
 pub mod tree;
 
