@@ -20,9 +20,6 @@ fn main() -> ExitCode {
     };
     match cli::main_with(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(crosscheck::Error::Io(message)) if message.contains("Broken pipe") => {
-            ExitCode::from(exit::PASS)
-        }
         Err(e) => {
             eprintln!("{}", render_error(&e));
             ExitCode::from(exit::ERROR)

@@ -100,13 +100,16 @@ pub fn init(dir: Option<PathBuf>) -> Result<u8> {
     } else {
         format!("cd {shown} && ")
     };
-    println!(
-        "created a crosscheck project in `{}`:",
+    let mut text = format!(
+        "created a crosscheck project in `{}`:\n",
         if shown.is_empty() { "." } else { &shown }
     );
     for (path, _) in &files {
-        println!("  {path}");
+        text.push_str(&format!("  {path}\n"));
     }
-    println!("next: {cd}crosscheck validate --connect && crosscheck run");
+    text.push_str(&format!(
+        "next: {cd}crosscheck validate --connect && crosscheck run\n"
+    ));
+    crate::report::write_stdout(&text)?;
     Ok(exit::PASS)
 }

@@ -31,7 +31,7 @@ pub async fn validate(args: ValidateArgs) -> Result<u8> {
     } else {
         ""
     };
-    println!(
+    let line = format!(
         "{} is valid: {} {} in {} rule {}, {} {}{connected}",
         crate::config::display_path(&project.config_path),
         project.rules.len(),
@@ -49,5 +49,6 @@ pub async fn validate(args: ValidateArgs) -> Result<u8> {
             "sources"
         },
     );
+    crate::report::write_stdout(&format!("{line}\n"))?;
     Ok(exit::PASS)
 }

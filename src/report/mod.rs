@@ -14,11 +14,7 @@ use crate::error::{Error, Result};
 /// Writes `text` to `path`, or to standard output when `path` is `-`.
 pub fn write_to(path: &Path, text: &str) -> Result<()> {
     if path == Path::new("-") {
-        let mut out = std::io::stdout().lock();
-        return out
-            .write_all(text.as_bytes())
-            .and_then(|_| out.flush())
-            .map_err(|e| Error::Io(format!("cannot write to standard output: {e}")));
+        return write_stdout(text);
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| {
@@ -36,6 +32,20 @@ pub fn write_to(path: &Path, text: &str) -> Result<()> {
             crate::error::io_reason(&e)
         ))
     })
+}
+
+/// Writes to standard output. A reader that closed the pipe (`crosscheck run | head -1`)
+/// stops the printing, not the run: the exit code must still be the verdict, and the report
+/// files still get written, so a broken pipe is not an error.
+pub fn write_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io(format!(
+            "cannot write to standard output: {}",
+            crate::error::io_reason(&e)
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// `12ms`, `1.24s`, `2m 03s`.

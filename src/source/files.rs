@@ -189,6 +189,8 @@ async fn open_table(
         }
         // Stamped before DataFusion reads the files, so a change in between is caught too.
         Format::Parquet => {
+            super::parquet_footer::check_table(&table.path)
+                .map_err(datafusion::error::DataFusionError::Execution)?;
             let stamps = super::stamp::stamp_all(&files).map_err(external)?;
             let frame = ctx
                 .read_parquet(path, ParquetReadOptions::default())

@@ -6,6 +6,7 @@ pub mod csv;
 pub mod files;
 pub mod guard;
 mod nullmark;
+pub mod parquet_footer;
 pub mod postgres;
 pub mod stamp;
 pub mod tree;

@@ -33,7 +33,7 @@ pub struct FileRow {
     pub modified: Option<i64>,
     pub sha256: Option<String>,
     pub json_valid: Option<bool>,
-    /// `file` or `symlink`.
+    /// `file`, `symlink`, or for special files `fifo`, `socket`, `char_device`, `block_device`.
     pub kind: &'static str,
     /// Why the file could not be read, if it could not.
     pub error: Option<String>,
@@ -160,6 +160,13 @@ fn describe(path: &Path, relative: &str) -> FileRow {
         row.kind = "symlink";
         return row;
     }
+    if let Some(kind) = special_kind(&meta.file_type()) {
+        // Opening a FIFO blocks until a writer comes, a device can stream for ever: listed,
+        // never opened.
+        row.kind = kind;
+        row.error = Some(format!("not a regular file (a {kind}): not read"));
+        return row;
+    }
     match hash(path, row.extension == "json") {
         Ok((digest, json_valid)) => {
             row.sha256 = Some(digest);
@@ -168,6 +175,28 @@ fn describe(path: &Path, relative: &str) -> FileRow {
         Err(e) => row.error = Some(e),
     }
     row
+}
+
+/// The kind of a file that is neither a regular file nor a symlink, if it is one.
+#[cfg(unix)]
+fn special_kind(file_type: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_fifo() {
+        Some("fifo")
+    } else if file_type.is_socket() {
+        Some("socket")
+    } else if file_type.is_char_device() {
+        Some("char_device")
+    } else if file_type.is_block_device() {
+        Some("block_device")
+    } else {
+        None
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(file_type: &std::fs::FileType) -> Option<&'static str> {
+    (!file_type.is_file()).then_some("special")
 }
 
 #[cfg(unix)]

@@ -9,6 +9,7 @@ mod docs;
 mod edge_suite;
 mod errors;
 mod example;
+mod faults;
 mod formats;
 mod pg;
 mod reports;

@@ -1,0 +1,430 @@
+//! Faults from outside: a closed pipe, a server that never answers, a signal, a broken
+//! connection, a corrupt file, a FIFO, hostile sizes. The exit code stays the verdict, and
+//! crosscheck never hangs, leaks a sensitive value or panics.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::pg::{execute, fresh_database, server};
+use crate::support::{Output, project, root, runtime};
+
+/// Waits for `child` at most `limit`; a child still running then is killed and the test fails,
+/// so a hang is a failure rather than a stuck suite.
+pub fn wait_bounded(mut child: Child, limit: Duration, what: &str) -> Output {
+    let started = Instant::now();
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    // Read both pipes beside the wait, so a full pipe cannot block the child.
+    let out_reader = std::thread::spawn(move || read_all(stdout.as_mut()));
+    let err_reader = std::thread::spawn(move || read_all(stderr.as_mut()));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the child can be waited for") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?} (a hang); killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        status.signal().is_none(),
+        "{what}: killed by signal {:?}",
+        status.signal()
+    );
+    Output {
+        code: status.code().unwrap_or(-1),
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    }
+}
+
+fn read_all(pipe: Option<&mut impl Read>) -> String {
+    let mut bytes = Vec::new();
+    if let Some(pipe) = pipe {
+        let _ = pipe.read_to_end(&mut bytes);
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn binary(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_crosscheck"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("COLUMNS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+// --- 1. a closed standard output ----------------------------------------------------------
+
+/// Runs the bundled suite (it has failing rules) with standard output a pipe whose reading end
+/// is already closed, so the first write gets EPIPE, like `crosscheck run | head -1`.
+fn run_into_closed_pipe(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let child = binary(&root(), args)
+        .stdout(writer)
+        .spawn()
+        .expect("the binary starts");
+    wait_bounded(child, Duration::from_secs(120), "run into a closed pipe")
+}
+
+#[test]
+fn a_closed_stdout_stops_the_printing_not_the_verdict() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let junit = dir.path().join("r.xml");
+    let markdown = dir.path().join("r.md");
+    let junit_arg = junit.to_string_lossy().into_owned();
+    let markdown_arg = markdown.to_string_lossy().into_owned();
+    let rules = crate::support::bundled_expected()["rules"]
+        .as_object()
+        .map(|r| r.len())
+        .unwrap_or(0);
+    for args in [
+        vec!["run", "--junit", &junit_arg],
+        // The JSON report goes to the closed pipe first; the files after it are still written.
+        vec![
+            "run",
+            "--json",
+            "-",
+            "--junit",
+            &junit_arg,
+            "--markdown",
+            &markdown_arg,
+        ],
+    ] {
+        let _ = std::fs::remove_file(&junit);
+        let out = run_into_closed_pipe(&args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        let xml = std::fs::read_to_string(&junit).expect("the JUnit report is written");
+        assert!(xml.trim_end().ends_with("</testsuites>"), "{xml}");
+        assert_eq!(xml.matches("<testcase ").count(), rules, "{xml}");
+    }
+    let md = std::fs::read_to_string(&markdown).expect("the Markdown report is written");
+    assert!(md.contains("progress_user_exists"), "{md}");
+}
+
+// --- 2. a server that never answers ---------------------------------------------------------
+
+#[test]
+fn a_server_that_accepts_and_never_answers_ends_in_exit_2() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+    let port = listener.local_addr().expect("an address").port();
+    // Accepts every connection and keeps it open without a word.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let config = "sources:\n  mute:\n    postgres: ${CC_DB}\n";
+    let rules = "rules:\n  - name: n\n    type: row_count\n    table: mute.t\n";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    for (url, limit) in [
+        (
+            format!("postgres://u:secret@127.0.0.1:{port}/db?connect_timeout=1"),
+            20,
+        ),
+        // No connect_timeout: the documented default (10 s) still bounds the start-up.
+        (format!("postgres://u:secret@127.0.0.1:{port}/db"), 40),
+    ] {
+        let child = binary(dir.path(), &["run"])
+            .env("CC_DB", &url)
+            .env_remove("PGCONNECT_TIMEOUT")
+            .spawn()
+            .expect("the binary starts");
+        let out = wait_bounded(child, Duration::from_secs(limit), "a mute server");
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("source `mute`")
+                && out.stderr.contains("no answer")
+                && !out.stderr.contains("secret"),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+/// Sends `signal` to a process (`kill -SIG PID`).
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// The backends running a query on `db`, other than the asking one.
+fn active_queries(url: &str, db: &str) -> Vec<(i32, String)> {
+    runtime().block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connects");
+        tokio::spawn(connection);
+        client
+            .query(
+                "SELECT pid, query FROM pg_stat_activity WHERE datname = $1 \
+                 AND state = 'active' AND pid <> pg_backend_pid()",
+                &[&db],
+            )
+            .await
+            .expect("pg_stat_activity")
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    })
+}
+
+/// Polls until `pred` holds (true) or `limit` passes (false).
+fn eventually(limit: Duration, mut pred: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if pred() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// A database with a view that sleeps for a minute: a query on it runs that long.
+fn slow_database(server: &str, name: &str) -> String {
+    let db = fresh_database(server, name);
+    execute(
+        &db,
+        "CREATE VIEW slow AS SELECT 1::int4 AS id FROM pg_sleep(60); CREATE TABLE t (id int4); \
+         INSERT INTO t VALUES (1);",
+    );
+    db
+}
+
+/// Resumes a stopped backend when dropped, even when the test fails.
+struct Resume(u32);
+impl Drop for Resume {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.0.to_string()])
+            .status();
+    }
+}
+
+#[test]
+fn a_frozen_backend_ends_in_exit_2_by_the_client_side_timeout() {
+    let Some(server) = server() else { return };
+    let db = slow_database(&server, "cc_frozen");
+    let config = "sources:\n  db:\n    postgres: ${CC_DB}\n    statement_timeout: 2s\n";
+    let rules = "rules:\n  - name: slow\n    type: sql\n    sql: SELECT id FROM db.slow\n";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    let child = binary(dir.path(), &["run"])
+        .env("CC_DB", &db)
+        .spawn()
+        .expect("the binary starts");
+    let mut backend = None;
+    assert!(eventually(Duration::from_secs(20), || {
+        backend = active_queries(&server, "cc_frozen")
+            .into_iter()
+            .find(|(_, q)| q.contains("slow"))
+            .map(|(pid, _)| pid);
+        backend.is_some()
+    }));
+    // Frozen: the server's own statement_timeout cannot fire, only the client's can.
+    let pid = backend.expect("a backend") as u32;
+    signal(pid, "STOP");
+    let _resume = Resume(pid);
+    let out = wait_bounded(child, Duration::from_secs(30), "a frozen backend");
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let text = out.stdout + &out.stderr;
+    assert!(
+        text.contains("`db`") && text.contains("no answer"),
+        "{text}"
+    );
+}
+
+// --- 3. signals -----------------------------------------------------------------------------
+
+#[test]
+fn sigterm_cancels_the_server_queries_and_exits_2() {
+    let Some(server) = server() else { return };
+    let db = slow_database(&server, "cc_sigterm");
+    let config = "sources:\n  db:\n    postgres: ${CC_DB}\n";
+    let rules = "rules:\n  - name: slow\n    type: sql\n    sql: SELECT id FROM db.slow\n";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    let child = binary(dir.path(), &["run"])
+        .env("CC_DB", &db)
+        .spawn()
+        .expect("the binary starts");
+    assert!(eventually(Duration::from_secs(20), || {
+        active_queries(&server, "cc_sigterm")
+            .iter()
+            .any(|(_, q)| q.contains("slow"))
+    }));
+    signal(child.id(), "TERM");
+    let out = wait_bounded(child, Duration::from_secs(20), "SIGTERM");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("cancelled"), "{}", out.stderr);
+    assert!(
+        eventually(Duration::from_secs(5), || active_queries(
+            &server,
+            "cc_sigterm"
+        )
+        .is_empty()),
+        "still running: {:?}",
+        active_queries(&server, "cc_sigterm")
+    );
+}
+
+// --- 4. a connection broken by a failed statement is not reused ------------------------------
+
+#[test]
+fn a_failed_statement_never_poisons_the_next_rule() {
+    let Some(server) = server() else { return };
+    let db = fresh_database(&server, "cc_poison");
+    execute(
+        &db,
+        "CREATE TABLE docs (id int4 PRIMARY KEY, body xml); \
+         INSERT INTO docs SELECT g, '<a/>' FROM generate_series(1, 50) g; \
+         CREATE TABLE t (id int4 PRIMARY KEY, v int4); \
+         INSERT INTO t SELECT g, g FROM generate_series(1, 50) g;",
+    );
+    let config = "sources:\n  a:\n    postgres: ${CC_DB}\n    max_connections: 1\n  b:\n    postgres: ${CC_DB}\n    max_connections: 1\n";
+    let rules = "rules:
+  - name: a_checksum_over_xml
+    type: diff
+    source: a.docs
+    target: b.docs
+    key: [id]
+    algorithm: checksum
+  - name: a_division_by_zero
+    type: sql
+    sql: SELECT id FROM a.t WHERE 10 / (v - v) > 1
+  - name: then_a_count
+    type: row_count
+    table: a.t
+    min: 50
+  - name: and_a_checksum
+    type: diff
+    source: a.t
+    target: b.t
+    key: [id]
+    algorithm: checksum
+";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    let child = binary(dir.path(), &["run", "--json", "-", "-q", "-j", "1"])
+        .env("CC_DB", &db)
+        .spawn()
+        .expect("the binary starts");
+    let out = wait_bounded(child, Duration::from_secs(60), "a poisoned pool");
+    let report = out.json();
+    let status = |name: &str| crate::support::rule(&report, name)["status"].clone();
+    let message = |name: &str| crate::support::rule(&report, name)["message"].clone();
+    assert_eq!(status("a_division_by_zero"), "error", "{}", out.stdout);
+    for name in ["then_a_count", "and_a_checksum"] {
+        assert_eq!(status(name), "pass", "{name}: {}", message(name));
+    }
+}
+
+// --- 6. a corrupt Parquet file --------------------------------------------------------------
+
+#[test]
+fn a_parquet_file_with_a_corrupt_footer_is_an_error_naming_it() {
+    let dir = project(&[
+        ("l.csv", "id,v\n1,a\n2,b\n"),
+        ("r.csv", "id,v\n1,a\n2,c\n3,d\n"),
+        ("crosscheck.yaml", "sources:\n  f:\n    files: data\n"),
+        (
+            "rules/r.yaml",
+            "rules:\n  - name: n\n    type: row_count\n    table: f.broken\n",
+        ),
+    ]);
+    // A real Parquet file, written by crosscheck itself.
+    let made = binary(
+        dir.path(),
+        &[
+            "diff",
+            "l.csv",
+            "r.csv",
+            "--key",
+            "id",
+            "--output-diff",
+            "o.parquet",
+            "-q",
+        ],
+    )
+    .output()
+    .expect("diff runs");
+    assert_eq!(made.status.code(), Some(1));
+    let bytes = std::fs::read(dir.path().join("o.parquet")).expect("a Parquet file");
+    let footer_len =
+        u32::from_le_bytes(bytes[bytes.len() - 8..bytes.len() - 4].try_into().unwrap()) as usize;
+    std::fs::create_dir_all(dir.path().join("data")).expect("data/");
+    let cases = [
+        // Half the footer cut away, its length and magic kept: the length points before the file.
+        [
+            &bytes[..bytes.len() - 8 - footer_len / 2],
+            &bytes[bytes.len() - 8..],
+        ]
+        .concat(),
+        // Only the last bytes.
+        bytes[bytes.len() - 6..].to_vec(),
+        // The length says more than the file holds.
+        [
+            &bytes[..bytes.len() - 8],
+            &u32::MAX.to_le_bytes()[..],
+            b"PAR1",
+        ]
+        .concat(),
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        std::fs::write(dir.path().join("data/broken.parquet"), case).expect("written");
+        let child = binary(dir.path(), &["run"]).spawn().expect("starts");
+        let out = wait_bounded(child, Duration::from_secs(60), "a corrupt Parquet file");
+        assert_eq!(out.code, 2, "case {i}: {}{}", out.stdout, out.stderr);
+        assert!(
+            (out.stdout.clone() + &out.stderr).contains("broken.parquet"),
+            "case {i}: {}{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+}
+
+// --- 7. a FIFO in a tree -------------------------------------------------------------------
+
+#[test]
+fn a_fifo_in_a_tree_is_listed_with_an_error_and_never_opened() {
+    let dir = project(&[
+        ("crosscheck.yaml", "sources:\n  t:\n    tree: tree\n"),
+        ("tree/a.txt", "hello"),
+        (
+            "rules/r.yaml",
+            "rules:\n  - name: unreadable\n    type: sql\n    sql: SELECT path, kind, error FROM t.files WHERE error IS NOT NULL\n",
+        ),
+    ]);
+    let status = Command::new("mkfifo")
+        .arg(dir.path().join("tree/pipe"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    let child = binary(dir.path(), &["run", "--json", "-", "-q"])
+        .spawn()
+        .expect("starts");
+    let out = wait_bounded(child, Duration::from_secs(30), "a FIFO in a tree");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = out.json();
+    let rule = crate::support::rule(&report, "unreadable");
+    assert_eq!(rule["violations"], 1, "{rule}");
+    let row = rule["sample"]["rows"][0].to_string();
+    assert!(
+        row.contains("pipe") && row.contains("fifo") && row.contains("not a regular file"),
+        "{row}"
+    );
+}
