@@ -93,18 +93,6 @@ impl Drop for PooledClient {
 }
 
 impl PgSession {
-    /// The aggregate that combines row hashes in a checksum: `bit_xor` (PostgreSQL 14+, cheap
-    /// on int8) or `sum` (numeric) before that.
-    pub fn hash_aggregate(&self, other: &PgSession, expr: &str) -> String {
-        let modern = |s: &PgSession| s.server_version.get().is_some_and(|v| *v >= 140000);
-        // Both sides must combine alike, or no digest would ever match.
-        if modern(self) && modern(other) {
-            format!("bit_xor({expr})::text")
-        } else {
-            format!("sum({expr})::text")
-        }
-    }
-
     /// Connects once (to fail fast on a wrong password or host) and exports the snapshot.
     pub async fn open(
         source: &str,
