@@ -116,6 +116,7 @@ fn a_closed_stdout_stops_the_printing_not_the_verdict() {
 // --- 2. a server that never answers ---------------------------------------------------------
 
 #[test]
+#[ignore = "open work of issue 11: the client-side timeouts and SIGTERM handling have not landed"]
 fn a_server_that_accepts_and_never_answers_ends_in_exit_2() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
     let port = listener.local_addr().expect("an address").port();
@@ -218,6 +219,7 @@ impl Drop for Resume {
 }
 
 #[test]
+#[ignore = "open work of issue 11: the client-side timeouts and SIGTERM handling have not landed"]
 fn a_frozen_backend_ends_in_exit_2_by_the_client_side_timeout() {
     let Some(server) = server() else { return };
     let db = slow_database(&server, "cc_frozen");
@@ -252,6 +254,7 @@ fn a_frozen_backend_ends_in_exit_2_by_the_client_side_timeout() {
 // --- 3. signals -----------------------------------------------------------------------------
 
 #[test]
+#[ignore = "open work of issue 11: the client-side timeouts and SIGTERM handling have not landed"]
 fn sigterm_cancels_the_server_queries_and_exits_2() {
     let Some(server) = server() else { return };
     let db = slow_database(&server, "cc_sigterm");
