@@ -4,6 +4,7 @@
 mod adversarial;
 mod bad_inputs;
 mod cli;
+mod csv_reading;
 mod diff;
 mod docs;
 mod edge_suite;

@@ -1,0 +1,115 @@
+//! CSV read as written: psql's NULL (unquoted empty) apart from '' (`""`), `csv.null` applied
+//! when reading, the raw-text view the diff uses, repeated header names, and a file that
+//! vanishes between opening the table and reading it.
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::prelude::SessionContext;
+
+use crate::support::{crosscheck, project, runtime};
+use crosscheck::source::files::{list_tables, open_tables, text_table};
+
+/// Every value of column `column` of the only table in `dir`, as the raw-text view reads it.
+fn text_column(
+    dir: &std::path::Path,
+    csv: &crosscheck::config::CsvOptions,
+    column: &str,
+) -> Vec<Option<String>> {
+    runtime().block_on(async {
+        let ctx = SessionContext::new();
+        let tables = list_tables(dir).expect("a folder of tables");
+        let (opened, broken) = open_tables(&ctx, &tables, csv).await;
+        assert!(broken.is_empty(), "{broken:?}");
+        let text = text_table(opened[0].1.as_ref()).expect("a CSV table has a text view");
+        let field = text
+            .schema()
+            .field_with_name(column)
+            .expect("the column")
+            .clone();
+        assert_eq!(field.data_type(), &DataType::Utf8);
+        assert_eq!(
+            field
+                .metadata()
+                .get("crosscheck.untyped")
+                .map(String::as_str),
+            Some("true")
+        );
+        let batches = ctx
+            .read_table(text)
+            .expect("readable")
+            .collect()
+            .await
+            .expect("read");
+        let mut values = Vec::new();
+        for batch in batches {
+            let array = batch
+                .column_by_name(column)
+                .expect("projected")
+                .as_string::<i32>()
+                .clone();
+            values.extend(
+                (0..array.len()).map(|i| (!array.is_null(i)).then(|| array.value(i).to_string())),
+            );
+        }
+        values
+    })
+}
+
+#[test]
+fn psql_nulls_empty_strings_and_leading_zeros_survive() {
+    // As `\copy t to 't.csv' csv header` writes them: NULL unquoted-empty, '' as "".
+    let dir = project(&[("t.csv", "id,code\n1,01234\n2,\n3,\"\"\n")]);
+    let values = text_column(dir.path(), &Default::default(), "code");
+    assert_eq!(values, [Some("01234".into()), None, Some(String::new())]);
+}
+
+#[test]
+fn csv_null_applies_when_reading() {
+    let dir = project(&[("t.csv", "id,code\n1,\\N\n2,\n3,\"\\N\"\n")]);
+    let csv = crosscheck::config::CsvOptions {
+        null: "\\N".into(),
+        ..Default::default()
+    };
+    let values = text_column(dir.path(), &csv, "code");
+    assert_eq!(values, [None, Some(String::new()), Some("\\N".into())]);
+}
+
+#[test]
+fn a_repeated_header_name_is_an_error_naming_file_and_column() {
+    let rules = "rules:\n  - name: n\n    type: not_null\n    table: data.t\n    columns: [a]\n";
+    let dir = project(&[
+        ("crosscheck.yaml", "sources:\n  data:\n    files: data\n"),
+        ("rules/r.yaml", rules),
+        ("data/t.csv", "a,b,a\n1,2,3\n"),
+    ]);
+    let out = crosscheck(dir.path(), &["run", "-q", "--json", "-"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains("t.csv") && all.contains("`a` appears more than once"),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_file_that_vanishes_after_opening_is_an_error_not_an_empty_table() {
+    for (name, contents) in [
+        ("t.csv", "a\n1\n2\n"),
+        ("t.ndjson", "{\"a\": 1}\n{\"a\": 2}\n"),
+    ] {
+        let dir = project(&[(name, contents)]);
+        let result = runtime().block_on(async {
+            let ctx = SessionContext::new();
+            let tables = list_tables(dir.path()).expect("a folder of tables");
+            let (opened, broken) = open_tables(&ctx, &tables, &Default::default()).await;
+            assert!(broken.is_empty(), "{broken:?}");
+            std::fs::remove_file(dir.path().join(name)).expect("deleted");
+            ctx.read_table(opened[0].1.clone())
+                .expect("planned")
+                .collect()
+                .await
+        });
+        let error = result.expect_err(&format!("{name}: a vanished file must not read as 0 rows"));
+        assert!(error.to_string().contains("vanished"), "{name}: {error}");
+    }
+}
