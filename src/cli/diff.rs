@@ -159,7 +159,7 @@ fn rule(
     for (column, value) in &args.tolerance {
         let parsed = parse_tolerance(value).ok_or_else(|| {
             Error::Usage(format!(
-                "--tolerance {column}={value}: expected a number (0.01) or a percentage (0.1%)"
+                "--tolerance {column}={value}: expected a number (0.01), a percentage (0.1%) or a duration (1s)"
             ))
         })?;
         tolerance.push((column.clone(), parsed));

@@ -178,7 +178,8 @@ pub struct DiffArgs {
     /// A column renamed by the migration: TARGET_COLUMN=SOURCE_COLUMN; repeatable.
     #[arg(long = "rename", value_name = "TARGET=SOURCE", value_parser = parse_pair)]
     pub rename: Vec<(String, String)>,
-    /// Tolerance: COL=0.01 or COL=0.1% (`*` for every numeric column); repeatable.
+    /// Tolerance: COL=0.01 or COL=0.1% for numbers, COL=1s for timestamps (`*` for every such
+    /// column); repeatable.
     #[arg(long = "tolerance", value_name = "COL=V", value_parser = parse_pair)]
     pub tolerance: Vec<(String, String)>,
     /// Compare text after trimming, case-insensitively, with '' as NULL (comma-separated).

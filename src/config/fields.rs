@@ -325,7 +325,8 @@ impl Reader<'_> {
                 None => {
                     self.expected(
                         value,
-                        "a non-negative number (`0.01`) or a percentage (`\"0.1%\"`)",
+                        "a non-negative number (`0.01`), a percentage (`\"0.1%\"`) or, for \
+                         timestamps, a duration (`1s`, `500ms`)",
                     );
                     return None;
                 }
@@ -395,9 +396,13 @@ impl Reader<'_> {
     }
 }
 
-/// `0.01`, `"0.01"` or `"0.1%"`.
+/// `0.01`, `"0.01"`, `"0.1%"`, or a duration with its unit (`1s`, `500ms`, `2m`).
 pub fn parse_tolerance(text: &str) -> Option<Tolerance> {
     let text = text.trim();
+    let has_unit = text.ends_with(|c: char| c.is_ascii_alphabetic());
+    if has_unit {
+        return parse_duration(text).map(Tolerance::Duration);
+    }
     match text.strip_suffix('%') {
         Some(p) => p
             .trim()

@@ -106,6 +106,18 @@ pub enum Tolerance {
     Absolute(f64),
     /// `|source - target| <= x × |source|` (x as a fraction: "0.1%" is 0.001).
     Relative(f64),
+    /// Two instants at most this far apart (`1s`, `500ms`).
+    Duration(std::time::Duration),
+}
+
+impl std::fmt::Display for Tolerance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tolerance::Absolute(x) => write!(f, "{x}"),
+            Tolerance::Relative(x) => write!(f, "{}%", x * 100.0),
+            Tolerance::Duration(d) => write!(f, "{}s", d.as_secs_f64()),
+        }
+    }
 }
 
 /// Which differences are representation, not meaning.

@@ -63,6 +63,21 @@ pub fn family(source: &DataType, target: &DataType) -> Family {
     }
 }
 
+/// The family of a column read as raw text (a CSV field) against a typed column: the
+/// declared type decides what the text means.
+pub fn family_against_text(typed: &DataType) -> Family {
+    match typed {
+        t if is_int(t) || is_decimal(t) => Family::Exact,
+        t if t.is_floating() => Family::Float,
+        DataType::Timestamp(..) => Family::Instant,
+        DataType::Date32 | DataType::Date64 => Family::Date,
+        DataType::Boolean => Family::Bool,
+        t if is_text(t) => Family::Text,
+        // Bytes, lists and the rest compare by the text an export writes for them.
+        _ => Family::Other,
+    }
+}
+
 /// How one column pair is compared.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -106,7 +121,8 @@ pub fn compare(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<
     Ok(Verdict { differs, forgiven })
 }
 
-/// Null-safe equality per row under `policy` (NULL equals NULL).
+/// Null-safe equality per row under `policy` (NULL equals NULL). A value that cannot be
+/// read in the family's form (a CSV field `N/A` against a number) is never equal to anything.
 fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<BooleanArray, String> {
     // Same type and nothing to forgive: both sides would be cast alike, so compare as they are.
     let text_normalised = matches!(policy.family, Family::Text | Family::Other)
@@ -114,6 +130,7 @@ fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<Boolea
     if source.data_type() == target.data_type()
         && policy.tolerance.is_none()
         && !text_normalised
+        && !number_text(source, policy)
         && let Ok(equal) = not_distinct(source, target)
     {
         return Ok(equal);
@@ -122,15 +139,51 @@ fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<Boolea
         comparable(source, policy, target.data_type())?,
         comparable(target, policy, source.data_type())?,
     );
-    if let (Family::Float | Family::Exact, Some(tolerance)) = (policy.family, policy.tolerance) {
-        let (s, t) = (to_f64(&s)?, to_f64(&t)?);
-        return Ok(s
-            .iter()
-            .zip(t.iter())
-            .map(|(a, b)| Some(within(a, b, tolerance)))
-            .collect());
-    }
-    not_distinct(&s, &t).map_err(|e| e.to_string())
+    // Only a parse turns a value into NULL (text normalisation may map '' to NULL on purpose).
+    let parses = !matches!(policy.family, Family::Text | Family::Other);
+    let unreadable =
+        |raw: &ArrayRef, read: &ArrayRef, i: usize| parses && raw.is_valid(i) && read.is_null(i);
+    let readable = |i: usize| !unreadable(source, &s, i) && !unreadable(target, &t, i);
+    let equal: BooleanArray = match (policy.family, policy.tolerance) {
+        (Family::Float | Family::Exact, Some(tolerance)) => {
+            let (a, b) = (to_f64(&s)?, to_f64(&t)?);
+            a.iter()
+                .zip(b.iter())
+                .map(|(a, b)| Some(within(a, b, tolerance)))
+                .collect()
+        }
+        (Family::Instant, Some(Tolerance::Duration(d))) => {
+            let micros = |a: &ArrayRef| -> Result<Vec<Option<i64>>, String> {
+                let a = cast(a, &DataType::Int64).map_err(|e| e.to_string())?;
+                Ok(a.as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                    .iter()
+                    .collect())
+            };
+            let allowed = i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+            micros(&s)?
+                .into_iter()
+                .zip(micros(&t)?)
+                .map(|pair| {
+                    Some(match pair {
+                        (None, None) => true,
+                        (Some(a), Some(b)) => a.abs_diff(b) <= allowed as u64,
+                        _ => false,
+                    })
+                })
+                .collect()
+        }
+        _ => not_distinct(&s, &t).map_err(|e| e.to_string())?,
+    };
+    Ok(equal
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Some(e.unwrap_or(false) && readable(i)))
+        .collect())
+}
+
+/// A number held as text (a CSV field, an unconstrained numeric): compared by its value.
+fn number_text(array: &ArrayRef, policy: &Policy) -> bool {
+    policy.family == Family::Exact && is_text(array.data_type())
 }
 
 fn within(a: Option<f64>, b: Option<f64>, tolerance: Tolerance) -> bool {
@@ -141,6 +194,7 @@ fn within(a: Option<f64>, b: Option<f64>, tolerance: Tolerance) -> bool {
             let allowed = match tolerance {
                 Tolerance::Absolute(x) => x,
                 Tolerance::Relative(x) => x * a.abs(),
+                Tolerance::Duration(_) => return a == b,
             };
             // A hair of slack so that 0.1 + 0.2 against 0.3 with tolerance 0 is not a change
             // only because of binary floating point.
@@ -157,13 +211,24 @@ fn to_f64(array: &ArrayRef) -> Result<Float64Array, String> {
         .clone())
 }
 
-/// One side brought to the family's comparable form.
+/// One side brought to the family's comparable form. Text that must be read as a number
+/// or a boolean becomes a canonical text, so that it compares exactly; text that cannot be
+/// read becomes NULL, which `equal` counts as different.
 fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> Result<ArrayRef, String> {
     let cast_to = |t: &DataType| {
         cast(array, t)
             .map_err(|e| format!("cannot compare {} with {other}: {e}", array.data_type()))
     };
     match policy.family {
+        Family::Exact if is_text(array.data_type()) || is_text(other) => {
+            let text = cast_to(&DataType::Utf8)?;
+            let canonical: StringArray = text
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.and_then(canonical_number))
+                .collect();
+            Ok(Arc::new(canonical))
+        }
         Family::Exact => {
             let scale = |t: &DataType| match t {
                 DataType::Decimal128(_, s) | DataType::Decimal256(_, s) => *s,
@@ -172,15 +237,156 @@ fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> Result<Arr
             let scale = scale(array.data_type()).max(scale(other)).max(0);
             cast_to(&DataType::Decimal128(38, scale))
         }
+        // A `real` written as text compares at the precision it was written from.
+        Family::Float
+            if matches!(
+                (array.data_type(), other),
+                (DataType::Float32, t) | (t, DataType::Float32) if is_text(t)
+            ) =>
+        {
+            cast(&cast_to(&DataType::Float32)?, &DataType::Float64).map_err(|e| e.to_string())
+        }
         Family::Float => cast_to(&DataType::Float64),
         Family::Text | Family::Other => {
-            let text = cast_to(&DataType::Utf8)?;
+            let text = export_text(array)?;
             Ok(normalize_text(text.as_string::<i32>(), &policy.normalize))
         }
         Family::Instant => instant_micros(array, policy.timezone, other),
         Family::Date => cast_to(&DataType::Date32),
+        Family::Bool if is_text(array.data_type()) => {
+            let parsed: BooleanArray = array
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.and_then(parse_bool))
+                .collect();
+            Ok(Arc::new(parsed))
+        }
         Family::Bool => cast_to(&DataType::Boolean),
     }
+}
+
+/// A number's text in one canonical form — digits without leading or trailing zeros and
+/// an exponent — so `1.50`, `1.5` and `15e-1` are one value while `01234` (read as a number
+/// because the other side declares one) equals `1234`. `None` for text that is no number.
+pub fn canonical_number(text: &str) -> Option<String> {
+    let text = text.trim();
+    let (negative, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = body.to_ascii_lowercase();
+    if lower == "nan" {
+        return Some("NaN".into());
+    }
+    if lower == "infinity" || lower == "inf" {
+        return Some(if negative { "-Infinity" } else { "Infinity" }.into());
+    }
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], body[i + 1..].parse::<i64>().ok()?),
+        None => (body, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits_only(int) || !digits_only(frac) {
+        return None;
+    }
+    let digits = format!("{int}{frac}");
+    let significant = digits.trim_start_matches('0');
+    if significant.is_empty() {
+        return Some("0".into());
+    }
+    let trimmed = significant.trim_end_matches('0');
+    let exponent = exponent
+        .checked_sub(frac.len() as i64)?
+        .checked_add((significant.len() - trimmed.len()) as i64)?;
+    let sign = if negative { "-" } else { "" };
+    Some(format!("{sign}{trimmed}e{exponent}"))
+}
+
+/// A boolean as PostgreSQL reads one (`t`, `true`, `yes`, `on`, `1`, and their opposites).
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "t" | "true" | "y" | "yes" | "on" | "1" => Some(true),
+        "f" | "false" | "n" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// A column as the text an export writes for it: bytes as `\x` and hex digits, lists as
+/// PostgreSQL array literals (`{a,"b,c",NULL}`), booleans as `t`/`f`, the rest as Arrow
+/// writes them.
+fn export_text(array: &ArrayRef) -> Result<ArrayRef, String> {
+    use datafusion::arrow::array::{GenericListArray, OffsetSizeTrait};
+    fn list_literals<O: OffsetSizeTrait>(list: &GenericListArray<O>) -> Result<ArrayRef, String> {
+        let mut out = Vec::with_capacity(list.len());
+        for i in 0..list.len() {
+            if list.is_null(i) {
+                out.push(None);
+                continue;
+            }
+            let values = export_text(&list.value(i))?;
+            let nested = matches!(
+                list.value_type(),
+                DataType::List(_) | DataType::LargeList(_)
+            );
+            let items: Vec<String> = values
+                .as_string::<i32>()
+                .iter()
+                .map(|v| match v {
+                    None => "NULL".to_string(),
+                    Some(v) if nested => v.to_string(),
+                    Some(v) => array_element(v),
+                })
+                .collect();
+            out.push(Some(format!("{{{}}}", items.join(","))));
+        }
+        Ok(Arc::new(StringArray::from(out)))
+    }
+    match array.data_type() {
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+            let bytes = cast(array, &DataType::LargeBinary).map_err(|e| e.to_string())?;
+            let hex: StringArray = bytes
+                .as_binary::<i64>()
+                .iter()
+                .map(|v| {
+                    v.map(|b| {
+                        let mut s = String::with_capacity(2 + 2 * b.len());
+                        s.push_str("\\x");
+                        for byte in b {
+                            s.push_str(&format!("{byte:02x}"));
+                        }
+                        s
+                    })
+                })
+                .collect();
+            Ok(Arc::new(hex))
+        }
+        DataType::List(_) => list_literals(array.as_list::<i32>()),
+        DataType::LargeList(_) => list_literals(array.as_list::<i64>()),
+        DataType::Boolean => {
+            let text: StringArray = array
+                .as_boolean()
+                .iter()
+                .map(|v| v.map(|b| if b { "t" } else { "f" }))
+                .collect();
+            Ok(Arc::new(text))
+        }
+        _ => cast(array, &DataType::Utf8).map_err(|e| e.to_string()),
+    }
+}
+
+/// An element of a PostgreSQL array literal, quoted where PostgreSQL quotes it.
+fn array_element(v: &str) -> String {
+    let needs_quotes = v.is_empty()
+        || v.eq_ignore_ascii_case("NULL")
+        || v.chars()
+            .any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_whitespace());
+    if !needs_quotes {
+        return v.to_string();
+    }
+    let escaped = v.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("\"{escaped}\"")
 }
 
 /// What `trim` removes: spaces, tabs and line breaks (the same set the checksum trims).
@@ -398,5 +604,115 @@ mod tests {
             Family::Instant
         );
         assert_eq!(family(&DataType::Null, &DataType::Int64), Family::Exact);
+    }
+
+    fn text(values: &[Option<&str>]) -> ArrayRef {
+        Arc::new(StringArray::from(values.to_vec()))
+    }
+
+    #[test]
+    fn numbers_written_as_text_compare_by_value_and_only_by_value() {
+        assert_eq!(canonical_number("1.50"), canonical_number("1.5"));
+        assert_eq!(canonical_number("15e-1"), canonical_number("+1.5"));
+        assert_eq!(canonical_number("01234"), canonical_number("1234"));
+        assert_eq!(canonical_number("-0.0"), canonical_number("0"));
+        assert_ne!(canonical_number("100"), canonical_number("1"));
+        assert_eq!(canonical_number("N/A"), None);
+        assert_eq!(canonical_number(""), None);
+        assert_eq!(canonical_number("1e99999999999999999999"), None);
+        let ints: ArrayRef = Arc::new(Int64Array::from(vec![Some(1234), Some(5), None, Some(7)]));
+        let csv = text(&[Some("01234"), Some("N/A"), Some(""), None]);
+        let v = compare(&ints, &csv, &policy(Family::Exact)).unwrap();
+        assert_eq!(
+            flags(&v.differs),
+            [false, true, true, true],
+            "a number is its value; unreadable text and '' never equal anything"
+        );
+    }
+
+    #[test]
+    fn text_stays_text_against_a_text_column() {
+        let db = text(&[Some("01234"), Some(""), None]);
+        let csv = text(&[Some("1234"), None, Some("")]);
+        let v = compare(&db, &csv, &policy(family_against_text(&DataType::Utf8))).unwrap();
+        assert_eq!(flags(&v.differs), [true, true, true]);
+    }
+
+    #[test]
+    fn exports_of_booleans_bytes_and_lists() {
+        let bools: ArrayRef = Arc::new(BooleanArray::from(vec![
+            Some(true),
+            Some(false),
+            Some(true),
+        ]));
+        let csv = text(&[Some("t"), Some("false"), Some("maybe")]);
+        let v = compare(
+            &bools,
+            &csv,
+            &policy(family_against_text(bools.data_type())),
+        )
+        .unwrap();
+        assert_eq!(flags(&v.differs), [false, false, true]);
+
+        let bytes: ArrayRef = Arc::new(datafusion::arrow::array::BinaryArray::from(vec![
+            &b"\x00\xff"[..],
+            &b""[..],
+        ]));
+        let csv = text(&[Some("\\x00ff"), Some("\\x")]);
+        let v = compare(
+            &bytes,
+            &csv,
+            &policy(family_against_text(bytes.data_type())),
+        )
+        .unwrap();
+        assert_eq!(flags(&v.differs), [false, false]);
+
+        use datafusion::arrow::array::ListBuilder;
+        use datafusion::arrow::array::StringBuilder;
+        let mut lists = ListBuilder::new(StringBuilder::new());
+        lists.values().append_value("a");
+        lists.values().append_value("b,c");
+        lists.values().append_null();
+        lists.values().append_value("");
+        lists.append(true);
+        let lists: ArrayRef = Arc::new(lists.finish());
+        let csv = text(&[Some("{a,\"b,c\",NULL,\"\"}")]);
+        let v = compare(
+            &lists,
+            &csv,
+            &policy(family_against_text(lists.data_type())),
+        )
+        .unwrap();
+        assert_eq!(flags(&v.differs), [false]);
+    }
+
+    #[test]
+    fn instants_within_a_duration() {
+        let a: ArrayRef =
+            Arc::new(TimestampMicrosecondArray::from(vec![Some(0), Some(0)]).with_timezone("UTC"));
+        let b: ArrayRef = Arc::new(
+            TimestampMicrosecondArray::from(vec![Some(900_000), Some(1_100_000)])
+                .with_timezone("UTC"),
+        );
+        let p = Policy {
+            tolerance: Some(Tolerance::Duration(std::time::Duration::from_secs(1))),
+            ..policy(Family::Instant)
+        };
+        let v = compare(&a, &b, &p).unwrap();
+        assert_eq!(flags(&v.differs), [false, true]);
+        assert_eq!(flags(&v.forgiven), [true, false]);
+    }
+
+    #[test]
+    fn psql_timestamptz_text_is_an_instant() {
+        let db: ArrayRef = Arc::new(
+            TimestampMicrosecondArray::from(vec![Some(0), Some(1_500_000)]).with_timezone("UTC"),
+        );
+        let csv = text(&[
+            Some("1970-01-01 02:00:00+02"),
+            Some("1970-01-01 00:00:01.5+00"),
+        ]);
+        let v = compare(&db, &csv, &policy(Family::Instant)).unwrap();
+        assert_eq!(flags(&v.differs), [false, false]);
     }
 }

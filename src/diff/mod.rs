@@ -49,12 +49,27 @@ pub struct DiffOutcome {
     pub forgiven: BTreeMap<String, u64>,
     /// The counts, rows read and differences the merge found.
     pub merged: merge::MergeResult,
+    /// Columns on one side only: each one is a difference.
+    pub one_sided: Vec<plan::OneSided>,
 }
 
 impl DiffOutcome {
     pub fn violations(&self) -> u64 {
         let m = &self.merged;
-        m.only_in_source + m.only_in_target + m.changed + m.duplicate_keys
+        m.only_in_source
+            + m.only_in_target
+            + m.changed
+            + m.duplicate_keys
+            + self.one_sided.len() as u64
+    }
+
+    /// The columns only the source (`"source"`) or only the target has.
+    pub fn columns_only_in(&self, side: &str) -> Vec<String> {
+        self.one_sided
+            .iter()
+            .filter(|c| c.side == side)
+            .map(|c| c.column.clone())
+            .collect()
     }
 }
 
@@ -189,6 +204,7 @@ pub async fn run(
         columns: by_column(&merged.column_differences),
         forgiven: by_column(&merged.column_forgiven),
         merged,
+        one_sided: plan.one_sided,
     })
 }
 

@@ -6,15 +6,17 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{Field, Schema};
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::catalog::TableProvider;
+use datafusion::logical_expr::{Expr, cast, try_cast};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionContext, col, ident};
 use postgres_protocol::escape::escape_identifier;
 
 use super::Side;
 use super::plan::SidePlan;
-use crate::engine::sqlgen::ident;
+use crate::engine::sqlgen::ident as sql_ident;
 use crate::source::postgres::PgTable;
 use crate::source::postgres::decode::Kind;
 
@@ -30,6 +32,13 @@ pub async fn sorted_stream(
             .map_err(|e| crate::engine::error_text(&e))?;
         if let Some(pg) = (provider.as_ref() as &dyn Any).downcast_ref::<PgTable>() {
             return Ok(postgres_stream(pg, predicate.as_deref(), plan));
+        }
+        if plan.raw
+            && let Some(text) = crate::source::files::text_table(provider.as_ref())
+        {
+            return raw_stream(ctx, provider.schema(), text, predicate.as_deref(), plan)
+                .await
+                .map_err(|e| crate::engine::error_text(&e));
         }
     }
     let sql = datafusion_sql(side, plan);
@@ -47,6 +56,50 @@ pub async fn sorted_stream(
         .map_err(|e| crate::engine::error_text(&e))
 }
 
+/// A CSV side read as its exact text. Keys are cast to the merge type (a CAST that fails is
+/// an error naming the value, never a NULL key); a `where` still means what it says on the
+/// typed columns: each column is also read as the type inferred for it, for the filter only.
+async fn raw_stream(
+    ctx: &SessionContext,
+    typed: SchemaRef,
+    text: Arc<dyn TableProvider>,
+    predicate: Option<&str>,
+    plan: &SidePlan,
+) -> datafusion::error::Result<SendableRecordBatchStream> {
+    let mut select: Vec<Expr> = Vec::new();
+    for (i, ((key, _), key_cast)) in plan.keys.iter().zip(&plan.key_casts).enumerate() {
+        let read = match key_cast {
+            Some(t) => cast(ident(key), t.clone()),
+            None => ident(key),
+        };
+        select.push(read.alias(format!("k{i}")));
+    }
+    for (j, c) in plan.columns.iter().enumerate() {
+        select.push(ident(c).alias(format!("c{j}")));
+    }
+    let outputs: Vec<Expr> = (0..plan.keys.len())
+        .map(|i| col(format!("k{i}")))
+        .chain((0..plan.columns.len()).map(|j| col(format!("c{j}"))))
+        .collect();
+    let frame = ctx.read_table(text)?;
+    let frame = match predicate {
+        None => frame.select(select)?,
+        Some(predicate) => {
+            let mut with_typed = select;
+            for f in typed.fields() {
+                with_typed.push(try_cast(ident(f.name()), f.data_type().clone()).alias(f.name()));
+            }
+            let frame = frame.select(with_typed)?;
+            let filter = frame.parse_sql_expr(predicate)?;
+            frame.filter(filter)?.select(outputs)?
+        }
+    };
+    let order = (0..plan.keys.len())
+        .map(|i| col(format!("k{i}")).sort(true, false))
+        .collect();
+    frame.sort(order)?.execute_stream().await
+}
+
 /// `SELECT keys, columns FROM … ORDER BY keys` in DataFusion's SQL.
 pub fn datafusion_sql(side: &Side, plan: &SidePlan) -> String {
     let mut select: Vec<String> = plan
@@ -55,18 +108,19 @@ pub fn datafusion_sql(side: &Side, plan: &SidePlan) -> String {
         .enumerate()
         .map(|(i, (k, as_text))| {
             if *as_text {
-                format!("CAST({} AS VARCHAR) AS k{i}", ident(k))
+                format!("CAST({} AS VARCHAR) AS k{i}", sql_ident(k))
             } else {
-                format!("{} AS k{i}", ident(k))
+                format!("{} AS k{i}", sql_ident(k))
             }
         })
         .collect();
-    select.extend(
-        plan.columns
-            .iter()
-            .enumerate()
-            .map(|(j, c)| format!("{} AS c{j}", ident(c))),
-    );
+    select.extend(plan.columns.iter().enumerate().map(|(j, c)| {
+        if plan.as_text[j] {
+            format!("CAST({} AS VARCHAR) AS c{j}", sql_ident(c))
+        } else {
+            format!("{} AS c{j}", sql_ident(c))
+        }
+    }));
     let from = match side {
         Side::Table { table, predicate } => crate::engine::sqlgen::from_where(
             &crate::engine::sqlgen::table(table),
@@ -122,6 +176,10 @@ pub fn postgres_sql(
             .map(|c| c.select.clone())
             .unwrap_or_else(|| escape_identifier(name));
         match c.map(|c| c.kind) {
+            _ if plan.as_text[j] => {
+                select.push(format!("({expr})::text AS c{j}"));
+                kinds.push(Kind::Text);
+            }
             // Arrays are compared as PostgreSQL writes them, dimensions and bounds included
             // (`{{1,2},{3,4}}` is not `{1,2,3,4}`), as the checksum hashes them.
             Some(Kind::Array(_)) => {

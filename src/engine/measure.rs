@@ -354,19 +354,22 @@ pub async fn diff(
         columns: outcome.columns.clone(),
         forgiven: outcome.forgiven.clone(),
         matched: merged.matched,
+        columns_only_in_source: outcome.columns_only_in("source"),
+        columns_only_in_target: outcome.columns_only_in("target"),
         rows_read: super::outcome::RowsRead {
             source: merged.source_rows,
             target: merged.target_rows,
         },
     };
     let violations = outcome.violations();
-    let mut message = if violations == 0 {
+    let rows_differing = violations - outcome.one_sided.len() as u64;
+    let mut message = if rows_differing == 0 {
         format!("{} rows match", fmt_count(merged.matched))
     } else {
         format!(
-            "{} {} differ: {} only in source, {} only in target, {} changed",
-            fmt_count(violations),
-            plural(violations, "row", "rows"),
+            "{} {}: {} only in source, {} only in target, {} changed",
+            fmt_count(rows_differing),
+            plural(rows_differing, "row differs", "rows differ"),
             fmt_count(merged.only_in_source),
             fmt_count(merged.only_in_target),
             fmt_count(merged.changed)
@@ -378,6 +381,19 @@ pub async fn diff(
             fmt_count(merged.duplicate_keys),
             plural(merged.duplicate_keys, "key", "keys")
         ));
+    }
+    for (side, other) in [("source", "target"), ("target", "source")] {
+        let columns = outcome.columns_only_in(side);
+        if !columns.is_empty() {
+            let names: Vec<String> = columns.iter().map(|c| format!("`{c}`")).collect();
+            message.push_str(&format!(
+                "; {} {} only in {side}, not in {other} (exclude {} or list `columns` to compare without {})",
+                plural(columns.len() as u64, "column", "columns"),
+                names.join(", "),
+                if columns.len() == 1 { "it" } else { "them" },
+                if columns.len() == 1 { "it" } else { "them" },
+            ));
+        }
     }
     let forgiven: u64 = outcome.forgiven.values().sum();
     if forgiven > 0 {

@@ -69,6 +69,11 @@ pub struct DiffSummary {
     pub forgiven: std::collections::BTreeMap<String, u64>,
     /// Rows matched by key and compared.
     pub matched: u64,
+    /// Columns the target lacks / only the target has (each one a difference).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub columns_only_in_source: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub columns_only_in_target: Vec<String>,
     /// Rows each side sent to the comparison.
     pub rows_read: RowsRead,
 }

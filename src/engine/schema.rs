@@ -329,6 +329,15 @@ pub fn type_name(data_type: &DataType) -> String {
         DataType::Timestamp(_, Some(_)) => "timestamptz".into(),
         DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("numeric({p},{s})"),
         DataType::Null => "null".into(),
+        // A list is its element type, whatever the writer named the element field (`item`
+        // for Arrow, `element` for Parquet's standard layout).
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f) => {
+            format!("{}[]", type_name(f.data_type()))
+        }
+        DataType::FixedSizeList(f, _) => format!("{}[]", type_name(f.data_type())),
         other => other.to_string().to_lowercase(),
     }
 }

@@ -50,6 +50,22 @@ impl SourceInfo {
     }
 }
 
+/// The columns of a table whose text holds a number: a PostgreSQL `numeric` without a
+/// precision is read as its exact text (no digit lost), yet compares as a number.
+pub fn number_text_columns(provider: &dyn TableProvider) -> Vec<String> {
+    let Some(pg) = (provider as &dyn std::any::Any).downcast_ref::<postgres::PgTable>() else {
+        return Vec::new();
+    };
+    pg.def
+        .columns
+        .iter()
+        .filter(|c| {
+            c.kind == postgres::decode::Kind::Text && c.hash == postgres::hash::HashAs::Numeric
+        })
+        .map(|c| c.name.clone())
+        .collect()
+}
+
 /// Registers every source in `ctx`; an unreachable source stops the run.
 pub async fn register_all(ctx: &SessionContext, sources: &[SourceSpec]) -> Result<Vec<SourceInfo>> {
     let mut infos = Vec::with_capacity(sources.len());

@@ -638,3 +638,129 @@ fn randomised_diffs_match_a_naive_compare() {
         }
     }
 }
+
+#[test]
+fn a_column_on_one_side_only_is_a_difference() {
+    let dir = project(&[
+        ("a.csv", "id,name,phone\n1,Ada,555\n2,Ben,556\n"),
+        ("b.csv", "id,name,email\n1,Ada,a@x.io\n2,Ben,b@x.io\n"),
+    ]);
+    let (code, rule) = diff(dir.path(), "a.csv", "b.csv", &["--key", "id"]);
+    assert_eq!(code, 1, "a lost column fails the diff: {rule}");
+    assert_eq!(
+        rule["diff"]["columns_only_in_source"],
+        serde_json::json!(["phone"])
+    );
+    assert_eq!(
+        rule["diff"]["columns_only_in_target"],
+        serde_json::json!(["email"])
+    );
+    assert_eq!(rule["violations"], 2, "{rule}");
+    let message = rule["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`phone` only in source") && message.contains("`email` only in target"),
+        "{message}"
+    );
+    for (flag, value) in [("--exclude", "phone,email"), ("--columns", "name")] {
+        let (code, rule) = diff(dir.path(), "a.csv", "b.csv", &["--key", "id", flag, value]);
+        assert_eq!(code, 0, "{flag} {value} says which columns count: {rule}");
+    }
+}
+
+#[test]
+fn timestamp_tolerances_apply_or_are_refused() {
+    let dir = project(&[
+        (
+            "a.csv",
+            "id,at,score\n1,2026-01-01T10:00:00Z,1.0\n2,2026-01-01T10:00:00Z,2.0\n",
+        ),
+        (
+            "b.csv",
+            "id,at,score\n1,2026-01-01T10:00:00.8Z,1.0\n2,2026-01-01T10:00:02Z,2.0\n",
+        ),
+    ]);
+    let (code, rule) = diff(dir.path(), "a.csv", "b.csv", &["--key", "id"]);
+    assert_eq!(
+        (code, &rule["diff"]["changed"]),
+        (1, &serde_json::json!(2)),
+        "{rule}"
+    );
+    let (code, rule) = diff(
+        dir.path(),
+        "a.csv",
+        "b.csv",
+        &["--key", "id", "--tolerance", "at=1s"],
+    );
+    assert_eq!(code, 1, "{rule}");
+    assert_eq!(
+        rule["diff"]["changed"], 1,
+        "0.8 s is within 1s, 2 s is not: {rule}"
+    );
+    assert_eq!(rule["diff"]["forgiven"]["at"], 1, "{rule}");
+    // A number on a timestamp, a duration on a number: refused, never silently unused.
+    for tolerance in ["at=0.5", "score=1s"] {
+        let (code, rule) = diff(
+            dir.path(),
+            "a.csv",
+            "b.csv",
+            &["--key", "id", "--tolerance", tolerance],
+        );
+        assert_eq!(code, 2, "{tolerance}: {rule}");
+        let error = rule["error"].as_str().unwrap_or_default();
+        assert!(error.contains("cannot apply"), "{tolerance}: {rule}");
+    }
+}
+
+#[test]
+fn parquet_lists_are_one_type_whatever_the_element_is_called() {
+    use datafusion::arrow::array::{ArrayRef, Int64Array, ListArray, RecordBatch};
+    use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
+    use std::sync::Arc;
+    let dir = project(&[]);
+    for (file, element) in [("a/t.parquet", "item"), ("b/t.parquet", "element")] {
+        let lists = ListArray::from_iter_primitive::<Int64Type, _, _>(vec![
+            Some(vec![Some(1), Some(2)]),
+            None,
+            Some(vec![None]),
+        ]);
+        let field = Arc::new(Field::new(element, DataType::Int64, true));
+        let (_, offsets, values, nulls) = lists.into_parts();
+        let lists = ListArray::new(field.clone(), offsets, values, nulls);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("xs", DataType::List(field), true),
+        ]));
+        let columns: Vec<ArrayRef> =
+            vec![Arc::new(Int64Array::from(vec![1, 2, 3])), Arc::new(lists)];
+        let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+        let path = dir.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&path).unwrap(),
+            schema,
+            None,
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+    }
+    let (code, rule) = diff(dir.path(), "a/t.parquet", "b/t.parquet", &["--key", "id"]);
+    assert_eq!(
+        (code, &rule["diff"]["matched"]),
+        (0, &serde_json::json!(3)),
+        "{rule}"
+    );
+    std::fs::write(
+        dir.path().join("crosscheck.yaml"),
+        "sources:\n  a: { files: a }\n  b: { files: b }\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    std::fs::write(
+        dir.path().join("rules/s.yaml"),
+        "rules:\n  - name: same_schema\n    type: schema_match\n    source: a.t\n    target: b.t\n",
+    )
+    .unwrap();
+    let out = crosscheck(dir.path(), &["run", "--json", "-", "-q"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}

@@ -10,6 +10,7 @@ mod docs;
 mod edge_suite;
 mod errors;
 mod example;
+mod exports;
 mod faults;
 mod formats;
 mod pg;

@@ -1,0 +1,184 @@
+//! Exports made with the everyday tools diff clean against the database they came from:
+//! `psql \copy … csv header` (with the default NULL and with `null '\N'`), timestamptz
+//! written with the exporting session's offset (also as the key), booleans as `t`/`f`, bytea
+//! as `\x…`, arrays as PostgreSQL literals, '' apart from NULL. The same exports, broken the
+//! way migrations break them (lost leading zeros, '' turned into NULL), show exactly those
+//! differences: a CSV field is read as the text it is, and the database column's declared
+//! type decides what it means.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::pg::{execute, fresh_database, server};
+use crate::support::{crosscheck, project};
+
+const TABLE: &str = "
+CREATE TYPE mood AS ENUM ('ok', 'sad');
+CREATE TABLE t (
+  id int PRIMARY KEY, code text, label varchar(20), flag bool, raw bytea, tags text[],
+  nums int[], grid int[], n numeric, price numeric(10,2), r real, f float8,
+  at timestamptz, local timestamp, d date, tm time, iv interval, u uuid, js jsonb,
+  m mood, big bigint);
+INSERT INTO t VALUES
+  (1, '01234', 'a', true, '\\x00ff10', '{a,\"b,c\",NULL,\"\"}', '{1,2}', '{{1,2},{3,4}}',
+   1.50, 3.10, 1.1, 0.1, '2023-06-01 12:00:00.5+00', '2023-06-01 12:00:00', '2023-06-01',
+   '12:34:56.5', '1 day 02:00:00', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"b\": [1, 2], \"a\": null}',
+   'sad', 9007199254740993),
+  (2, '', '', false, '\\x', '{}', '{}', '[0:1]={5,6}', -0.000100, 0, -0, -1e300,
+   '1999-12-31 23:59:59+05:30', '1999-12-31 23:59:59', '1999-12-31', '00:00:00', '-3 mons',
+   NULL, '[]', 'ok', -1),
+  (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+   NULL, NULL, NULL, NULL, NULL, NULL),
+  (4, ' spaced ', 'Quote\"d, and
+line', true, '\\x5c', '{\"\\\\\"}', '{NULL}', '{{1},{2}}', 12345678901234567890.123456789, 99999999.99,
+   'Infinity', 'NaN', '2024-02-29 00:00:00-08', '2024-02-29 00:00:00', '2024-02-29', '23:59:59.999999',
+   '1 year 2 mons 3 days 04:05:06.7', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12', '{\"k\": \"v, w\"}',
+   'ok', 0);
+CREATE TABLE events (at timestamptz PRIMARY KEY, what text);
+INSERT INTO events SELECT timestamptz '2024-03-30 22:00:00+00' + i * interval '37 minutes', 'e' || i
+  FROM generate_series(1, 300) i;";
+
+/// `psql -c "\copy (…) to FILE csv header …"`, in a session whose time zone is not UTC, as a
+/// user somewhere else would run it.
+fn psql_export(url: &str, table: &str, file: &Path, options: &str) {
+    let command = format!(
+        "\\copy {table} to '{}' with (format csv, header{options})",
+        file.display()
+    );
+    let out = Command::new("psql")
+        .args([url, "-X", "-v", "ON_ERROR_STOP=1", "-c", &command])
+        .env("PGTZ", "Asia/Kolkata")
+        .output()
+        .expect("psql runs (scripts/test.sh installs PostgreSQL's client with the server)");
+    assert!(
+        out.status.success(),
+        "psql export failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn diff(dir: &Path, left: &str, right: &str, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["diff", left, right, "-q", "--json", "-"];
+    args.extend_from_slice(extra);
+    let out = crosscheck(dir, &args);
+    assert!(
+        out.code == 0 || out.code == 1,
+        "diff ran (exit {}): {}{}",
+        out.code,
+        out.stdout,
+        out.stderr
+    );
+    let report = out.json();
+    (out.code, report["rules"][0].clone())
+}
+
+fn counts(rule: &Value) -> (u64, u64, u64, u64) {
+    let d = &rule["diff"];
+    let n = |k: &str| d[k].as_u64().unwrap_or(u64::MAX);
+    (
+        n("only_in_source"),
+        n("only_in_target"),
+        n("changed"),
+        n("matched"),
+    )
+}
+
+#[test]
+fn psql_csv_exports_equal_the_database_they_came_from() {
+    let Some(server) = server() else { return };
+    let url = fresh_database(&server, "cc_exports");
+    execute(&url, TABLE);
+    let dir = project(&[]);
+    let plain = dir.path().join("t.csv");
+    psql_export(&url, "t", &plain, "");
+    let marked_dir = dir.path().join("marked");
+    std::fs::create_dir_all(&marked_dir).unwrap();
+    psql_export(&url, "t", &marked_dir.join("t.csv"), ", null '\\N'");
+    std::fs::write(
+        marked_dir.join("crosscheck.yaml"),
+        format!(
+            "sources:\n  db: {{ postgres: \"{url}\" }}\n  export: {{ files: \".\", csv: {{ null: '\\N' }} }}\n"
+        ),
+    )
+    .unwrap();
+    let table = format!("{url}#public.t");
+
+    for algorithm in ["auto", "join"] {
+        let (code, rule) = diff(
+            dir.path(),
+            &table,
+            "t.csv",
+            &["--key", "id", "--algorithm", algorithm],
+        );
+        assert_eq!(
+            (code, counts(&rule)),
+            (0, (0, 0, 0, 4)),
+            "psql's default CSV export ({algorithm}): {rule:#}"
+        );
+        let (code, rule) = diff(
+            dir.path(),
+            "t.csv",
+            &table,
+            &["--key", "id", "--algorithm", algorithm],
+        );
+        assert_eq!(
+            (code, counts(&rule)),
+            (0, (0, 0, 0, 4)),
+            "the other way round: {rule:#}"
+        );
+    }
+    let (code, rule) = diff(&marked_dir, "db.t", "export.t", &["--key", "id"]);
+    assert_eq!(
+        (code, counts(&rule)),
+        (0, (0, 0, 0, 4)),
+        "null '\\N': {rule:#}"
+    );
+
+    // A timestamptz key, exported with +05:30 offsets, matches row for row.
+    psql_export(&url, "events", &dir.path().join("events.csv"), "");
+    let (code, rule) = diff(
+        dir.path(),
+        &format!("{url}#public.events"),
+        "events.csv",
+        &["--key", "at"],
+    );
+    assert_eq!(
+        (code, counts(&rule)),
+        (0, (0, 0, 0, 300)),
+        "timestamptz key: {rule:#}"
+    );
+}
+
+#[test]
+fn broken_exports_show_exactly_what_broke() {
+    let Some(server) = server() else { return };
+    let url = fresh_database(&server, "cc_exports_broken");
+    execute(&url, TABLE);
+    let dir = project(&[]);
+    let file = dir.path().join("t.csv");
+    psql_export(&url, "t", &file, "");
+    let text = std::fs::read_to_string(&file).unwrap();
+    // A spreadsheet round trip: leading zeros lost; '' (written "") became NULL (empty).
+    let broken = text
+        .replacen("1,01234,", "1,1234,", 1)
+        .replacen("2,\"\",\"\",", "2,,,", 1);
+    assert_ne!(broken, text, "the export has the expected shape:\n{text}");
+    std::fs::write(&file, broken).unwrap();
+    let table = format!("{url}#public.t");
+    let (code, rule) = diff(
+        dir.path(),
+        &table,
+        "t.csv",
+        &["--key", "id", "--sample", "10"],
+    );
+    assert_eq!(code, 1, "{rule:#}");
+    assert_eq!(counts(&rule), (0, 0, 2, 4), "{rule:#}");
+    let columns = &rule["diff"]["columns"];
+    assert_eq!(
+        columns["code"], 2,
+        "'01234' vs 1234 and '' vs NULL: {rule:#}"
+    );
+    assert_eq!(columns["label"], 1, "'' vs NULL: {rule:#}");
+}
