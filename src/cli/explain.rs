@@ -47,10 +47,21 @@ pub async fn explain(args: ExplainArgs) -> Result<u8> {
         crate::report::write_to(std::path::Path::new("-"), &out)?;
         return Ok(exit::PASS);
     }
-    let queries = rule.queries();
-    if queries.is_empty() {
-        out.push_str("\ncompares the tables' column names, types and nullability as the sources describe them; no query reads rows\n");
+    if let compile::Plan::Schema {
+        source,
+        target,
+        ignore,
+    } = &rule.plan
+    {
+        let text = engine::schema::explain(&ctx, source, target, ignore)
+            .await
+            .map_err(Error::Usage)?;
+        out.push('\n');
+        out.push_str(&text);
+        crate::report::write_to(std::path::Path::new("-"), &out)?;
+        return Ok(exit::PASS);
     }
+    let queries = rule.queries();
     let ctx = engine::rule_session(&ctx, &rule);
     for (i, query) in queries.iter().enumerate() {
         let frame = match query.sample_limit {

@@ -86,6 +86,92 @@ pub async fn schema_match(
     })
 }
 
+/// What a `schema_match` compares between these sides, for `crosscheck explain`.
+pub async fn explain(
+    ctx: &SessionContext,
+    source: &TableOrSource,
+    target: &TableOrSource,
+    ignore: &[String],
+) -> Result<String, String> {
+    // Whether a side is a database: a table of one, or a source whose tables are.
+    async fn is_database(ctx: &SessionContext, side: &TableOrSource) -> Result<bool, String> {
+        let table = match side {
+            TableOrSource::Table(t) => t.value.clone(),
+            TableOrSource::Source(s) => match source::table_names(ctx, s).first() {
+                Some(name) => TableName {
+                    source: s.value.clone(),
+                    schema: None,
+                    table: name.clone(),
+                },
+                None => return Ok(false),
+            },
+        };
+        Ok(describe(ctx, &table).await?.pg.is_some())
+    }
+    let name = |side: &TableOrSource| match side {
+        TableOrSource::Table(t) => format!("table `{}`", t.value),
+        TableOrSource::Source(s) => format!("source `{}`", s.value),
+    };
+    let (s_db, t_db) = (
+        is_database(ctx, source).await?,
+        is_database(ctx, target).await?,
+    );
+    let kind = |db: bool| if db { "a database" } else { "files" };
+    let mut out = format!(
+        "compares the schema of {} ({}) with {} ({}); reads catalogs and file headers, no rows:
+",
+        name(source),
+        kind(s_db),
+        name(target),
+        kind(t_db)
+    );
+    let mut compared = Vec::new();
+    if matches!(source, TableOrSource::Source(_)) {
+        compared.push("tables missing in the target or extra in it (every table of both sources)");
+    }
+    compared.extend([
+        "columns missing in the target or extra in it",
+        "column types: the declared types when both sides are databases (`numeric(10,2)`, \
+         `varchar(80)`), otherwise crosscheck's type names (`bigint`, `text`, `integer[]`)",
+    ]);
+    let both = s_db && t_db;
+    if both {
+        compared.extend([
+            "nullability (NULL / NOT NULL)",
+            "primary key, unique and foreign key constraints",
+            "indexes, unique and plain, by definition",
+            "CHECK constraints",
+            "column defaults",
+        ]);
+    }
+    if t_db {
+        compared.push(
+            "in the target, sequences and identity columns whose next value is not above the \
+             column's maximum (one max() per such column)",
+        );
+    }
+    for c in compared {
+        out.push_str(&format!("  - {c}\n"));
+    }
+    if !both {
+        out.push_str(
+            "not compared: nullability, constraints, indexes, checks and defaults, which only \
+             databases declare (files have none, so their absence is no difference)\n",
+        );
+    }
+    if !ignore.is_empty() {
+        out.push_str(&format!(
+            "differences on objects matching {} are accepted\n",
+            ignore
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(out)
+}
+
 async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape, String> {
     let provider = ctx
         .table_provider(reference(table))

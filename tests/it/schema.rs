@@ -138,4 +138,29 @@ fn indexes_checks_defaults_and_sequences_are_compared() {
         );
     }
     assert_eq!(out.code, 1);
+    // `explain` lists everything a schema_match compares, and what it cannot against files.
+    let explain = |name: &str| {
+        let out = crosscheck(dir.path(), &["explain", name]);
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        out.stdout
+    };
+    let whole = explain("whole_schema");
+    for part in [
+        "tables missing in the target",
+        "column types",
+        "nullability",
+        "primary key, unique and foreign key constraints",
+        "indexes",
+        "CHECK constraints",
+        "column defaults",
+        "sequences and identity columns",
+    ] {
+        assert!(whole.contains(part), "explain names `{part}`:\n{whole}");
+    }
+    let files = explain("database_against_files");
+    assert!(
+        files.contains("not compared: nullability, constraints, indexes")
+            && !files.contains("tables missing"),
+        "{files}"
+    );
 }
