@@ -2,8 +2,9 @@
 //! out in a bucket digest except by a 64-bit collision.
 //!
 //! A bucket's digest is `count(*)` and the exact `sum` (numeric, no overflow) of its rows'
-//! 64-bit hashes. Each row's hash is `hash_record_extended(ROW(values…, key), seed)` whose seed
-//! is the row's key (an integer key as is; other keys through their own 64-bit hash), so:
+//! 64-bit hashes. Each row's hash is `hash_record_extended(ROW(values…), seed) # key_mix`: the
+//! seed is the row's key (an integer key as is; other keys through their own 64-bit hash) and
+//! `key_mix` a full-width hash of the key (`hashint8extended(k, k)`, or the key hash), so:
 //! * every element hash depends on the key through the seed, so the hashes of two rows with
 //!   different keys behave as independent random values: swapping values between rows, moving a
 //!   value to another row, or updating any number of rows to one value changes the sum except
@@ -12,7 +13,12 @@
 //! * within one row, `hash_record_extended` combines element hashes as `31·h + e`, so a value
 //!   moved to the neighbouring column changes the hash unless `30·(a − b) ≡ 0 mod 2⁶⁴`
 //!   (probability 2⁻⁶³); NULL hashes as 0 and `''` does not, so NULL ↔ '' is a change;
-//! * the key is an element too, so a table compared on its key alone still digests its keys.
+//! * a row whose values are all NULL hashes as `0` whatever the seed (NULL elements hash as 0),
+//!   so the key is mixed in once more with `key_mix`: a key changed under such a row, or a table
+//!   compared on its key alone, still changes the digest. `key_mix` is a hash of the key, not the
+//!   key itself: keys 1, 4 → 2, 3 would keep a plain sum of keys. (`hashint8extended` folds the
+//!   key to 32 bits, but its seed is the whole key, so two keys never hash alike by
+//!   construction.) Mixing the key in this way instead of as a record element is cheaper.
 //!
 //! PostgreSQL's own hash functions are not all fit for this, so some values are hashed through
 //! another form (see `HashAs`): `int8`, timestamps, `time` and `interval` hash by folding 64 bits
@@ -23,7 +29,7 @@
 //! what the decoder reads) or their text.
 
 /// The hashing scheme's version, for anything that stores row hashes.
-pub const SCHEME_VERSION: u32 = 2;
+pub const SCHEME_VERSION: u32 = 3;
 
 /// How a value is turned into something PostgreSQL hashes with its full width.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +41,9 @@ pub enum HashAs {
     Send(&'static str),
     /// `numeric_send(trim_scale(x))`: the sign, NaN and ±Infinity kept, 5.0 and 5.00 alike.
     Numeric,
+    /// `numeric_send(x)` for a `numeric(p, s)` compared with a column of the same scale: every
+    /// value already has that scale, so equal values send alike without `trim_scale`.
+    NumericFixedScale,
     /// Through its text (`x::text`): enums, `citext`, `json`, `jsonb`, `xml`, arrays.
     Text,
 }
@@ -69,20 +78,28 @@ impl HashAs {
             HashAs::Native => expr.to_string(),
             HashAs::Send(function) => format!("{function}({expr})"),
             HashAs::Numeric => format!("numeric_send(trim_scale({expr}))"),
+            HashAs::NumericFixedScale => format!("numeric_send({expr})"),
             HashAs::Text => format!("({expr})::text"),
         }
     }
 }
 
-/// The hash of one row: its values and key as elements, the key (`seed`, an int8 expression)
-/// as the seed. See the module comment for why this cannot cancel out in a sum.
-pub fn row_hash(values: &[String], key_elements: &[String], seed: &str) -> String {
-    let elements: Vec<&str> = values
-        .iter()
-        .chain(key_elements)
-        .map(String::as_str)
-        .collect();
-    format!("hash_record_extended(ROW({}), {seed})", elements.join(", "))
+/// The hash of one row: its values as elements, the key (`seed`, an int8 expression) as the
+/// seed, and `key_mix` (a full-width int8 hash of the key) XORed in. See the module comment for
+/// why this cannot cancel out in a sum.
+pub fn row_hash(values: &[String], seed: &str, key_mix: &str) -> String {
+    if values.is_empty() {
+        return key_mix.to_string();
+    }
+    format!(
+        "(hash_record_extended(ROW({}), {seed}) # {key_mix})",
+        values.join(", ")
+    )
+}
+
+/// `key_mix` for an integer key `key` (an int8 expression).
+pub fn integer_key_mix(key: &str) -> String {
+    format!("hashint8extended({key}, {key})")
 }
 
 /// The 64-bit hash of a key of several parts (or of a non-integer one), used as a row's seed
