@@ -116,7 +116,6 @@ fn a_closed_stdout_stops_the_printing_not_the_verdict() {
 // --- 2. a server that never answers ---------------------------------------------------------
 
 #[test]
-#[ignore = "open work of issue 11: the client-side timeouts and SIGTERM handling have not landed"]
 fn a_server_that_accepts_and_never_answers_ends_in_exit_2() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
     let port = listener.local_addr().expect("an address").port();
@@ -219,7 +218,6 @@ impl Drop for Resume {
 }
 
 #[test]
-#[ignore = "open work of issue 11: the client-side timeouts and SIGTERM handling have not landed"]
 fn a_frozen_backend_ends_in_exit_2_by_the_client_side_timeout() {
     let Some(server) = server() else { return };
     let db = slow_database(&server, "cc_frozen");
@@ -333,6 +331,91 @@ fn a_failed_statement_never_poisons_the_next_rule() {
     for name in ["then_a_count", "and_a_checksum"] {
         assert_eq!(status(name), "pass", "{name}: {}", message(name));
     }
+}
+
+/// A diff whose two sides share one pool: the source side fails first, which drops the
+/// target side's query while it still runs on the server. That connection is busy (and its
+/// transaction about to abort): it must never go back to the pool for the next rule.
+#[test]
+fn a_query_dropped_mid_flight_never_goes_back_to_the_pool() {
+    let Some(server) = server() else { return };
+    let db = fresh_database(&server, "cc_dropped");
+    // pg_sleep in the select list runs per row: `fails_soon` fails after 0.3 s, `fails_late`
+    // after 1.5 s.
+    execute(
+        &db,
+        "CREATE TABLE t (id int4 PRIMARY KEY, v int4); \
+         INSERT INTO t SELECT g, g FROM generate_series(1, 50) g; \
+         CREATE VIEW fails_soon AS \
+           SELECT 0 * length(pg_sleep(0.3)::text) + 10 / (v - v) AS id, v FROM t; \
+         CREATE VIEW fails_late AS SELECT \
+           0 * length(pg_sleep(0.03)::text) + id / (CASE WHEN id = 50 THEN 0 ELSE 1 END) AS id, \
+           v FROM t;",
+    );
+    let config = "sources:\n  a:\n    postgres: ${CC_DB}\n    max_connections: 2\n";
+    let rules = "rules:
+  - name: sides_fail_apart
+    type: diff
+    source: a.fails_soon
+    target: a.fails_late
+    key: [id]
+    algorithm: checksum
+  - name: then_a_query
+    type: sql
+    sql: SELECT id FROM a.t WHERE v <> id
+  - name: and_a_checksum
+    type: diff
+    source: a.t
+    target: a.t
+    key: [id]
+    algorithm: checksum
+";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    let child = binary(dir.path(), &["run", "--json", "-", "-q", "-j", "1"])
+        .env("CC_DB", &db)
+        .spawn()
+        .expect("the binary starts");
+    let out = wait_bounded(child, Duration::from_secs(60), "a dropped query");
+    let report = out.json();
+    let status = |name: &str| crate::support::rule(&report, name)["status"].clone();
+    let message = |name: &str| crate::support::rule(&report, name)["message"].clone();
+    assert!(
+        message("sides_fail_apart")
+            .as_str()
+            .is_some_and(|m| m.contains("division by zero")),
+        "{}",
+        out.stdout
+    );
+    // Rules of one table scan run first, every other rule in file order: these two come after.
+    for name in ["then_a_query", "and_a_checksum"] {
+        assert_eq!(status(name), "pass", "{name}: {}", message(name));
+    }
+}
+
+// --- 5. cancel tokens of closed connections are let go --------------------------------------
+
+#[test]
+fn the_cancel_tokens_hold_only_open_connections() {
+    let Some(server) = server() else { return };
+    let db = fresh_database(&server, "cc_tokens");
+    runtime().block_on(async {
+        let (session, _) = crosscheck::source::postgres::open("db", &db, Duration::from_secs(5), 2)
+            .await
+            .expect("the source opens");
+        // Each failed statement closes its connection; the next query opens another.
+        for _ in 0..6 {
+            let mut client = session.client().await.expect("a connection");
+            assert!(client.query("SELECT 1 / 0", &[]).await.is_err());
+            client.discard();
+        }
+        // The snapshot's holder and at most the pool's connections stay open.
+        let open = || session.open_connections();
+        assert!(
+            eventually(Duration::from_secs(5), || open() <= 3),
+            "{} cancel tokens for at most 3 open connections",
+            open()
+        );
+    });
 }
 
 // --- 6. a corrupt Parquet file --------------------------------------------------------------
