@@ -18,9 +18,9 @@ pub enum Error {
     /// Writing a report or reading a file failed.
     #[error("{0}")]
     Io(String),
-    /// Ctrl-C: running queries were cancelled on their servers.
-    #[error("interrupted: queries still running on PostgreSQL were cancelled")]
-    Interrupted,
+    /// Ctrl-C or SIGTERM (the signal's name): running queries were cancelled on their servers.
+    #[error("interrupted by {0}: queries still running on PostgreSQL were cancelled")]
+    Interrupted(&'static str),
     /// A broken invariant: a bug in crosscheck, never bad input.
     #[error("internal error (this is a bug, please report it): {0}")]
     Internal(String),

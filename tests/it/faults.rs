@@ -252,7 +252,6 @@ fn a_frozen_backend_ends_in_exit_2_by_the_client_side_timeout() {
 // --- 3. signals -----------------------------------------------------------------------------
 
 #[test]
-#[ignore = "open work of issue 11: the client-side timeouts and SIGTERM handling have not landed"]
 fn sigterm_cancels_the_server_queries_and_exits_2() {
     let Some(server) = server() else { return };
     let db = slow_database(&server, "cc_sigterm");
