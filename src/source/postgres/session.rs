@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, NoTls, Row, Statement};
@@ -244,21 +244,30 @@ pub struct CopyRows<'a> {
 impl CopyRows<'_> {
     /// The next chunk; `None` at the end, after which the connection is reusable.
     pub async fn next(&mut self) -> Option<Result<bytes::Bytes, PgError>> {
-        let started = Instant::now();
-        match tokio::time::timeout(self.left, self.stream.next()).await {
-            Ok(Some(Ok(chunk))) => {
-                self.left = self.left.saturating_sub(started.elapsed());
-                Some(Ok(chunk))
+        // A chunk already received needs no timer (the server sends one per row).
+        let item = match self.stream.next().now_or_never() {
+            Some(item) => item,
+            None => {
+                let started = Instant::now();
+                match tokio::time::timeout(self.left, self.stream.next()).await {
+                    Ok(item) => {
+                        self.left = self.left.saturating_sub(started.elapsed());
+                        item
+                    }
+                    Err(_) => return Some(Err(self.conn.give_up(self.limit).await)),
+                }
             }
-            Ok(Some(Err(e))) => {
+        };
+        match item {
+            Some(Ok(chunk)) => Some(Ok(chunk)),
+            Some(Err(e)) => {
                 self.conn.settle(FAILED);
                 Some(Err(PgError::Server(e)))
             }
-            Ok(None) => {
+            None => {
                 self.conn.settle(IDLE);
                 None
             }
-            Err(_) => Some(Err(self.conn.give_up(self.limit).await)),
         }
     }
 }
