@@ -221,10 +221,19 @@ impl Drop for Resume {
 fn a_frozen_backend_ends_in_exit_2_by_the_client_side_timeout() {
     let Some(server) = server() else { return };
     let db = slow_database(&server, "cc_frozen");
-    let config = "sources:\n  db:\n    postgres: ${CC_DB}\n    statement_timeout: 2s\n";
-    let rules = "rules:\n  - name: slow\n    type: sql\n    sql: SELECT id FROM db.slow\n";
+    // One connection: the rule after the frozen one gets it only if the client gave up on it.
+    let config = "sources:\n  db:\n    postgres: ${CC_DB}\n    statement_timeout: 2s\n    max_connections: 1\n";
+    let rules = "rules:
+  - name: slow
+    type: sql
+    sql: SELECT id FROM db.slow
+  - name: after
+    type: sql
+    sql: SELECT id FROM db.t WHERE id < 0
+";
     let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
-    let child = binary(dir.path(), &["run"])
+    let started = Instant::now();
+    let child = binary(dir.path(), &["run", "--json", "-", "-q", "-j", "1"])
         .env("CC_DB", &db)
         .spawn()
         .expect("the binary starts");
@@ -242,11 +251,22 @@ fn a_frozen_backend_ends_in_exit_2_by_the_client_side_timeout() {
     let _resume = Resume(pid);
     let out = wait_bounded(child, Duration::from_secs(30), "a frozen backend");
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
-    let text = out.stdout + &out.stderr;
+    // 2 s of statement_timeout and 5 s of margin, then the cancel request.
     assert!(
-        text.contains("`db`") && text.contains("no answer"),
-        "{text}"
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
     );
+    let report = out.json();
+    let slow = crate::support::rule(&report, "slow");
+    let message = slow["message"].as_str().unwrap_or_default();
+    assert_eq!(slow["status"], "error", "{slow}");
+    assert!(
+        message.contains("`db`") && message.contains("no answer") && message.contains("2s"),
+        "{message}"
+    );
+    let after = crate::support::rule(&report, "after");
+    assert_eq!(after["status"], "pass", "{after}");
 }
 
 // --- 3. signals -----------------------------------------------------------------------------
@@ -258,28 +278,46 @@ fn sigterm_cancels_the_server_queries_and_exits_2() {
     let config = "sources:\n  db:\n    postgres: ${CC_DB}\n";
     let rules = "rules:\n  - name: slow\n    type: sql\n    sql: SELECT id FROM db.slow\n";
     let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
-    let child = binary(dir.path(), &["run"])
-        .env("CC_DB", &db)
-        .spawn()
-        .expect("the binary starts");
-    assert!(eventually(Duration::from_secs(20), || {
-        active_queries(&server, "cc_sigterm")
-            .iter()
-            .any(|(_, q)| q.contains("slow"))
-    }));
-    signal(child.id(), "TERM");
-    let out = wait_bounded(child, Duration::from_secs(20), "SIGTERM");
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("cancelled"), "{}", out.stderr);
-    assert!(
-        eventually(Duration::from_secs(5), || active_queries(
-            &server,
-            "cc_sigterm"
-        )
-        .is_empty()),
-        "still running: {:?}",
-        active_queries(&server, "cc_sigterm")
-    );
+    // `diff` builds its rule from the command line: the same handling must apply.
+    for args in [
+        &["run"][..],
+        &[
+            "diff",
+            "db.slow",
+            "db.slow",
+            "--key",
+            "id",
+            "--algorithm",
+            "join",
+        ][..],
+    ] {
+        let child = binary(dir.path(), args)
+            .env("CC_DB", &db)
+            .spawn()
+            .expect("the binary starts");
+        assert!(eventually(Duration::from_secs(20), || {
+            active_queries(&server, "cc_sigterm")
+                .iter()
+                .any(|(_, q)| q.contains("slow"))
+        }));
+        signal(child.id(), "TERM");
+        let out = wait_bounded(child, Duration::from_secs(20), "SIGTERM");
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("SIGTERM") && out.stderr.contains("cancelled"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            eventually(Duration::from_secs(5), || active_queries(
+                &server,
+                "cc_sigterm"
+            )
+            .is_empty()),
+            "{args:?}: still running: {:?}",
+            active_queries(&server, "cc_sigterm")
+        );
+    }
 }
 
 // --- 4. a connection broken by a failed statement is not reused ------------------------------
