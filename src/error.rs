@@ -18,9 +18,14 @@ pub enum Error {
     /// Writing a report or reading a file failed.
     #[error("{0}")]
     Io(String),
-    /// Ctrl-C or SIGTERM (the signal's name): running queries were cancelled on their servers.
-    #[error("interrupted by {0}: queries still running on PostgreSQL were cancelled")]
-    Interrupted(&'static str),
+    /// Ctrl-C or SIGTERM: running queries were cancelled on their servers. `unanswered`: how
+    /// many connections' servers did not take the cancel request in time (`None`: a second
+    /// signal stopped the waiting).
+    #[error("{}", interrupted_text(signal, *unanswered))]
+    Interrupted {
+        signal: &'static str,
+        unanswered: Option<usize>,
+    },
     /// A broken invariant: a bug in crosscheck, never bad input.
     #[error("internal error (this is a bug, please report it): {0}")]
     Internal(String),
@@ -31,6 +36,28 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl From<Diagnostics> for Error {
     fn from(d: Diagnostics) -> Self {
         Error::Config(Box::new(d))
+    }
+}
+
+fn interrupted_text(signal: &str, unanswered: Option<usize>) -> String {
+    let head =
+        format!("interrupted by {signal}: queries still running on PostgreSQL were cancelled");
+    match unanswered {
+        Some(0) => head,
+        Some(n) => format!(
+            "{head}, except on {n} connection{} whose server did not take the cancel request in \
+             time ({} with the source's statement_timeout)",
+            if n == 1 { "" } else { "s" },
+            if n == 1 {
+                "its query ends"
+            } else {
+                "their queries end"
+            }
+        ),
+        None => format!(
+            "{head} (a second signal stopped the waiting: some cancel requests may not have \
+             reached their server)"
+        ),
     }
 }
 

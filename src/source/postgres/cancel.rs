@@ -3,8 +3,8 @@
 //! gives up instead of hanging on a server that does not answer.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_postgres::{CancelToken, NoTls};
@@ -44,6 +44,8 @@ impl Canceller {
 struct Entry {
     session: u64,
     canceller: Canceller,
+    /// The connection's state (`session::BUSY` while a statement runs).
+    state: Arc<AtomicU8>,
 }
 
 static OPEN: Mutex<BTreeMap<u64, Entry>> = Mutex::new(BTreeMap::new());
@@ -59,10 +61,17 @@ pub fn next_id() -> u64 {
 pub struct Listed(u64);
 
 impl Listed {
-    pub fn new(session: u64, canceller: Canceller) -> Self {
+    pub fn new(session: u64, canceller: Canceller, state: Arc<AtomicU8>) -> Self {
         let id = next_id();
         if let Ok(mut open) = OPEN.lock() {
-            open.insert(id, Entry { session, canceller });
+            open.insert(
+                id,
+                Entry {
+                    session,
+                    canceller,
+                    state,
+                },
+            );
         }
         Listed(id)
     }
@@ -83,12 +92,56 @@ pub fn open_connections(session: u64) -> usize {
         .unwrap_or(0)
 }
 
-/// Asks every server to cancel the queries crosscheck is running, all at once; each request
-/// is bounded, so this ends even when servers do not answer.
-pub async fn cancel_all() {
-    let all: Vec<Canceller> = OPEN
-        .lock()
-        .map(|open| open.values().map(|e| e.canceller.clone()).collect())
-        .unwrap_or_default();
-    futures::future::join_all(all.iter().map(Canceller::cancel)).await;
+/// Set once a signal came: no new statement is sent after it.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// Whether a signal is being handled (statements are then refused).
+pub fn stopping() -> bool {
+    STOPPING.load(Ordering::Acquire)
+}
+
+/// The busy connections among `ids` (all of them when `None`).
+fn busy(ids: Option<&[u64]>) -> Vec<(u64, Canceller)> {
+    OPEN.lock()
+        .map(|open| {
+            open.iter()
+                .filter(|(id, e)| {
+                    e.state.load(Ordering::Acquire) == super::session::BUSY
+                        && ids.is_none_or(|ids| ids.contains(id))
+                })
+                .map(|(id, e)| (*id, e.canceller.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Asks the servers to cancel every statement crosscheck is running (idle connections have
+/// none), all at once; each request is bounded, so this ends even when servers do not answer.
+/// Returns how many did not.
+///
+/// A server ignores a cancel request that arrives before the statement it was meant for (still
+/// on its way over the connection), so no new statement is sent from now on, and a statement
+/// still running shortly after its server took the request is cancelled again.
+pub async fn cancel_all() -> usize {
+    STOPPING.store(true, Ordering::Release);
+    let mut targets = busy(None);
+    let mut unanswered = None;
+    for _ in 0..3 {
+        if targets.is_empty() {
+            break;
+        }
+        let taken =
+            futures::future::join_all(targets.iter().map(|(_, canceller)| canceller.cancel()))
+                .await;
+        unanswered.get_or_insert(taken.iter().filter(|taken| !**taken).count());
+        let answered: Vec<u64> = targets
+            .iter()
+            .zip(&taken)
+            .filter(|(_, taken)| **taken)
+            .map(|((id, _), _)| *id)
+            .collect();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        targets = busy(Some(&answered));
+    }
+    unanswered.unwrap_or(0)
 }

@@ -60,6 +60,8 @@ pub enum PgError {
         waited: Duration,
         statement_timeout: Duration,
     },
+    /// A signal came: no new statement is sent.
+    Stopping,
 }
 
 impl PgError {
@@ -67,7 +69,7 @@ impl PgError {
     pub fn code(&self) -> Option<&tokio_postgres::error::SqlState> {
         match self {
             PgError::Server(e) => e.code(),
-            PgError::NoAnswer { .. } => None,
+            PgError::NoAnswer { .. } | PgError::Stopping => None,
         }
     }
 }
@@ -88,6 +90,7 @@ impl std::fmt::Display for PgError {
                 duration_text(*statement_timeout),
                 duration_text(CLIENT_MARGIN)
             ),
+            PgError::Stopping => write!(f, "interrupted: no new statement is sent"),
         }
     }
 }
@@ -107,8 +110,8 @@ pub fn duration_text(d: Duration) -> String {
 const STARTING: u8 = 0;
 /// No statement running, none failed: fit for the pool.
 const IDLE: u8 = 1;
-/// A statement (or COPY stream) is running.
-const BUSY: u8 = 2;
+/// A statement (or COPY stream) is running: the one state a signal's cancel request is for.
+pub(super) const BUSY: u8 = 2;
 /// A statement failed: the transaction is aborted, the connection is closed.
 const FAILED: u8 = 3;
 /// The server did not answer; a cancel was sent and the socket is dropped.
@@ -120,7 +123,8 @@ pub struct Conn {
     task: tokio::task::AbortHandle,
     canceller: Canceller,
     statement_timeout: Duration,
-    state: AtomicU8,
+    /// Shared with the list of open connections, which cancels only the busy ones.
+    state: Arc<AtomicU8>,
 }
 
 impl Conn {
@@ -146,6 +150,10 @@ impl Conn {
         &self,
         work: impl Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> Result<T, PgError> {
+        if cancel::stopping() {
+            self.settle(FAILED);
+            return Err(PgError::Stopping);
+        }
         self.settle(BUSY);
         let limit = self.limit();
         match tokio::time::timeout(limit, work).await {
@@ -478,7 +486,8 @@ impl PgSession {
     {
         let limit = self.info.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         let canceller = Canceller::new(client.cancel_token(), self.tls.clone(), limit);
-        let listed = Listed::new(self.id, canceller.clone());
+        let state = Arc::new(AtomicU8::new(STARTING));
+        let listed = Listed::new(self.id, canceller.clone(), state.clone());
         let task = tokio::spawn(async move {
             let _listed = listed;
             let _ = connection.await;
@@ -488,7 +497,7 @@ impl PgSession {
             task: task.abort_handle(),
             canceller,
             statement_timeout: self.statement_timeout,
-            state: AtomicU8::new(STARTING),
+            state,
         }
     }
 
