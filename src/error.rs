@@ -82,4 +82,22 @@ mod tests {
     fn error_stays_small() {
         assert!(std::mem::size_of::<super::Error>() <= 56);
     }
+
+    #[test]
+    fn an_interruption_says_which_cancels_went_unanswered() {
+        let text = |unanswered| {
+            super::Error::Interrupted {
+                signal: "SIGTERM",
+                unanswered,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            text(Some(0)),
+            "interrupted by SIGTERM: queries still running on PostgreSQL were cancelled"
+        );
+        assert!(text(Some(1)).contains("except on 1 connection whose server"));
+        assert!(text(Some(2)).contains("2 connections") && text(Some(2)).contains("their queries"));
+        assert!(text(None).contains("a second signal"));
+    }
 }

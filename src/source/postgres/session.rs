@@ -95,14 +95,15 @@ impl std::fmt::Display for PgError {
     }
 }
 
-/// `2s`, `1.5s`, `50ms`.
+/// `2s`, `1.5s`, `5.05s`, `50ms`.
 pub fn duration_text(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         format!("{}ms", d.as_millis())
     } else if d.subsec_millis() == 0 {
         format!("{}s", d.as_secs())
     } else {
-        format!("{:.1}s", d.as_secs_f64())
+        let millis = format!("{:03}", d.subsec_millis());
+        format!("{}.{}s", d.as_secs(), millis.trim_end_matches('0'))
     }
 }
 
@@ -556,4 +557,26 @@ pub fn error_text(e: &tokio_postgres::Error) -> String {
         source = inner.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_answer_names_the_limit_and_its_parts() {
+        assert_eq!(duration_text(Duration::from_millis(50)), "50ms");
+        assert_eq!(duration_text(Duration::from_secs(7)), "7s");
+        assert_eq!(duration_text(Duration::from_millis(5050)), "5.05s");
+        assert_eq!(duration_text(Duration::from_millis(5500)), "5.5s");
+        let text = PgError::NoAnswer {
+            waited: Duration::from_secs(7),
+            statement_timeout: Duration::from_secs(2),
+        }
+        .to_string();
+        assert!(
+            text.starts_with("no answer from the server within 7s (the source's statement_timeout 2s + 5s margin)"),
+            "{text}"
+        );
+    }
 }
