@@ -107,7 +107,8 @@ pub fn duration_text(d: Duration) -> String {
     }
 }
 
-/// Where a connection stands; decides what happens to it when it is let go.
+// A connection's state decides what happens to it when it is let go.
+/// Opening: connected, the session's setup not done yet.
 const STARTING: u8 = 0;
 /// No statement running, none failed: fit for the pool.
 const IDLE: u8 = 1;
@@ -151,6 +152,15 @@ impl Conn {
         &self,
         work: impl Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> Result<T, PgError> {
+        self.bounded_then(work, IDLE).await
+    }
+
+    /// `bounded`, moving to `done` on success (BUSY for a COPY, whose rows are still to come).
+    async fn bounded_then<T>(
+        &self,
+        work: impl Future<Output = Result<T, tokio_postgres::Error>>,
+        done: u8,
+    ) -> Result<T, PgError> {
         if cancel::stopping() {
             self.settle(FAILED);
             return Err(PgError::Stopping);
@@ -159,7 +169,7 @@ impl Conn {
         let limit = self.limit();
         match tokio::time::timeout(limit, work).await {
             Ok(Ok(value)) => {
-                self.settle(IDLE);
+                self.settle(done);
                 Ok(value)
             }
             Ok(Err(e)) => {
@@ -206,9 +216,8 @@ impl Conn {
     pub async fn copy_out(&self, sql: &str) -> Result<CopyRows<'_>, PgError> {
         let started = Instant::now();
         let limit = self.limit();
-        let stream = self.bounded(self.client.copy_out(sql)).await?;
         // Still running until the stream ends.
-        self.settle(BUSY);
+        let stream = self.bounded_then(self.client.copy_out(sql), BUSY).await?;
         Ok(CopyRows {
             conn: self,
             stream: Box::pin(stream),
