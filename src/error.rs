@@ -18,13 +18,13 @@ pub enum Error {
     /// Writing a report or reading a file failed.
     #[error("{0}")]
     Io(String),
-    /// Ctrl-C or SIGTERM: running queries were cancelled on their servers. `unanswered`: how
-    /// many connections' servers did not take the cancel request in time (`None`: a second
-    /// signal stopped the waiting).
-    #[error("{}", interrupted_text(signal, *unanswered))]
+    /// Ctrl-C or SIGTERM: running queries were cancelled on their servers. `cancelled`: how
+    /// many statements were running, and on how many connections the server did not take the
+    /// cancel request in time (`None`: a second signal stopped the waiting).
+    #[error("{}", interrupted_text(signal, *cancelled))]
     Interrupted {
         signal: &'static str,
-        unanswered: Option<usize>,
+        cancelled: Option<(usize, usize)>,
     },
     /// A broken invariant: a bug in crosscheck, never bad input.
     #[error("internal error (this is a bug, please report it): {0}")]
@@ -39,12 +39,13 @@ impl From<Diagnostics> for Error {
     }
 }
 
-fn interrupted_text(signal: &str, unanswered: Option<usize>) -> String {
+fn interrupted_text(signal: &str, cancelled: Option<(usize, usize)>) -> String {
     let head =
         format!("interrupted by {signal}: queries still running on PostgreSQL were cancelled");
-    match unanswered {
-        Some(0) => head,
-        Some(n) => format!(
+    match cancelled {
+        Some((0, _)) => format!("interrupted by {signal} (no query was running on PostgreSQL)"),
+        Some((_, 0)) => head,
+        Some((_, n)) => format!(
             "{head}, except on {n} connection{} whose server did not take the cancel request in \
              time ({} with the source's statement_timeout)",
             if n == 1 { "" } else { "s" },
@@ -85,19 +86,26 @@ mod tests {
 
     #[test]
     fn an_interruption_says_which_cancels_went_unanswered() {
-        let text = |unanswered| {
+        let text = |cancelled| {
             super::Error::Interrupted {
                 signal: "SIGTERM",
-                unanswered,
+                cancelled,
             }
             .to_string()
         };
         assert_eq!(
-            text(Some(0)),
+            text(Some((2, 0))),
             "interrupted by SIGTERM: queries still running on PostgreSQL were cancelled"
         );
-        assert!(text(Some(1)).contains("except on 1 connection whose server"));
-        assert!(text(Some(2)).contains("2 connections") && text(Some(2)).contains("their queries"));
+        assert_eq!(
+            text(Some((0, 0))),
+            "interrupted by SIGTERM (no query was running on PostgreSQL)"
+        );
+        assert!(text(Some((1, 1))).contains("except on 1 connection whose server"));
+        assert!(
+            text(Some((3, 2))).contains("2 connections")
+                && text(Some((3, 2))).contains("their queries")
+        );
         assert!(text(None).contains("a second signal"));
     }
 }

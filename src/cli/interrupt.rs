@@ -15,11 +15,11 @@ pub async fn interruptible<T>(work: impl Future<Output = Result<T>>) -> Result<T
     };
     // `work` is still alive here, so every connection it holds is still listed and gets a
     // cancel request; a second signal stops waiting for the servers to take them.
-    let unanswered = tokio::select! {
-        unanswered = crate::source::postgres::cancel_all() => Some(unanswered),
+    let cancelled = tokio::select! {
+        cancelled = crate::source::postgres::cancel_all() => Some(cancelled),
         _ = signalled() => None,
     };
-    Err(Error::Interrupted { signal, unanswered })
+    Err(Error::Interrupted { signal, cancelled })
 }
 
 /// Resolves when SIGINT or SIGTERM arrives, with the signal's name.

@@ -117,14 +117,16 @@ fn busy(ids: Option<&[u64]>) -> Vec<(u64, Canceller)> {
 
 /// Asks the servers to cancel every statement crosscheck is running (idle connections have
 /// none), all at once; each request is bounded, so this ends even when servers do not answer.
-/// Returns how many did not.
+/// Returns how many statements were running, and on how many connections the server did
+/// not take the request.
 ///
 /// A server ignores a cancel request that arrives before the statement it was meant for (still
 /// on its way over the connection), so no new statement is sent from now on, and a statement
 /// still running shortly after its server took the request is cancelled again.
-pub async fn cancel_all() -> usize {
+pub async fn cancel_all() -> (usize, usize) {
     STOPPING.store(true, Ordering::Release);
     let mut targets = busy(None);
+    let running = targets.len();
     let mut unanswered = None;
     for _ in 0..3 {
         if targets.is_empty() {
@@ -143,5 +145,5 @@ pub async fn cancel_all() -> usize {
         tokio::time::sleep(Duration::from_millis(200)).await;
         targets = busy(Some(&answered));
     }
-    unanswered.unwrap_or(0)
+    (running, unanswered.unwrap_or(0))
 }
