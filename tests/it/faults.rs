@@ -430,6 +430,73 @@ fn a_query_dropped_mid_flight_never_goes_back_to_the_pool() {
     }
 }
 
+/// An idle pooled connection that the server ends (an idle timeout, an administrator,
+/// a failover) is never handed to the next rule.
+#[test]
+fn a_connection_the_server_closed_is_not_handed_out() {
+    let Some(server) = server() else { return };
+    let db = fresh_database(&server, "cc_closed");
+    execute(
+        &db,
+        "CREATE TABLE t (id int4 PRIMARY KEY, v int4); \
+         INSERT INTO t SELECT g, g FROM generate_series(1, 50) g; \
+         CREATE VIEW pause AS SELECT id + 0 * length(pg_sleep(2)::text) AS id FROM t WHERE id = 1;",
+    );
+    let config = "sources:\n  a:\n    postgres: ${CC_DB}\n    max_connections: 2\n";
+    // The checksum leaves two connections in the pool; the pause takes one of them.
+    let rules = "rules:
+  - name: two_connections
+    type: diff
+    source: a.t
+    target: a.t
+    key: [id]
+    algorithm: checksum
+  - name: pause
+    type: sql
+    sql: SELECT id FROM a.pause WHERE id < 0
+  - name: after
+    type: diff
+    source: a.t
+    target: a.t
+    key: [id]
+    algorithm: checksum
+";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    let child = binary(dir.path(), &["run", "--json", "-", "-q", "-j", "1"])
+        .env("CC_DB", &db)
+        .spawn()
+        .expect("the binary starts");
+    assert!(eventually(Duration::from_secs(20), || {
+        active_queries(&server, "cc_closed")
+            .iter()
+            .any(|(_, q)| q.contains("pause"))
+    }));
+    // Every idle connection but the snapshot's holder.
+    let ended: i64 = runtime().block_on(async {
+        let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+            .await
+            .expect("connects");
+        tokio::spawn(connection);
+        client
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = 'cc_closed' AND state = 'idle in transaction' \
+                 AND query NOT LIKE '%pg_export_snapshot%'",
+                &[],
+            )
+            .await
+            .expect("pg_terminate_backend")
+            .get(0)
+    });
+    assert!(ended >= 1, "no idle pooled connection to end");
+    let out = wait_bounded(child, Duration::from_secs(60), "a closed connection");
+    let report = out.json();
+    for name in ["two_connections", "pause", "after"] {
+        let rule = crate::support::rule(&report, name);
+        assert_eq!(rule["status"], "pass", "{name}: {rule}");
+    }
+}
+
 // --- 5. cancel tokens of closed connections are let go --------------------------------------
 
 #[test]

@@ -395,7 +395,12 @@ impl PgSession {
             .acquire_owned()
             .await
             .map_err(|e| e.to_string())?;
-        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        // An idle connection the server has ended meanwhile (an idle timeout, an
+        // administrator, a failover) is dropped, never handed out.
+        let idle = self.idle.lock().ok().and_then(|mut idle| {
+            idle.retain(|conn| !conn.client.is_closed());
+            idle.pop()
+        });
         let conn = match idle {
             Some(conn) => conn,
             None => self.connect().await?,
