@@ -18,9 +18,14 @@ pub enum Error {
     /// Writing a report or reading a file failed.
     #[error("{0}")]
     Io(String),
-    /// Ctrl-C: running queries were cancelled on their servers.
-    #[error("interrupted: queries still running on PostgreSQL were cancelled")]
-    Interrupted,
+    /// Ctrl-C or SIGTERM: running queries were cancelled on their servers. `cancelled`: how
+    /// many statements were running, and on how many connections the server did not take the
+    /// cancel request in time (`None`: a second signal stopped the waiting).
+    #[error("{}", interrupted_text(signal, *cancelled))]
+    Interrupted {
+        signal: &'static str,
+        cancelled: Option<(usize, usize)>,
+    },
     /// A broken invariant: a bug in crosscheck, never bad input.
     #[error("internal error (this is a bug, please report it): {0}")]
     Internal(String),
@@ -31,6 +36,29 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl From<Diagnostics> for Error {
     fn from(d: Diagnostics) -> Self {
         Error::Config(Box::new(d))
+    }
+}
+
+fn interrupted_text(signal: &str, cancelled: Option<(usize, usize)>) -> String {
+    let head =
+        format!("interrupted by {signal}: queries still running on PostgreSQL were cancelled");
+    match cancelled {
+        Some((0, _)) => format!("interrupted by {signal} (no query was running on PostgreSQL)"),
+        Some((_, 0)) => head,
+        Some((_, n)) => format!(
+            "{head}, except on {n} connection{} whose server did not take the cancel request in \
+             time ({} with the source's statement_timeout)",
+            if n == 1 { "" } else { "s" },
+            if n == 1 {
+                "its query ends"
+            } else {
+                "their queries end"
+            }
+        ),
+        None => format!(
+            "{head} (a second signal stopped the waiting: some cancel requests may not have \
+             reached their server)"
+        ),
     }
 }
 
@@ -54,5 +82,30 @@ mod tests {
     #[test]
     fn error_stays_small() {
         assert!(std::mem::size_of::<super::Error>() <= 56);
+    }
+
+    #[test]
+    fn an_interruption_says_which_cancels_went_unanswered() {
+        let text = |cancelled| {
+            super::Error::Interrupted {
+                signal: "SIGTERM",
+                cancelled,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            text(Some((2, 0))),
+            "interrupted by SIGTERM: queries still running on PostgreSQL were cancelled"
+        );
+        assert_eq!(
+            text(Some((0, 0))),
+            "interrupted by SIGTERM (no query was running on PostgreSQL)"
+        );
+        assert!(text(Some((1, 1))).contains("except on 1 connection whose server"));
+        assert!(
+            text(Some((3, 2))).contains("2 connections")
+                && text(Some((3, 2))).contains("their queries")
+        );
+        assert!(text(None).contains("a second signal"));
     }
 }

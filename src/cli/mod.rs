@@ -4,6 +4,7 @@
 mod diff;
 mod explain;
 mod init;
+mod interrupt;
 mod list;
 mod run;
 mod select;
@@ -254,10 +255,10 @@ fn parse_source_override(text: &str) -> std::result::Result<(String, String), St
 /// Runs the parsed command line; returns the exit code.
 pub fn main_with(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::Run(args) => runtime()?.block_on(run::run(args)),
-        Command::Validate(args) => runtime()?.block_on(validate::validate(args)),
+        Command::Run(args) => block_on(run::run(args)),
+        Command::Validate(args) => block_on(validate::validate(args)),
         Command::List(args) => list::list(args),
-        Command::Diff(args) => runtime()?.block_on(diff::diff(args)),
+        Command::Diff(args) => block_on(diff::diff(args)),
         Command::Init { dir } => init::init(dir),
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&crate::config::schema::schema())
@@ -270,16 +271,22 @@ pub fn main_with(cli: Cli) -> Result<u8> {
                 config: args.config.clone(),
                 paths: vec![],
             };
-            runtime()?.block_on(explain::explain(args))
+            block_on(explain::explain(args))
         }
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs an async command on a runtime of its own; Ctrl-C and SIGTERM interrupt it.
+fn block_on(command: impl std::future::Future<Output = Result<u8>>) -> Result<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    let result = runtime.block_on(interrupt::interruptible(command));
+    // Dropping a runtime waits for its blocking threads (a tree scan, a file read) without
+    // limit; an interrupted command must not wait for them.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }
 
 /// Loads the project named by the arguments.

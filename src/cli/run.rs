@@ -53,20 +53,10 @@ pub async fn execute(
         on_rule_done,
         keep_all_differences,
     };
-    // Ctrl-C cancels what runs on the database servers, then exits 2.
-    let outcome = tokio::select! {
-        outcome = engine::run(project, rules, &options) => outcome,
-        _ = tokio::signal::ctrl_c() => {
-            if let Some(bar) = &progress {
-                bar.finish_and_clear();
-            }
-            crate::source::postgres::cancel_all().await;
-            return Err(Error::Interrupted);
-        }
-    };
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
+    // A signal (see `interrupt`) drops this future: the bar is cleared then too.
+    let bar = ClearOnDrop(progress);
+    let outcome = engine::run(project, rules, &options).await;
+    drop(bar);
     let outcome = outcome?;
     let stdout_taken = write_reports(&output.reports, &outcome)?;
     if !output.quiet && !stdout_taken {
@@ -78,6 +68,17 @@ pub async fn execute(
     }
     let code = exit_code(&outcome, output.fail_on);
     Ok((outcome, code))
+}
+
+/// Clears the progress bar when the run ends, however it ends.
+struct ClearOnDrop(Option<indicatif::ProgressBar>);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// Writes every requested report; says whether one of them went to standard output.

@@ -109,6 +109,19 @@ fn read_sources(node: &Node, base_dir: &Path, r: &mut Reader) -> Vec<SourceSpec>
         .collect()
 }
 
+/// PostgreSQL takes whole milliseconds up to `i32::MAX`, and 0 turns its limit off: the
+/// client-side limit (see `source::postgres::session`) is derived from this one, so it must be
+/// one the server enforces too.
+fn statement_timeout_problem(timeout: Duration) -> Option<&'static str> {
+    if timeout < Duration::from_millis(1) {
+        Some("statement_timeout must be at least 1ms (0 would turn PostgreSQL's own limit off)")
+    } else if timeout > Duration::from_millis(i32::MAX as u64) {
+        Some("statement_timeout must be at most 24d (PostgreSQL's largest is 2147483647 ms)")
+    } else {
+        None
+    }
+}
+
 fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Option<SourceSpec> {
     let name = r.text(key)?.value;
     if !is_identifier(&name) {
@@ -130,7 +143,12 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
                 location = r.text(v).map(|t| (kind, t.value));
             }
             "schema" => schema = r.text(v).map(|t| t.value),
-            "statement_timeout" => timeout = r.duration(v).map(|(d, _)| d),
+            "statement_timeout" => {
+                timeout = r.duration(v).map(|(d, _)| d);
+                if let Some(problem) = timeout.and_then(statement_timeout_problem) {
+                    r.error(v, problem);
+                }
+            }
             "max_connections" => match r.count(v) {
                 Some(n) if n > 0 => max_connections = Some(n as usize),
                 Some(_) => r.error(v, "max_connections must be at least 1"),

@@ -406,10 +406,10 @@ mod tests {
     }
 }
 
-/// Runs a checksum query; a failed statement aborts the transaction, so the connection is
-/// discarded. The rows count as read from the source.
+/// Runs a checksum query; a failed statement aborts the transaction, so the pool closes the
+/// connection. The rows count as read from the source.
 pub async fn query(table: &PgTable, sql: &str) -> Result<Vec<tokio_postgres::Row>, String> {
-    let mut client = table.session.client().await?;
+    let client = table.session.client().await?;
     match client.query(sql, &[]).await {
         Ok(rows) => {
             table
@@ -418,14 +418,7 @@ pub async fn query(table: &PgTable, sql: &str) -> Result<Vec<tokio_postgres::Row
                 .fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
             Ok(rows)
         }
-        Err(e) => {
-            client.discard();
-            Err(format!(
-                "PostgreSQL source `{}`: {}",
-                table.session.source,
-                crate::source::postgres::session::error_text(&e)
-            ))
-        }
+        Err(e) => Err(format!("PostgreSQL source `{}`: {e}", table.session.source)),
     }
 }
 

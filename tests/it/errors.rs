@@ -242,3 +242,21 @@ fn rules_that_can_never_pass_or_never_check_a_row_are_rejected_at_load() {
     );
     insta::assert_snapshot!(stderr_of(&files));
 }
+
+#[test]
+fn a_statement_timeout_postgresql_cannot_enforce_is_rejected() {
+    for (timeout, expected) in [
+        ("0s", "at least 1ms"),
+        ("0.0001s", "at least 1ms"),
+        ("30d", "at most 24d"),
+    ] {
+        let config = format!(
+            "sources:\n  db:\n    postgres: postgres://u@127.0.0.1:1/x\n    statement_timeout: {timeout}\n"
+        );
+        let err = stderr_of(&[("crosscheck.yaml", &config)]);
+        assert!(
+            err.contains(expected) && err.contains("crosscheck.yaml:4:"),
+            "{timeout}: {err}"
+        );
+    }
+}

@@ -2,11 +2,10 @@
 //! decoder, and the expression that selects it (a `::text` cast for types read as text).
 
 use postgres_protocol::escape::escape_identifier;
-use tokio_postgres::Client;
 
 use super::decode::{ArrayOf, Kind};
 use super::hash::HashAs;
-use super::session::error_text;
+use super::session::PooledClient;
 
 /// One column of a PostgreSQL table.
 #[derive(Clone, Debug)]
@@ -78,11 +77,11 @@ WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f')
 ORDER BY n.nspname, c.relname, a.attnum";
 
 /// Every user table and view with its columns.
-pub async fn load_tables(client: &Client) -> Result<Vec<PgTableDef>, String> {
+pub async fn load_tables(client: &PooledClient) -> Result<Vec<PgTableDef>, String> {
     let rows = client
         .query(COLUMNS_SQL, &[])
         .await
-        .map_err(|e| format!("cannot list tables: {}", error_text(&e)))?;
+        .map_err(|e| format!("cannot list tables: {}", e))?;
     let mut tables: Vec<PgTableDef> = Vec::new();
     for row in rows {
         let (schema, table): (String, String) = (row.get(0), row.get(1));
@@ -110,7 +109,7 @@ pub async fn load_tables(client: &Client) -> Result<Vec<PgTableDef>, String> {
     let constraints = client
         .query(CONSTRAINTS_SQL, &[])
         .await
-        .map_err(|e| format!("cannot list constraints: {}", error_text(&e)))?;
+        .map_err(|e| format!("cannot list constraints: {}", e))?;
     for row in constraints {
         let (schema, table, definition): (String, String, String) =
             (row.get(0), row.get(1), row.get(2));

@@ -6,6 +6,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// How long a connection's start-up may take when `connect_timeout` is not given.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A larger `connect_timeout` (a year) is taken as this, so adding it to an instant cannot
+/// overflow.
+const MAX_CONNECT_TIMEOUT_SECS: u64 = 365 * 86400;
+
 /// `sslmode` as libpq defines it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SslMode {
@@ -50,6 +57,7 @@ pub struct ConnInfo {
     pub sslrootcert: Option<PathBuf>,
     pub sslcert: Option<PathBuf>,
     pub sslkey: Option<PathBuf>,
+    /// The bound on each host's start-up; `None` only for `connect_timeout=0` (no limit).
     pub connect_timeout: Option<Duration>,
     pub application_name: String,
     pub options: Option<String>,
@@ -154,9 +162,11 @@ fn build(mut given: BTreeMap<String, String>, env: &Environment) -> Result<ConnI
                 .trim()
                 .parse()
                 .map_err(|_| format!("invalid connect_timeout `{t}` (seconds)"))?;
-            (secs > 0).then(|| Duration::from_secs(secs.max(2)))
+            // libpq's meanings: 0 waits for ever, and less than 2 seconds is 2.
+            (secs > 0).then(|| Duration::from_secs(secs.clamp(2, MAX_CONNECT_TIMEOUT_SECS)))
         }
-        None => None,
+        // libpq waits for ever; crosscheck would rather end in a clear error.
+        None => Some(DEFAULT_CONNECT_TIMEOUT),
     };
     let home_pg = |name: &str| env.home.as_ref().map(|h| h.join(".postgresql").join(name));
     let sslrootcert = given
@@ -494,6 +504,26 @@ mod tests {
         assert_eq!(info.application_name, "crosscheck");
         assert_eq!(info.display(), "postgres://app:***@db.example:6543/prod");
         let v6 = resolve_with("postgres://[::1]:5433/x", &[], None).unwrap();
+        assert_eq!(v6.connect_timeout, Some(DEFAULT_CONNECT_TIMEOUT));
+        let timeout = |conn: &str| resolve_with(conn, &[], None).unwrap().connect_timeout;
+        assert_eq!(
+            timeout("host=x connect_timeout=1"),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            timeout("host=x connect_timeout=0"),
+            None,
+            "0 waits for ever"
+        );
+        assert_eq!(
+            timeout("host=x connect_timeout=99999999999"),
+            Some(Duration::from_secs(MAX_CONNECT_TIMEOUT_SECS))
+        );
+        assert!(
+            resolve_with("host=x connect_timeout=-1", &[], None)
+                .unwrap_err()
+                .contains("invalid connect_timeout")
+        );
         assert_eq!((v6.hosts[0].as_str(), v6.port), ("::1", 5433));
     }
 

@@ -2,6 +2,7 @@
 //! into Arrow with binary COPY, and push filters (and whole rules, see `engine::pushdown`)
 //! into the database.
 
+pub mod cancel;
 pub mod catalog;
 pub mod conninfo;
 pub mod decode;
@@ -19,7 +20,8 @@ use datafusion::catalog::TableProvider;
 
 use super::SchemaTables;
 
-pub use session::{PgSession, cancel_all};
+pub use cancel::cancel_all;
+pub use session::PgSession;
 pub use table::PgTable;
 
 /// Connects to a source and lists its tables, grouped by schema.

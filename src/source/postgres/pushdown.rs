@@ -17,7 +17,7 @@ use datafusion::sql::unparser::dialect::PostgreSqlDialect;
 use futures::StreamExt;
 
 use super::catalog::kind_of;
-use super::session::{PgSession, error_text};
+use super::session::PgSession;
 use super::table::{PgTable, copy_stream};
 
 /// A query that will run inside one PostgreSQL source.
@@ -91,19 +91,19 @@ pub enum PushError {
 impl Pushed {
     /// Runs the query in PostgreSQL and returns its rows in the types DataFusion expects.
     pub async fn execute(&self) -> Result<Vec<RecordBatch>, PushError> {
-        let mut client = self.session.client().await.map_err(PushError::Failed)?;
+        let client = self.session.client().await.map_err(PushError::Failed)?;
         let statement = match client.prepare(&self.sql).await {
             Ok(statement) => statement,
             Err(e) => {
-                // The failed statement aborted this connection's transaction.
-                client.discard();
+                // The failed statement aborted this connection's transaction: the pool
+                // closes it.
                 // Syntax, unknown names or types (42…) and unsupported features (0A000) mean
                 // the unparsed SQL is not PostgreSQL's: DataFusion runs the query instead.
                 return Err(match e.code().map(|c| c.code()) {
                     Some(code) if code.starts_with("42") || code == "0A000" => {
-                        PushError::NotUnderstood(error_text(&e))
+                        PushError::NotUnderstood(e.to_string())
                     }
-                    _ => PushError::Failed(error_text(&e)),
+                    _ => PushError::Failed(e.to_string()),
                 });
             }
         };

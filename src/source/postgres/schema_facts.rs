@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use postgres_protocol::escape::escape_identifier;
 
-use super::session::{PgSession, PooledClient, error_text};
+use super::session::{PgSession, PooledClient};
 
 /// What one table has besides its columns, each part keyed by name, definitions in a form
 /// that compares across databases (no schema or index names inside).
@@ -127,13 +127,9 @@ pub async fn load(
     tables: &[String],
     sequences: bool,
 ) -> Result<BTreeMap<String, TableFacts>, String> {
-    let mut client = session.client().await?;
-    let result = load_with(&client, schema, tables, sequences).await;
-    if result.is_err() {
-        // A failed statement aborted the transaction: this connection is of no further use.
-        client.discard();
-    }
-    result
+    // A failed statement aborts the transaction: the pool then closes the connection.
+    let client = session.client().await?;
+    load_with(&client, schema, tables, sequences).await
 }
 
 async fn load_with(
@@ -147,12 +143,10 @@ async fn load_with(
         .map(|t| (t.clone(), TableFacts::default()))
         .collect();
     let query = |sql: &'static str, what: &'static str| async move {
-        client.query(sql, &[&schema, &tables]).await.map_err(|e| {
-            format!(
-                "cannot list {what} of schema `{schema}`: {}",
-                error_text(&e)
-            )
-        })
+        client
+            .query(sql, &[&schema, &tables])
+            .await
+            .map_err(|e| format!("cannot list {what} of schema `{schema}`: {}", e))
     };
     for row in query(INDEXES_SQL, "indexes").await? {
         let (table, name, definition): (String, String, String) =
@@ -217,7 +211,7 @@ async fn column_extreme(
     let row = client.query_one(&sql, &[]).await.map_err(|e| {
         format!(
             "cannot read {function}({column}) of `{schema}.{table}`: {}",
-            error_text(&e)
+            e
         )
     })?;
     Ok(row.get(0))

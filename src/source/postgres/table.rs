@@ -29,7 +29,7 @@ use postgres_protocol::escape::escape_identifier;
 
 use super::catalog::PgTableDef;
 use super::decode::CopyDecoder;
-use super::session::{PgSession, error_text};
+use super::session::{PgError, PgSession, PooledClient};
 
 const BATCH_ROWS: usize = 8192;
 
@@ -198,15 +198,13 @@ impl PgTable {
             "SELECT min({column})::int8, max({column})::int8 FROM {}",
             self.qualified_name()
         );
-        let Ok(mut client) = self.session.client().await else {
+        let Ok(client) = self.session.client().await else {
             return vec![];
         };
+        // A failed query closes its connection; the table is then read in one piece.
         let bounds = match client.query_one(&sql, &[]).await {
             Ok(row) => (row.get::<_, Option<i64>>(0), row.get::<_, Option<i64>>(1)),
-            Err(_) => {
-                client.discard();
-                return vec![];
-            }
+            Err(_) => return vec![],
         };
         let (Some(low), Some(high)) = bounds else {
             return vec![];
@@ -444,39 +442,39 @@ async fn run_copy(
     kinds: Vec<super::decode::Kind>,
     tx: &tokio::sync::mpsc::Sender<Result<datafusion::arrow::array::RecordBatch>>,
 ) -> Result<(), String> {
-    let mut client = session.client().await?;
-    let result = copy_into(session, &client, select, schema, kinds, tx).await;
-    if !matches!(result, Ok(true)) {
-        client.discard();
-    }
-    result.map(|_| ())
+    let client = session.client().await?;
+    copy_into(session, &client, select, schema, kinds, tx).await
 }
 
-/// Streams the rows to `tx`; `Ok(false)` when the reader stopped early.
+/// Streams the rows to `tx` until the end, an error, or the reader stopping early (a LIMIT
+/// above us). A COPY left before its end leaves the connection busy: the pool closes it.
 async fn copy_into(
     session: &Arc<PgSession>,
-    client: &tokio_postgres::Client,
+    client: &PooledClient,
     select: &str,
     schema: SchemaRef,
     kinds: Vec<super::decode::Kind>,
     tx: &tokio::sync::mpsc::Sender<Result<datafusion::arrow::array::RecordBatch>>,
-) -> Result<bool, String> {
+) -> Result<(), String> {
     let copy = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
     let source = session.source.clone();
-    let failed =
-        |e: tokio_postgres::Error| format!("PostgreSQL source `{source}`: {}", error_text(&e));
-    let stream = client.copy_out(&copy).await.map_err(failed)?;
-    futures::pin_mut!(stream);
+    let failed = |e: PgError| format!("PostgreSQL source `{source}`: {e}");
+    let mut rows = client.copy_out(&copy).await.map_err(failed)?;
     let mut decoder = CopyDecoder::new(schema, kinds, BATCH_ROWS);
-    while let Some(chunk) = stream.next().await {
+    loop {
+        let chunk = tokio::select! {
+            chunk = rows.next() => chunk,
+            // Nobody reads any more: stop waiting for the server now.
+            _ = tx.closed() => return Ok(()),
+        };
+        let Some(chunk) = chunk else { break };
         let chunk = chunk.map_err(failed)?;
         for batch in decoder.push(&chunk)? {
             session
                 .rows_read
                 .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
             if tx.send(Ok(batch)).await.is_err() {
-                // The reader stopped early (a LIMIT above us): the COPY is abandoned mid-way.
-                return Ok(false);
+                return Ok(());
             }
         }
     }
@@ -486,7 +484,7 @@ async fn copy_into(
             .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
         let _ = tx.send(Ok(batch)).await;
     }
-    Ok(true)
+    Ok(())
 }
 
 #[cfg(test)]
