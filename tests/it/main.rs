@@ -15,5 +15,6 @@ mod formats;
 mod pg;
 mod reports;
 mod schema;
+mod side_effects;
 mod support;
 mod tree;
