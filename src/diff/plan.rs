@@ -143,9 +143,15 @@ pub async fn plan(
         let t = target_name(c);
         let (st, tt) = (type_of(&s_schema, c)?, type_of(&t_schema, &t)?);
         let family = family(st, tt);
+        let unknown = |schema: &SchemaRef, name: &str| {
+            schema
+                .field_with_name(name)
+                .is_ok_and(super::compare::null_is_unknown)
+        };
         policies.push(Policy {
             family,
             same_type: st == tt,
+            null_is_unknown: unknown(&s_schema, c) || unknown(&t_schema, &t),
             tolerance: tolerance_for(options, c, &t, family),
             normalize: options.normalize.clone(),
             timezone,
