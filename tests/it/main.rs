@@ -13,6 +13,7 @@ mod example;
 mod faults;
 mod formats;
 mod pg;
+mod pg_arrays;
 mod reports;
 mod schema;
 mod side_effects;
