@@ -12,6 +12,7 @@ mod errors;
 mod example;
 mod faults;
 mod formats;
+mod memory;
 mod pg;
 mod pg_arrays;
 mod reports;
