@@ -90,3 +90,39 @@ pub async fn side_where(ctx: &SessionContext, side: &Side) -> Result<Option<Stri
         _ => Ok(None),
     }
 }
+
+/// Plans each side's `where` as it will run, so `validate` reports an unknown function or
+/// column (or one refused on a PostgreSQL table) before anything runs.
+pub async fn check(ctx: &SessionContext, sides: [&Side; 2]) -> Result<(), String> {
+    for side in sides {
+        let Side::Table {
+            table,
+            predicate: Some(p),
+        } = side
+        else {
+            continue;
+        };
+        let provider = ctx
+            .table_provider(crate::engine::resolve::reference(table))
+            .await
+            .map_err(|e| crate::engine::error_text(&e))?;
+        if (provider.as_ref() as &dyn std::any::Any)
+            .downcast_ref::<crate::source::postgres::PgTable>()
+            .is_some()
+        {
+            postgres_where(ctx, table, p).await?;
+        } else {
+            let sql = format!(
+                "SELECT * {}",
+                crate::engine::sqlgen::from_where(&crate::engine::sqlgen::table(table), Some(p))
+            );
+            ctx.sql(&sql).await.map_err(|e| {
+                format!(
+                    "the `where` on `{table}`: {}",
+                    crate::engine::error_text(&e)
+                )
+            })?;
+        }
+    }
+    Ok(())
+}

@@ -98,15 +98,16 @@ pub async fn plan_rule(
     } = &rule.plan
     {
         // Plans both sides (with their sources' defaults) and checks key and columns.
-        return crate::diff::plan::plan(ctx, source, target, options)
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                crate::config::Diagnostic::at(
-                    rule.sql_loc(),
-                    format!("rule `{}`: {e}", rule.spec.name.value),
-                )
-            });
+        let planned = match crate::diff::plan::plan(ctx, source, target, options).await {
+            Ok(_) => crate::diff::predicate::check(ctx, [source, target]).await,
+            Err(e) => Err(e),
+        };
+        return planned.map_err(|e| {
+            crate::config::Diagnostic::at(
+                rule.sql_loc(),
+                format!("rule `{}`: {e}", rule.spec.name.value),
+            )
+        });
     }
     let ctx = rule_session(ctx, rule);
     for query in rule.queries() {

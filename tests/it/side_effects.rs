@@ -156,6 +156,10 @@ fn a_rule_where_calling_a_user_function_is_refused() {
     where: id > 5 AND status = 'x'
 ";
     let dir = project(&[("crosscheck.yaml", &config), ("rules/r.yaml", rules)]);
+    // `validate --connect` already refuses it, naming the function.
+    let validated = crosscheck(dir.path(), &["validate", "--connect"]);
+    assert_eq!(validated.code, 2, "{}", validated.stderr);
+    assert!(validated.stderr.contains("log_it"), "{}", validated.stderr);
     let (out, report) = crate::support::run_json(dir.path(), &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     for name in ["by_function", "by_source_where"] {
