@@ -115,3 +115,42 @@ fn a_temporary_folder_that_cannot_take_the_spill_is_exit_2() {
     );
     assert!(!all.contains("panicked"), "{all}");
 }
+
+/// Unmounts the tiny file system when the test ends, passed or not.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_disk_that_fills_while_spilling_is_exit_2() {
+    let dir = files();
+    let tiny = dir.path().join("tmp");
+    // A 5 MB file system is the only honest full disk; mounting one needs root (CI runs the
+    // tests as root). Elsewhere the unusable-folder test above covers the message.
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=5m", "tmpfs"])
+        .arg(&tiny)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("not run: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    let _unmount = Mounted(tiny.clone());
+    let out = diff(dir.path(), &tiny);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("the disk is full") && all.contains("os error 28"),
+        "{all}"
+    );
+    assert!(!all.contains("panicked"), "{all}");
+}
