@@ -20,12 +20,14 @@ async fn main() -> Result<(), String> {
     };
     let (_session, schemas) =
         postgres::open("bench", &url, std::time::Duration::from_secs(3600), 4).await?;
-    let provider = schemas
-        .iter()
-        .flat_map(|(_, tables)| tables)
-        .find(|(name, _)| *name == table)
-        .map(|(_, provider)| provider.clone())
-        .ok_or_else(|| format!("no table `{table}`"))?;
+    let mut provider = None;
+    for (_, schema) in &schemas {
+        if let Some(found) = schema.table(&table).await.map_err(|e| e.to_string())? {
+            provider = Some(found);
+            break;
+        }
+    }
+    let provider = provider.ok_or_else(|| format!("no table `{table}`"))?;
     let ctx = datafusion::prelude::SessionContext::new();
     let started = Instant::now();
     let plan = provider

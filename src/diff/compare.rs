@@ -88,6 +88,20 @@ pub struct Policy {
     pub timezone: chrono_tz::Tz,
     /// Both sides have the same Arrow type: the checksum may hash values as they are.
     pub same_type: bool,
+    /// NULL means "could not be determined" (a tree file's `sha256` when it was not read):
+    /// it equals nothing, not even another NULL.
+    pub null_is_unknown: bool,
+}
+
+/// Field metadata saying a column's NULL means unknown (see `Policy::null_is_unknown`).
+pub const NULL_IS_UNKNOWN: &str = "crosscheck.null_is_unknown";
+
+/// Whether a field says its NULL means unknown.
+pub fn null_is_unknown(field: &datafusion::arrow::datatypes::Field) -> bool {
+    field
+        .metadata()
+        .get(NULL_IS_UNKNOWN)
+        .is_some_and(|v| v == "true")
 }
 
 /// Per row: whether the pair differs, and whether it is equal only thanks to the policy.
@@ -109,6 +123,12 @@ pub fn compare(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<
         } else {
             raw_equal.clone()
         };
+    let unknown = |i: usize| policy.null_is_unknown && source.is_null(i) && target.is_null(i);
+    let equal_under_policy: BooleanArray = equal_under_policy
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Some(e.unwrap_or(false) && !unknown(i)))
+        .collect();
     let differs: BooleanArray = equal_under_policy
         .iter()
         .map(|e| Some(!e.unwrap_or(false)))
@@ -468,7 +488,25 @@ mod tests {
             tolerance: None,
             normalize: Normalize::default(),
             timezone: chrono_tz::UTC,
+            null_is_unknown: false,
         }
+    }
+
+    #[test]
+    fn an_unknown_null_equals_nothing() {
+        let s: ArrayRef = Arc::new(StringArray::from(vec![None, None, Some("a")]));
+        let t: ArrayRef = Arc::new(StringArray::from(vec![None, Some("a"), Some("a")]));
+        assert_eq!(
+            flags(&compare(&s, &t, &policy(Family::Text)).unwrap().differs),
+            [false, true, false]
+        );
+        let unknown = Policy {
+            null_is_unknown: true,
+            ..policy(Family::Text)
+        };
+        let v = compare(&s, &t, &unknown).unwrap();
+        assert_eq!(flags(&v.differs), [true, true, false]);
+        assert_eq!(flags(&v.forgiven), [false, false, false]);
     }
 
     fn flags(a: &BooleanArray) -> Vec<bool> {

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod hashed;
 pub mod merge;
 pub mod plan;
+pub mod predicate;
 pub mod side;
 
 use std::collections::BTreeMap;
@@ -96,13 +97,6 @@ fn merged_with(mut merged: merge::MergeResult, agreed_rows: u64) -> merge::Merge
     merged
 }
 
-fn side_predicate(side: &Side) -> Option<&str> {
-    match side {
-        Side::Table { predicate, .. } => predicate.as_deref(),
-        Side::Query { .. } => None,
-    }
-}
-
 /// Both sides as PostgreSQL tables the checksum algorithm can bisect, or why not.
 async fn checksum_eligibility(
     ctx: &SessionContext,
@@ -164,7 +158,9 @@ pub async fn run(
             ));
         }
         (Algorithm::Checksum | Algorithm::Auto, Ok((s, t))) => {
-            let (s_pred, t_pred) = (side_predicate(source), side_predicate(target));
+            let s_where = predicate::side_where(ctx, source).await?;
+            let t_where = predicate::side_where(ctx, target).await?;
+            let (s_pred, t_pred) = (s_where.as_deref(), t_where.as_deref());
             let result = if integer_key(&plan) {
                 checksum::run((&s, s_pred), (&t, t_pred), &plan, &spec)
                     .await?
@@ -241,10 +237,11 @@ pub async fn explain(
     if let Ok((s, t)) = &eligible
         && algorithm == "checksum"
     {
+        let s_where = predicate::side_where(ctx, source).await?;
         let digest = if integer_key(&plan) {
             let range = [checksum::Range { low: 0, high: 0 }];
             let (hashing, _) = checksum::Hashing::pair(s, t, &plan);
-            let sql = checksum::digest_sql(hashing, side_predicate(source), &range);
+            let sql = checksum::digest_sql(hashing, s_where.as_deref(), &range);
             format!(
                 "key ranges ({} buckets a level), e.g. the source receives:\n  {}",
                 checksum::FAN_OUT,
@@ -252,7 +249,7 @@ pub async fn explain(
             )
         } else {
             let (hashing, _) = checksum::Hashing::pair(s, t, &plan);
-            let sql = hashed::digest_sql(hashing, side_predicate(source), 1, &[]);
+            let sql = hashed::digest_sql(hashing, s_where.as_deref(), 1, &[]);
             format!(
                 "buckets of the key's hash ({} bits a level), e.g. the source receives:\n  {sql}",
                 hashed::BITS
@@ -270,9 +267,10 @@ pub async fn explain(
         ("target", target, &plan.target),
     ] {
         match side {
-            Side::Table { table, predicate } => match pg_table(ctx, table).await {
+            Side::Table { table, .. } => match pg_table(ctx, table).await {
                 Ok(pg) => {
-                    let (sql, _) = side::postgres_sql(&pg, predicate.as_deref(), side_plan);
+                    let pg_where = predicate::side_where(ctx, side).await?;
+                    let (sql, _) = side::postgres_sql(&pg, pg_where.as_deref(), side_plan);
                     out.push_str(&format!("{label}: PostgreSQL source `{}` streams, in key order:\n  {sql}\n", table.source));
                 }
                 Err(_) => out.push_str(&format!("{label}: read and sorted in-process (DataFusion, spilling to disk if needed):\n  {}\n", side::datafusion_sql(side, side_plan))),

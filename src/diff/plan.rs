@@ -270,6 +270,11 @@ pub async fn plan(
         let (s_text, t_text) = (textual(&st, t_raw), textual(&tt, s_raw));
         s_as_text.push(s_text);
         t_as_text.push(t_text);
+        let unknown = |schema: &SchemaRef, name: &str| {
+            schema
+                .field_with_name(name)
+                .is_ok_and(super::compare::null_is_unknown)
+        };
         let family = if s_text || t_text {
             Family::Text
         } else {
@@ -282,6 +287,7 @@ pub async fn plan(
         policies.push(Policy {
             family,
             same_type: st == tt,
+            null_is_unknown: unknown(&s_schema, c) || unknown(&t_schema, &t),
             tolerance: tolerance_for(options, c, &t, family)?,
             normalize: options.normalize.clone(),
             timezone,

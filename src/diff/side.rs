@@ -31,7 +31,11 @@ pub async fn sorted_stream(
             .await
             .map_err(|e| crate::engine::error_text(&e))?;
         if let Some(pg) = (provider.as_ref() as &dyn Any).downcast_ref::<PgTable>() {
-            return Ok(postgres_stream(pg, predicate.as_deref(), plan));
+            let pg_where = match predicate {
+                Some(p) => Some(super::predicate::postgres_where(ctx, table, p).await?),
+                None => None,
+            };
+            return Ok(postgres_stream(pg, pg_where.as_deref(), plan));
         }
         if plan.raw
             && let Some(text) = crate::source::files::text_table(provider.as_ref())
@@ -142,7 +146,8 @@ pub fn datafusion_sql(side: &Side, plan: &SidePlan) -> String {
 }
 
 /// The SELECT PostgreSQL runs for one side: keys cast where needed, text keys ordered in
-/// the C collation.
+/// the C collation. `predicate` is PostgreSQL SQL from `predicate::postgres_where`, never
+/// the user's text.
 pub fn postgres_sql(
     table: &PgTable,
     predicate: Option<&str>,

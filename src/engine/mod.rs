@@ -5,6 +5,7 @@
 pub mod compile;
 pub mod mask;
 pub mod measure;
+pub mod memory;
 pub mod outcome;
 pub mod resolve;
 pub mod schema;
@@ -46,13 +47,17 @@ pub fn error_text(e: &DataFusionError) -> String {
         "Parquet error: ",
         "Parser error: ",
         "Object Store error: ",
+        "Io error: ",
+        "IO error: ",
     ];
     while let Some(rest) = prefixes.iter().find_map(|p| text.strip_prefix(p)) {
         text = rest.trim();
     }
-    text.replace(" records, found ", " fields, found ")
-        .replace(" records at line ", " fields at line ")
-        .replace("Expected ", "expected ")
+    memory::spill_context(
+        text.replace(" records, found ", " fields, found ")
+            .replace(" records at line ", " fields at line ")
+            .replace("Expected ", "expected "),
+    )
 }
 
 /// A session configured for crosscheck: `target_partitions` from the machine.
@@ -63,25 +68,15 @@ pub fn new_session() -> SessionContext {
     // Joins that can spill: a hash join holds its build side in memory whatever the limit.
     config.options_mut().optimizer.prefer_hash_join = false;
     // Bounded memory: sorts and aggregates spill to the temporary folder past the limit.
-    let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
-        .with_memory_limit(memory_limit(), 1.0)
-        .build_arc();
-    match runtime {
+    let limit = memory::memory_limit();
+    let config = memory::fit(config, limit);
+    match memory::runtime(limit) {
         Ok(runtime) => SessionContext::new_with_config_rt(config, runtime),
         Err(_) => SessionContext::new_with_config(config),
     }
 }
 
-/// In-process memory for queries: `CROSSCHECK_MEMORY_LIMIT` (MiB), 256 MiB by default.
-pub fn memory_limit() -> usize {
-    std::env::var("CROSSCHECK_MEMORY_LIMIT")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|mb| *mb >= 16)
-        .unwrap_or(256)
-        * 1024
-        * 1024
-}
+pub use memory::memory_limit;
 
 /// A view of `ctx` in which unqualified table names resolve to the tables of `source`.
 pub fn session_on(ctx: &SessionContext, source: &str) -> SessionContext {
@@ -103,15 +98,16 @@ pub async fn plan_rule(
     } = &rule.plan
     {
         // Plans both sides (with their sources' defaults) and checks key and columns.
-        return crate::diff::plan::plan(ctx, source, target, options)
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                crate::config::Diagnostic::at(
-                    rule.sql_loc(),
-                    format!("rule `{}`: {e}", rule.spec.name.value),
-                )
-            });
+        let planned = match crate::diff::plan::plan(ctx, source, target, options).await {
+            Ok(_) => crate::diff::predicate::check(ctx, [source, target]).await,
+            Err(e) => Err(e),
+        };
+        return planned.map_err(|e| {
+            crate::config::Diagnostic::at(
+                rule.sql_loc(),
+                format!("rule `{}`: {e}", rule.spec.name.value),
+            )
+        });
     }
     let ctx = rule_session(ctx, rule);
     for query in rule.queries() {

@@ -30,6 +30,11 @@ pub async fn table_schema(
     }
     match ctx.table_provider(reference(name)).await {
         Ok(provider) => Ok(provider.schema()),
+        // The table exists but could not be prepared (its array columns could not be checked).
+        Err(datafusion::error::DataFusionError::Execution(reason)) => Err(Diagnostic::at(
+            &table.loc,
+            format!("table `{name}` cannot be read: {reason}"),
+        )),
         Err(_) => {
             let known = source::table_names(ctx, &name.source);
             let help = did_you_mean(&name.table, known.iter().map(String::as_str));

@@ -110,7 +110,7 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                         name: spec.name.clone(),
                         message,
                     })?;
-            install_schemas(ctx, &spec.name, schema, schemas)?;
+            install_providers(ctx, &spec.name, schema, schemas)?;
             Ok(SourceInfo {
                 name: spec.name.clone(),
                 kind: "postgres",
@@ -157,17 +157,30 @@ fn install_schemas(
     default_schema: &str,
     schemas: SchemaTables,
 ) -> Result<()> {
-    let catalog = Arc::new(MemoryCatalogProvider::new());
-    let in_default = Arc::new(MemorySchemaProvider::new());
+    let mut providers: Vec<(String, Arc<dyn SchemaProvider>)> = Vec::new();
     for (schema, tables) in schemas {
         let provider = Arc::new(MemorySchemaProvider::new());
         for (name, table) in tables {
-            if schema == default_schema {
-                in_default
-                    .register_table(name.clone(), table.clone())
-                    .map_err(internal)?;
-            }
             provider.register_table(name, table).map_err(internal)?;
+        }
+        providers.push((schema, provider));
+    }
+    install_providers(ctx, source, default_schema, providers)
+}
+
+/// Puts each schema into catalog `source`; the default schema also into the default
+/// catalog as schema `source` (the same provider, so both names read one table).
+fn install_providers(
+    ctx: &SessionContext,
+    source: &str,
+    default_schema: &str,
+    schemas: Vec<(String, Arc<dyn SchemaProvider>)>,
+) -> Result<()> {
+    let catalog = Arc::new(MemoryCatalogProvider::new());
+    let mut in_default: Arc<dyn SchemaProvider> = Arc::new(MemorySchemaProvider::new());
+    for (schema, provider) in schemas {
+        if schema == default_schema {
+            in_default = provider.clone();
         }
         catalog
             .register_schema(&schema, provider)

@@ -51,7 +51,15 @@ pub fn schema() -> SchemaRef {
             DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             true,
         ),
-        Field::new("sha256", DataType::Utf8, true),
+        // NULL when the content was not read (a symlink, a special or unreadable file):
+        // unknown, so a diff never finds two of them equal.
+        Field::new("sha256", DataType::Utf8, true).with_metadata(
+            [(
+                crate::diff::compare::NULL_IS_UNKNOWN.to_string(),
+                "true".to_string(),
+            )]
+            .into(),
+        ),
         Field::new("json_valid", DataType::Boolean, true),
         Field::new("kind", DataType::Utf8, false),
         Field::new("error", DataType::Utf8, true),

@@ -139,3 +139,95 @@ fn a_missing_tree_is_a_source_error() {
         out.stderr
     );
 }
+
+/// The bundled project's own rule comparing two trees (`assets_match_staging`), run on
+/// `staging/` and `prod/` of `dir`.
+fn assets_rule_project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let config = "sources:\n  staging_assets:\n    tree: staging\n  prod_assets:\n    tree: prod\n";
+    let rules = std::fs::read_to_string(crate::support::root().join("rules/content.yaml"))
+        .expect("the bundled content rules");
+    let mut all = files.to_vec();
+    all.push(("crosscheck.yaml", config));
+    all.push(("rules/content.yaml", &rules));
+    project(&all)
+}
+
+/// The paths `assets_match_staging` reports as changed.
+fn changed_paths(report: &serde_json::Value) -> Vec<String> {
+    let diff = rule(report, "assets_match_staging");
+    diff["sample"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| r[1] == "sha256")
+        .filter_map(|r| r[0].as_str().map(String::from))
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_files_are_never_equal_in_the_assets_rule() {
+    let dir = assets_rule_project(&[
+        ("staging/images/a.png", "a"),
+        ("prod/images/a.png", "a"),
+        ("staging/images/locked.png", "one content"),
+        ("prod/images/locked.png", "another one"),
+    ]);
+    for side in ["staging", "prod"] {
+        set_mode(&dir.path().join(side).join("images/locked.png"), 0o000);
+        // A FIFO is never opened: its content is as unknown as an unreadable file's.
+        let fifo = dir.path().join(side).join("images/pipe.png");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+    }
+    // Root reads a mode-000 file anyway: run without the capabilities that let it (CI runs as
+    // root), or as is when not root. Never skipped.
+    let binary = std::env::var("CROSSCHECK_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_crosscheck").to_string());
+    let binary = binary.as_str();
+    let mut command = if runs_as_root() {
+        let mut c = std::process::Command::new("setpriv");
+        c.args([
+            "--inh-caps=-dac_override,-dac_read_search",
+            "--bounding-set=-dac_override,-dac_read_search",
+            binary,
+        ]);
+        c
+    } else {
+        std::process::Command::new(binary)
+    };
+    let out = command
+        .args(["run", "--json", "-", "-q", "-s", "assets_match_staging"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("crosscheck runs (setpriv, from util-linux, is needed when running as root)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|_| panic!("{stdout}{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let diff = rule(&report, "assets_match_staging");
+    assert_eq!(diff["violations"], 2, "{diff}");
+    assert_eq!(
+        changed_paths(&report),
+        ["images/locked.png", "images/pipe.png"]
+    );
+    for side in ["staging", "prod"] {
+        set_mode(&dir.path().join(side).join("images/locked.png"), 0o644);
+    }
+}
+
+/// Whether this process runs as root (read from /proc, no libc call).
+fn runs_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}

@@ -21,6 +21,15 @@ pub struct PgColumn {
     pub type_text: String,
 }
 
+impl PgColumn {
+    /// Reads the column as PostgreSQL's text form of its values.
+    pub fn read_as_text(&mut self) {
+        self.kind = Kind::Text;
+        self.select = format!("{}::text", escape_identifier(&self.name));
+        self.hash = HashAs::Text;
+    }
+}
+
 /// One table (or view) of a PostgreSQL source.
 #[derive(Clone, Debug)]
 pub struct PgTableDef {

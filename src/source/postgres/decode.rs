@@ -48,7 +48,8 @@ pub enum Kind {
     Timestamp,
     TimestampTz,
     Interval,
-    /// A one-dimensional array (a multi-dimensional one is flattened in row-major order).
+    /// A one-dimensional array with lower bound 1 (others are an error: such columns are read
+    /// as text).
     Array(ArrayOf),
 }
 
@@ -317,13 +318,20 @@ fn append_array_elements(v: &[u8], values: &mut Column) -> Result<i32, String> {
     if dims <= 0 {
         return Ok(0);
     }
-    let mut count: i32 = 1;
-    for d in 0..dims as usize {
-        count = count
-            .checked_mul(int(12 + 8 * d)?)
-            .ok_or("array too large")?;
+    // A list holds one dimension from 1: flattening `{{1,2},{3,4}}` or dropping the bounds
+    // of `[0:1]={5,6}` would make different arrays equal. Such columns are read as text
+    // (see `schema_provider`); meeting one here is an error, never a silent flattening.
+    if dims != 1 || int(16)? != 1 {
+        return Err(format!(
+            "an array with {dims} dimensions or a lower bound other than 1 cannot be read as \
+             a list (cast it to text to compare it exactly)"
+        ));
     }
-    let mut at = 12 + 8 * dims as usize;
+    let count = int(12)?;
+    if count < 0 {
+        return Err("an array of negative length".into());
+    }
+    let mut at = 20;
     for _ in 0..count {
         let len = int(at)?;
         at += 4;
@@ -539,6 +547,45 @@ mod tests {
             v.extend(d.to_be_bytes());
         }
         v
+    }
+
+    /// A binary int4 array: dimensions as (size, lower bound), then the elements.
+    fn int4_array(dims: &[(i32, i32)], elements: &[i32]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend((dims.len() as i32).to_be_bytes());
+        v.extend(0i32.to_be_bytes());
+        v.extend(23i32.to_be_bytes());
+        for (size, lower) in dims {
+            v.extend(size.to_be_bytes());
+            v.extend(lower.to_be_bytes());
+        }
+        for e in elements {
+            v.extend(4i32.to_be_bytes());
+            v.extend(e.to_be_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn only_one_dimension_from_1_is_a_list() {
+        let mut values = Column::new(Kind::Int4, 4);
+        assert_eq!(
+            append_array_elements(&int4_array(&[(4, 1)], &[1, 2, 3, 4]), &mut values),
+            Ok(4)
+        );
+        for (dims, elements) in [
+            (&[(2, 1), (2, 1)][..], &[1, 2, 3, 4][..]),
+            (&[(1, 1), (4, 1)][..], &[1, 2, 3, 4][..]),
+            (&[(2, 0)][..], &[5, 6][..]),
+        ] {
+            let error = append_array_elements(&int4_array(dims, elements), &mut values);
+            assert!(
+                error
+                    .as_ref()
+                    .is_err_and(|e| e.contains("cannot be read as a list")),
+                "{dims:?}: {error:?}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod decode;
 pub mod hash;
 pub mod pushdown;
 pub mod schema_facts;
+pub mod schema_provider;
 pub mod session;
 pub mod table;
 pub mod tls;
@@ -16,9 +17,7 @@ pub mod tls;
 use std::sync::Arc;
 use std::time::Duration;
 
-use datafusion::catalog::TableProvider;
-
-use super::SchemaTables;
+use datafusion::catalog::SchemaProvider;
 
 pub use cancel::cancel_all;
 pub use session::PgSession;
@@ -30,7 +29,7 @@ pub async fn open(
     conn: &str,
     statement_timeout: Duration,
     max_connections: usize,
-) -> Result<(Arc<PgSession>, SchemaTables), String> {
+) -> Result<(Arc<PgSession>, Vec<(String, Arc<dyn SchemaProvider>)>), String> {
     let info = conninfo::resolve(conn, &conninfo::Environment::process())
         .map_err(|e| format!("{e} (in `{}`)", conninfo::mask(conn)))?;
     let session = PgSession::open(source, info, statement_timeout, max_connections).await?;
@@ -38,15 +37,21 @@ pub async fn open(
         let client = session.client().await?;
         catalog::load_tables(&client).await?
     };
-    let mut schemas: SchemaTables = Vec::new();
+    // The catalog lists tables ordered by schema.
+    let mut grouped: Vec<(String, Vec<catalog::PgTableDef>)> = Vec::new();
     for def in defs {
-        let name = def.name.clone();
-        let schema = def.schema.clone();
-        let table: Arc<dyn TableProvider> = Arc::new(PgTable::new(session.clone(), def));
-        match schemas.last_mut() {
-            Some((s, tables)) if *s == schema => tables.push((name, table)),
-            _ => schemas.push((schema, vec![(name, table)])),
+        match grouped.last_mut() {
+            Some((s, tables)) if *s == def.schema => tables.push(def),
+            _ => grouped.push((def.schema.clone(), vec![def])),
         }
     }
+    let schemas = grouped
+        .into_iter()
+        .map(|(name, defs)| {
+            let provider: Arc<dyn SchemaProvider> =
+                Arc::new(schema_provider::PgSchema::new(session.clone(), defs));
+            (name, provider)
+        })
+        .collect();
     Ok((session, schemas))
 }

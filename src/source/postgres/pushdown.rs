@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::default_table_source::source_as_provider;
 use datafusion::common::TableReference;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -121,11 +121,18 @@ impl Pushed {
         let mut kinds = Vec::new();
         let mut wire_fields = Vec::new();
         for (i, column) in statement.columns().iter().enumerate() {
-            let (kind, as_text) = kind_of(
+            let (mut kind, mut as_text) = kind_of(
                 column.type_().name(),
                 kind_letter(column.type_()),
                 column.type_modifier(),
             );
+            // An array DataFusion expects as text (a column holding arrays of other shapes,
+            // see `schema_provider`) is read as PostgreSQL's text of it.
+            if matches!(kind, super::decode::Kind::Array(_))
+                && !matches!(self.schema.field(i).data_type(), DataType::List(_))
+            {
+                (kind, as_text) = (super::decode::Kind::Text, true);
+            }
             selects.push(if as_text {
                 format!("c{i}::text")
             } else {
