@@ -203,9 +203,10 @@ pub async fn run(
     }
     drop(stream);
     // Error texts can quote the value that broke a query; sensitive data never leaves.
+    // They can also quote megabytes of hostile input: quotes are cut.
     for outcome in results.iter_mut().flatten() {
         if let Some(error) = &outcome.error {
-            let scrubbed = masker.scrub_error(error);
+            let scrubbed = crate::shorten::message(&masker.scrub_error(error)).into_owned();
             outcome.message = scrubbed.clone();
             outcome.error = Some(scrubbed);
         }

@@ -12,6 +12,7 @@ mod errors;
 mod example;
 mod faults;
 mod formats;
+mod hostile;
 mod pg;
 mod reports;
 mod schema;
