@@ -74,7 +74,11 @@ pub fn message(text: &str) -> Cow<'_, str> {
     out.push_str(prefix(rest, MESSAGE_LIMIT + 64));
     if out.len() > MESSAGE_LIMIT {
         // The length given is the whole message's, before any quote was cut.
-        out = format!("{}… ({} bytes)", prefix(&out, MESSAGE_LIMIT - 64), text.len());
+        out = format!(
+            "{}… ({} bytes)",
+            prefix(&out, MESSAGE_LIMIT - 64),
+            text.len()
+        );
     }
     Cow::Owned(out)
 }

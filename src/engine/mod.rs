@@ -375,9 +375,10 @@ async fn measure_single(
         } => measure::counts(&m, *kind, count_sql, sample_sql).await,
         Plan::Freshness {
             sql,
+            column,
             max_age,
             max_age_text,
-        } => measure::freshness(&m, sql, *max_age, max_age_text).await,
+        } => measure::freshness(&m, sql, column, *max_age, max_age_text).await,
         Plan::Schema {
             source,
             target,

@@ -13,6 +13,7 @@ mod example;
 mod faults;
 mod formats;
 mod hostile;
+mod masking;
 mod pg;
 mod reports;
 mod schema;

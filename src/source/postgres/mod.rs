@@ -7,6 +7,7 @@ pub mod conninfo;
 pub mod decode;
 pub mod hash;
 pub mod pushdown;
+pub mod redact;
 pub mod schema_facts;
 pub mod session;
 pub mod table;
