@@ -1,6 +1,11 @@
 //! Hostile sizes stay cheap: megabyte values in rule files and giant column names in data
-//! files are rejected with a short message naming the file, never echoed whole.
+//! files are rejected with a short message naming the file, never echoed whole; alias bombs,
+//! FIFOs, devices and giant files as rule files are refused without being expanded or read.
 
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::faults::wait_bounded;
 use crate::support::{crosscheck, project};
 
 const PROJECT: &str = "sources:\n  a:\n    files: data\n";
@@ -87,4 +92,72 @@ fn a_giant_csv_column_name_makes_the_table_unreadable_with_a_short_report() {
             "{report}: {text}"
         );
     }
+}
+
+/// `crosscheck ARGS` in `dir`, killed (and the test failed) if it runs longer than `limit`.
+fn bounded(dir: &std::path::Path, args: &[&str], limit: Duration) -> crate::support::Output {
+    let binary = std::env::var("CROSSCHECK_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_crosscheck").to_string());
+    let child = Command::new(binary)
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    wait_bounded(child, limit, &args.join(" "))
+}
+
+#[test]
+fn a_yaml_alias_bomb_is_rejected_not_expanded() {
+    let mut bomb = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+        bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    bomb.push_str("rules: *a9\n");
+    let dir = project(&[("crosscheck.yaml", PROJECT), ("rules/r.yaml", &bomb)]);
+    let out = bounded(dir.path(), &["validate"], Duration::from_secs(30));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("rules/r.yaml:")
+            && out.stderr.contains("aliases (`*name`) expand too far")
+            && out.stderr.len() < 2000,
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn rule_files_that_are_not_files_or_too_large_are_refused_without_reading_them() {
+    let dir = project(&[("crosscheck.yaml", PROJECT)]);
+    let fifo = dir.path().join("rules/wait.yaml");
+    std::fs::create_dir_all(fifo.parent().expect("a folder")).expect("rules/");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    // Opening the FIFO waited for a writer forever; reading /dev/zero grew without end.
+    for args in [vec!["validate"], vec!["validate", "/dev/zero"]] {
+        let out = bounded(dir.path(), &args, Duration::from_secs(30));
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("is not a regular file"),
+            "{}",
+            out.stderr
+        );
+    }
+    std::fs::remove_file(&fifo).expect("the FIFO is removed");
+    let big = format!("rules:\n# {}\n", "x".repeat(17 << 20));
+    std::fs::write(dir.path().join("rules/big.yaml"), big).expect("written");
+    let out = bounded(dir.path(), &["validate"], Duration::from_secs(30));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("rules/big.yaml` is larger than 16 MiB"),
+        "{}",
+        out.stderr
+    );
 }

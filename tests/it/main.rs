@@ -12,6 +12,7 @@ mod errors;
 mod example;
 mod faults;
 mod formats;
+mod fuzz_rules;
 mod hostile;
 mod masking;
 mod pg;
