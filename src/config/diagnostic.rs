@@ -167,16 +167,28 @@ impl Diagnostics {
     }
 }
 
+/// Problems rendered in full; the rest are counted. Rendering finds the offending line in
+/// its file, so thousands of problems in one large file would take minutes to print.
+pub const SHOWN_PROBLEMS: usize = 100;
+
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (notes, problems): (Vec<_>, Vec<_>) = self.0.iter().partition(|d| d.is_note);
-        for (i, d) in problems.into_iter().chain(notes).enumerate() {
+        let n = problems.len();
+        let shown = problems.into_iter().take(SHOWN_PROBLEMS);
+        for (i, d) in shown.chain(notes).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             writeln!(f, "{}", d.render())?;
         }
-        let n = self.0.iter().filter(|d| !d.is_note).count();
+        if n > SHOWN_PROBLEMS {
+            writeln!(
+                f,
+                "\nnote: {} more problems are not shown (the first {SHOWN_PROBLEMS} are)",
+                n - SHOWN_PROBLEMS
+            )?;
+        }
         write!(f, "{n} problem{} found", if n == 1 { "" } else { "s" })
     }
 }
@@ -258,6 +270,23 @@ mod tests {
             text.contains("r.yaml:2:11") && text.contains("(1048576 bytes)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn thousands_of_problems_print_the_first_hundred_and_a_count() {
+        let mut diags = Diagnostics::default();
+        for i in 0..5000 {
+            diags.push(Diagnostic::plain(format!("problem {i}")));
+        }
+        diags.push(Diagnostic::note("a note"));
+        let text = diags.to_string();
+        assert!(
+            text.contains("problem 99\n") && !text.contains("problem 100\n"),
+            "{text}"
+        );
+        assert!(text.contains("note: a note"), "{text}");
+        assert!(text.contains("4900 more problems are not shown"), "{text}");
+        assert!(text.ends_with("5000 problems found"), "{text}");
     }
 
     #[test]

@@ -161,3 +161,21 @@ fn rule_files_that_are_not_files_or_too_large_are_refused_without_reading_them()
         out.stderr
     );
 }
+
+#[test]
+fn thousands_of_problems_print_a_hundred_and_a_count() {
+    let mut rules = String::from("rules:\n");
+    for i in 0..5000 {
+        rules.push_str(&format!("  - name: r{i}\n    type: nope\n"));
+    }
+    let dir = project(&[("crosscheck.yaml", PROJECT), ("rules/r.yaml", &rules)]);
+    let out = bounded(dir.path(), &["validate"], Duration::from_secs(60));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.len() < 64 * 1024, "{} bytes", out.stderr.len());
+    assert!(
+        out.stderr.contains("4900 more problems are not shown")
+            && out.stderr.ends_with("5000 problems found\n"),
+        "{}",
+        &out.stderr[out.stderr.len().saturating_sub(300)..]
+    );
+}
