@@ -83,6 +83,23 @@ pub fn message(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Longest text value a report's sample shows whole, in bytes.
+pub const SAMPLE_VALUE_LIMIT: usize = 1024;
+
+/// A sample value as reports show it: text over [`SAMPLE_VALUE_LIMIT`] is cut to a prefix
+/// and its length (a 20 MB cell made every report 20 MB per sampled row).
+pub fn sample_value(value: &mut serde_json::Value) {
+    if let serde_json::Value::String(text) = value
+        && text.len() > SAMPLE_VALUE_LIMIT
+    {
+        *text = format!(
+            "{}… ({} bytes)",
+            prefix(text, SAMPLE_VALUE_LIMIT - 64),
+            text.len()
+        );
+    }
+}
+
 /// An error if `name` is longer than [`IDENTIFIER_LIMIT`]; `what` says what it names.
 pub fn check_identifier(name: &str, what: &str) -> Result<(), String> {
     if name.len() <= IDENTIFIER_LIMIT {
@@ -118,6 +135,22 @@ mod tests {
         assert!(short.ends_with("… (200000 bytes)"));
         assert_eq!(prefix("éa", 1), "");
         assert_eq!(quote("abc"), "abc");
+    }
+
+    #[test]
+    fn huge_sample_values_are_cut_others_kept() {
+        let mut huge = serde_json::Value::String("v".repeat(20 << 20));
+        sample_value(&mut huge);
+        let text = huge.as_str().unwrap_or_default();
+        assert!(text.len() < SAMPLE_VALUE_LIMIT && text.ends_with("… (20971520 bytes)"));
+        let mut small = serde_json::json!("v");
+        let mut number = serde_json::json!(5);
+        sample_value(&mut small);
+        sample_value(&mut number);
+        assert_eq!(
+            (small, number),
+            (serde_json::json!("v"), serde_json::json!(5))
+        );
     }
 
     #[test]

@@ -205,6 +205,13 @@ pub async fn run(
     // Error texts can quote the value that broke a query; sensitive data never leaves.
     // They can also quote megabytes of hostile input: quotes are cut.
     for outcome in results.iter_mut().flatten() {
+        // Samples go into every report; the differences file keeps values whole.
+        outcome
+            .sample
+            .rows
+            .iter_mut()
+            .flatten()
+            .for_each(crate::shorten::sample_value);
         if let Some(error) = &outcome.error {
             let scrubbed = crate::shorten::message(&masker.scrub_error(error)).into_owned();
             outcome.message = scrubbed.clone();

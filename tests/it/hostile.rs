@@ -179,3 +179,34 @@ fn thousands_of_problems_print_a_hundred_and_a_count() {
         &out.stderr[out.stderr.len().saturating_sub(300)..]
     );
 }
+
+#[test]
+fn a_giant_cell_in_a_sample_is_cut_in_every_report() {
+    let giant = "v".repeat(5 << 20);
+    let csv = format!("id,note\n1,{giant}\n,{giant}\n");
+    let rules = "rules:\n  - name: ids\n    type: not_null\n    table: a.t\n    columns: [id]\n  \
+                 - name: notes\n    type: unique\n    table: a.t\n    columns: [note]\n";
+    let dir = project(&[
+        ("crosscheck.yaml", PROJECT),
+        ("data/t.csv", &csv),
+        ("rules/r.yaml", rules),
+    ]);
+    let out = crosscheck(
+        dir.path(),
+        &[
+            "run",
+            "--json",
+            "out.json",
+            "--junit",
+            "out.xml",
+            "--markdown",
+            "out.md",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    for report in ["out.json", "out.xml", "out.md"] {
+        let text = std::fs::read_to_string(dir.path().join(report)).expect("a report");
+        assert!(text.len() < 16_000, "{report}: {} bytes", text.len());
+        assert!(text.contains("… (5242880 bytes)"), "{report}: {text}");
+    }
+}
