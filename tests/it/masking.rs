@@ -124,3 +124,33 @@ fn freshness_of_a_sensitive_column_shows_no_value() {
         "2026-11-20T10:00:00Z"
     );
 }
+
+#[test]
+fn freshness_of_a_sensitive_postgres_column_shows_no_value() {
+    let Some(server) = server() else { return };
+    let db = fresh_database(&server, "cc_masking_fresh");
+    execute(
+        &db,
+        "CREATE TABLE people (id int4 PRIMARY KEY, born timestamptz); \
+         INSERT INTO people VALUES (1, '1985-03-04 05:06:07+00'), (2, '1970-01-02 00:00:00+00');",
+    );
+    let config = "sources:\n  db:\n    postgres: ${CC_DB}\nsensitive: [\"*.born\"]\n";
+    let rules = "rules:
+  - name: born_recently
+    type: freshness
+    table: db.people
+    column: born
+    max_age: 1d
+";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    let (out, all) = run_all_formats(dir.path(), &[("CC_DB", &db)]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    for value in ["1985", "03-04", "05:06"] {
+        assert!(!all.contains(value), "`{value}` leaked:\n{all}");
+    }
+    assert!(
+        all.contains("(sensitive) is older than 1d"),
+        "{}",
+        out.stdout
+    );
+}
