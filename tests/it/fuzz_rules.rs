@@ -1,9 +1,9 @@
 //! Fuzzing of rule files, repeatable and bounded: the project's own rule files (`rules/`,
 //! `tests/fixtures/**/rules/`, the YAML examples of the docs) are mutated — byte flips,
 //! deleted, duplicated and swapped lines, truncation, BOMs, CRLF, NUL bytes, tabs, huge
-//! scalars, YAML alias bombs, deep nesting, stray tags and `${…}` — and loaded in-process
-//! the way `crosscheck validate` loads them. Every case must end in a project or
-//! diagnostics (never a panic), within a bound (never a hang), with short messages.
+//! scalars, YAML alias bombs, deep nesting, operator chains, stray tags and `${…}` — and
+//! loaded in-process the way `crosscheck validate` loads them. Every case must end in a
+//! project or diagnostics (never a panic), within a bound (never a hang), with short messages.
 //!
 //! The seed is fixed, so a failure names a case that fails again; `CROSSCHECK_FUZZ_SEED`
 //! and `CROSSCHECK_FUZZ_CASES` explore further locally.
@@ -117,7 +117,7 @@ fn alias_bomb(rng: &mut Rng) -> Vec<u8> {
 fn mutate(rng: &mut Rng, text: &[u8]) -> (&'static str, Vec<u8>) {
     let mut out = text.to_vec();
     let at = |rng: &mut Rng, len: usize| rng.below(len + 1);
-    let kind = match rng.below(17) {
+    let kind = match rng.below(18) {
         0 => {
             for _ in 0..1 + rng.below(8) {
                 if !out.is_empty() {
@@ -265,6 +265,21 @@ fn mutate(rng: &mut Rng, text: &[u8]) -> (&'static str, Vec<u8>) {
                 out.splice(i..i, rng.pick(&inserts).bytes());
             }
             "tags, interpolation and oddities"
+        }
+        16 => {
+            // An operator chain as a value: a tree as deep as it is long once parsed.
+            let terms = 1 << rng.below(19);
+            let chain = vec!["1"; terms].join(*rng.pick(&[" + ", " AND ", " || "]));
+            let mut ls = lines(&out);
+            if !ls.is_empty() {
+                let i = rng.below(ls.len());
+                let line = String::from_utf8_lossy(&ls[i]).into_owned();
+                if let Some((key, _)) = line.split_once(": ") {
+                    ls[i] = format!("{key}: \"id = {chain}\"\n").into_bytes();
+                }
+            }
+            out = ls.concat();
+            "operator chain"
         }
         15 => {
             // Invalid UTF-8 and control characters.

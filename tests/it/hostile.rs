@@ -210,3 +210,33 @@ fn a_giant_cell_in_a_sample_is_cut_in_every_report() {
         assert!(text.contains("… (5242880 bytes)"), "{report}: {text}");
     }
 }
+
+#[test]
+fn an_operator_chain_too_deep_for_the_planner_is_an_error_not_an_abort() {
+    let chain = vec!["1"; 2000].join(" + ");
+    let rules = format!(
+        "rules:\n  - name: in_sql\n    type: sql\n    sql: SELECT * FROM a.t WHERE id = {chain}\n"
+    );
+    let dir = project(&[
+        ("crosscheck.yaml", PROJECT),
+        ("data/t.csv", "id\n1\n"),
+        ("rules/r.yaml", &rules),
+    ]);
+    // The planner overflowed its stack on this (SIGABRT), in `run`; `validate` at 200,000.
+    let out = bounded(dir.path(), &["run"], Duration::from_secs(60));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the SQL holds 2001 operators; rule SQL is limited to 500"),
+        "{}",
+        out.stderr
+    );
+    let where_rules = format!(
+        "rules:\n  - name: in_where\n    type: row_count\n    table: a.t\n    \
+         where: \"id = {chain}\"\n    min: 0\n"
+    );
+    std::fs::write(dir.path().join("rules/r.yaml"), where_rules).expect("written");
+    let out = bounded(dir.path(), &["run"], Duration::from_secs(60));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("limited to 500"), "{}", out.stderr);
+}
