@@ -10,6 +10,7 @@ pub mod diff;
 pub mod engine;
 pub mod error;
 pub mod report;
+pub mod shorten;
 pub mod source;
 
 pub use error::{Error, Result};

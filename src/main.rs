@@ -30,6 +30,9 @@ fn main() -> ExitCode {
 fn render_error(e: &crosscheck::Error) -> String {
     match e {
         crosscheck::Error::Config(diagnostics) => diagnostics.to_string(),
-        other => format!("error: {other}"),
+        other => format!(
+            "error: {}",
+            crosscheck::shorten::message(&other.to_string())
+        ),
     }
 }

@@ -47,6 +47,10 @@ impl Reader<'_> {
     pub fn name(&mut self, node: &Node) -> Option<Located<String>> {
         match node.scalar_text() {
             Some(s) if !s.trim().is_empty() && !matches!(node.value, Value::Bool(_)) => {
+                if let Err(message) = crate::shorten::check_identifier(s.trim(), "column name") {
+                    self.error(node, message);
+                    return None;
+                }
                 Some(Located::new(s.trim().to_string(), node.loc(self.file)))
             }
             _ => {
@@ -235,6 +239,13 @@ impl Reader<'_> {
                         .collect::<Vec<_>>(),
                 )
             });
+        if let Some(Err(message)) = parsed.as_ref().map(|(_, cols)| {
+            cols.iter()
+                .try_for_each(|c| crate::shorten::check_identifier(c, "column name"))
+        }) {
+            self.error(node, message);
+            return None;
+        }
         let Some((table, columns)) =
             parsed.filter(|(t, cols)| !t.is_empty() && cols.iter().all(|c| !c.is_empty()))
         else {
@@ -427,6 +438,9 @@ pub fn parse_table_name(
     on: Option<&str>,
 ) -> Result<TableName, NameError> {
     let parts: Vec<&str> = text.trim().split('.').map(str::trim).collect();
+    for part in &parts {
+        crate::shorten::check_identifier(part, "name").map_err(|m| (m, None))?;
+    }
     if parts.iter().any(|p| p.is_empty()) || parts.len() > 3 {
         return Err((
             format!(

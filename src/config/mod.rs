@@ -117,10 +117,31 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostics> {
     })
 }
 
+/// Largest project or rule file read (through a bounded reader, should the file grow).
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
 fn read_source_file(path: &Path) -> Result<Arc<SourceFile>, String> {
+    use std::io::Read;
     let display = display_path(path);
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("cannot read `{display}`: {}", crate::error::io_reason(&e)))?;
+    let cannot =
+        |e: std::io::Error| format!("cannot read `{display}`: {}", crate::error::io_reason(&e));
+    // Opening a FIFO waits for a writer, reading a device never ends: only files are read.
+    let metadata = std::fs::metadata(path).map_err(cannot)?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "`{display}` is not a regular file (a folder, FIFO, socket or device)"
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "`{display}` is larger than {} MiB, the limit for project and rule files",
+            MAX_FILE_BYTES >> 20
+        ));
+    }
     let text = String::from_utf8(bytes)
         .map_err(|_| format!("`{display}` is not a text file (it is not valid UTF-8)"))?;
     if text.contains('\0') {

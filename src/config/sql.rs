@@ -4,10 +4,78 @@
 use datafusion::sql::sqlparser::ast::{SetExpr, Statement};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
-use datafusion::sql::sqlparser::tokenizer::Token;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+
+/// Most operators one SQL text of a rule may hold. A chain such as `a + a + … + a` parses
+/// into a tree as deep as it is long, which the SQL planner walks recursively: 2,000 terms
+/// overflowed its stack (an abort, not an error) in a dev build. No rule needs hundreds.
+pub const MAX_OPERATORS: usize = 500;
+
+/// Rejects SQL whose expressions could be deeper than the planner can walk. Counted on
+/// tokens, without building the tree.
+fn check_size(sql: &str) -> Result<(), String> {
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
+        // The parser reports the syntax error, with its position.
+        return Ok(());
+    };
+    let operators = tokens.iter().filter(|t| is_operator(t)).count();
+    if operators > MAX_OPERATORS {
+        return Err(format!(
+            "the SQL holds {operators} operators; rule SQL is limited to {MAX_OPERATORS} \
+             (split the check into several rules)"
+        ));
+    }
+    Ok(())
+}
+
+/// Every token but names, literals and punctuation counts: a binary or unary operator
+/// (`+`, `=`, `->`, `::`, `AND`, …) may add a level to the tree; over-counting is harmless.
+fn is_operator(token: &Token) -> bool {
+    match token {
+        Token::Word(w) => matches!(
+            w.value.to_ascii_uppercase().as_str(),
+            "AND" | "OR" | "NOT" | "IS" | "LIKE" | "ILIKE" | "BETWEEN"
+        ),
+        Token::EOF
+        | Token::Number(..)
+        | Token::Char(_)
+        | Token::Whitespace(_)
+        | Token::Comma
+        | Token::LParen
+        | Token::RParen
+        | Token::Period
+        | Token::SemiColon
+        | Token::LBracket
+        | Token::RBracket
+        | Token::LBrace
+        | Token::RBrace
+        | Token::Placeholder(_)
+        | Token::SingleQuotedString(_)
+        | Token::DoubleQuotedString(_)
+        | Token::TripleSingleQuotedString(_)
+        | Token::TripleDoubleQuotedString(_)
+        | Token::DollarQuotedString(_)
+        | Token::SingleQuotedByteStringLiteral(_)
+        | Token::DoubleQuotedByteStringLiteral(_)
+        | Token::TripleSingleQuotedByteStringLiteral(_)
+        | Token::TripleDoubleQuotedByteStringLiteral(_)
+        | Token::SingleQuotedRawStringLiteral(_)
+        | Token::DoubleQuotedRawStringLiteral(_)
+        | Token::TripleSingleQuotedRawStringLiteral(_)
+        | Token::TripleDoubleQuotedRawStringLiteral(_)
+        | Token::NationalStringLiteral(_)
+        | Token::QuoteDelimitedStringLiteral(_)
+        | Token::NationalQuoteDelimitedStringLiteral(_)
+        | Token::EscapedStringLiteral(_)
+        | Token::UnicodeStringLiteral(_)
+        | Token::HexStringLiteral(_) => false,
+        _ => true,
+    }
+}
 
 /// Checks that `sql` is one read-only query.
 pub fn check_query(sql: &str) -> Result<(), String> {
+    check_size(sql)?;
     let statements =
         Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| format!("invalid SQL: {e}"))?;
     match statements.as_slice() {
@@ -34,6 +102,7 @@ pub fn check_predicate(sql: &str) -> Result<(), String> {
     if sql.trim().is_empty() {
         return Err("the expression is empty".into());
     }
+    check_size(sql)?;
     let dialect = GenericDialect {};
     let mut parser = Parser::new(&dialect)
         .try_with_sql(sql)
@@ -64,6 +133,28 @@ fn statement_keyword(statement: &Statement) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operator_chains_deeper_than_the_planner_can_walk_are_refused() {
+        let chain = |n: usize| vec!["1"; n].join(" + ");
+        assert_eq!(
+            check_predicate(&format!("id = {}", chain(MAX_OPERATORS))),
+            Ok(())
+        );
+        let err = check_predicate(&format!("id = {}", chain(MAX_OPERATORS + 1))).unwrap_err();
+        assert!(err.contains("501 operators"), "{err}");
+        let ors = vec!["id = 1"; 300].join(" OR ");
+        assert!(check_query(&format!("SELECT * FROM t WHERE {ors}")).is_err());
+        let arrows = vec!["'k'"; 600].join(" -> ");
+        assert!(check_predicate(&format!("j -> {arrows} IS NULL")).is_err());
+        assert!(
+            check_query(&format!(
+                "SELECT * FROM t WHERE id IN ({})",
+                vec!["1"; 5000].join(", ")
+            ))
+            .is_ok()
+        );
+    }
 
     #[test]
     fn accepts_queries() {

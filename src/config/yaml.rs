@@ -193,9 +193,20 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
     let mut options = serde_saphyr::Options::default();
     options.strict_booleans = true;
     options.null_as_string = true;
+    // An alias bomb ("billion laughs") stops after a few thousand replayed nodes instead of
+    // being expanded: a rule file reuses an anchor for a handful of fields, not millions.
+    options.alias_limits.max_total_replayed_events = MAX_REPLAYED_EVENTS;
+    // Each level of nesting is a recursive call: the limit keeps the stack small (a rule
+    // file needs about five levels).
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    // The replay limit bounds the work; many rules merging one `<<: *defaults` is fine.
+    budget.enforce_alias_anchor_ratio = false;
+    options.budget = Some(budget);
     serde_saphyr::from_str_with_options::<Node>(&file.text, options).map_err(|err| {
         let message = err.without_snippet().to_string();
         let message = strip_location_suffix(&message);
+        let message = limit_message(&message).unwrap_or(message);
         match err.location() {
             Some(l) if l.line() > 0 => Diagnostic::at(
                 &Loc {
@@ -209,6 +220,35 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
             _ => Diagnostic::plain(format!("{}: invalid YAML: {message}", file.display)),
         }
     })
+}
+
+/// Deepest nesting of lists and mappings accepted.
+const MAX_DEPTH: usize = 32;
+
+/// Nodes that aliases (`*name`) may replay in one file.
+const MAX_REPLAYED_EVENTS: usize = 10_000;
+
+/// The parser's resource limits in words: its own text is `budget breached: Depth { … }`.
+fn limit_message(message: &str) -> Option<String> {
+    let limit = if message.starts_with("alias replay")
+        || ["Aliases", "AliasAnchorRatio", "RecordedAnchor", "Anchors"]
+            .iter()
+            .any(|k| message.starts_with(&format!("budget breached: {k}")))
+    {
+        format!(
+            "aliases (`*name`) expand too far: a file may repeat at most \
+             {MAX_REPLAYED_EVENTS} values through aliases (is this a YAML alias bomb?)"
+        )
+    } else if message.starts_with("budget breached: Depth") {
+        format!("values are nested more than {MAX_DEPTH} levels deep")
+    } else if message.starts_with("budget breached: Nodes") {
+        "the file holds more than 250000 values".to_string()
+    } else if let Some(breach) = message.strip_prefix("budget breached: ") {
+        format!("the file exceeds a parser limit ({breach})")
+    } else {
+        return None;
+    };
+    Some(limit)
 }
 
 /// serde-saphyr appends " at line X, column Y" to its messages; we show the position ourselves.
@@ -260,6 +300,36 @@ mod tests {
         let d = parse(&f).unwrap_err();
         assert!(d.loc.is_some(), "{d:?}");
         assert!(d.message.starts_with("invalid YAML"));
+    }
+
+    #[test]
+    fn alias_bombs_are_rejected_not_expanded() {
+        let mut text = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        text.push_str("rules: *a9\n");
+        let started = std::time::Instant::now();
+        let d = parse(&file(&text)).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert!(d.message.contains("alias bomb"), "{}", d.message);
+        // One anchor reused by many rules is the same attack, flat.
+        let flat = format!(
+            "x: &x {{name: a, type: row_count}}\nrules: [{}]\n",
+            vec!["*x"; 4000].join(",")
+        );
+        let d = parse(&file(&flat)).unwrap_err();
+        assert!(d.message.contains("alias bomb"), "{}", d.message);
+        let deep = format!("rules: {}{}\n", "[".repeat(100), "]".repeat(100));
+        let d = parse(&file(&deep)).unwrap_err();
+        assert!(d.message.contains("nested more than"), "{}", d.message);
+        // Ordinary reuse of an anchor still works, by many rules too.
+        let ok = format!(
+            "d: &d {{severity: warn}}\nrules:\n{}",
+            "  - {<<: *d, name: a}\n".repeat(500)
+        );
+        assert!(parse(&file(&ok)).is_ok(), "{:?}", parse(&file(&ok)).err());
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub enum Plan {
     /// The newest value of a column compared with the clock.
     Freshness {
         sql: String,
+        /// The column read, to mask its value when it is sensitive.
+        column: String,
         max_age: Duration,
         max_age_text: String,
     },
@@ -263,10 +265,11 @@ pub fn compile(spec: &RuleSpec) -> CompiledRule {
             (
                 Plan::Freshness {
                     sql,
+                    column: column.value.clone(),
                     max_age: *max_age,
                     max_age_text: max_age_text.clone(),
                 },
-                None,
+                origin(t),
                 None,
             )
         }

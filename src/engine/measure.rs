@@ -257,9 +257,12 @@ pub async fn counts(
 }
 
 /// The newest value of a column against `now - max_age`; an empty table is a violation.
+/// The value of a sensitive column is masked, and its age left out (with the run's start
+/// time in the report, the age would give the value away).
 pub async fn freshness(
     m: &MeasureContext<'_>,
     sql: &str,
+    column: &str,
     max_age: Duration,
     max_age_text: &str,
 ) -> Result<Measure, String> {
@@ -277,20 +280,28 @@ pub async fn freshness(
                 message: "no values: the table (or column) is empty".into(),
             });
         }
+        let shown = m.masker.apply(m.origin, column, newest.clone());
         return Err(format!(
             "the newest value `{}` is not a timestamp or date",
-            super::values::display(&newest)
+            super::values::display(&shown)
         ));
     };
     let age = m.now.signed_duration_since(newest_at);
     let limit = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
     let stale = age > limit;
-    let newest_text = newest_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let message = format!(
-        "newest value {newest_text} is {} old ({} {max_age_text})",
-        super::time::human_age(age),
-        if stale { "older than" } else { "within" }
-    );
+    let verdict = if stale { "older than" } else { "within" };
+    let (newest_text, message) = if m.masker.is_sensitive(m.origin, column) {
+        let masked = super::mask::mask_text(&super::values::display(&newest));
+        let message = format!("newest value {masked} (sensitive) is {verdict} {max_age_text}");
+        (masked, message)
+    } else {
+        let text = newest_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let message = format!(
+            "newest value {text} is {} old ({verdict} {max_age_text})",
+            super::time::human_age(age),
+        );
+        (text, message)
+    };
     Ok(Measure {
         diff: None,
         all_differences: None,

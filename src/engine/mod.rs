@@ -199,9 +199,17 @@ pub async fn run(
     }
     drop(stream);
     // Error texts can quote the value that broke a query; sensitive data never leaves.
+    // They can also quote megabytes of hostile input: quotes are cut.
     for outcome in results.iter_mut().flatten() {
+        // Samples go into every report; the differences file keeps values whole.
+        outcome
+            .sample
+            .rows
+            .iter_mut()
+            .flatten()
+            .for_each(crate::shorten::sample_value);
         if let Some(error) = &outcome.error {
-            let scrubbed = masker.scrub_error(error);
+            let scrubbed = crate::shorten::message(&masker.scrub_error(error)).into_owned();
             outcome.message = scrubbed.clone();
             outcome.error = Some(scrubbed);
         }
@@ -370,9 +378,10 @@ async fn measure_single(
         } => measure::counts(&m, *kind, count_sql, sample_sql).await,
         Plan::Freshness {
             sql,
+            column,
             max_age,
             max_age_text,
-        } => measure::freshness(&m, sql, *max_age, max_age_text).await,
+        } => measure::freshness(&m, sql, column, *max_age, max_age_text).await,
         Plan::Schema {
             source,
             target,

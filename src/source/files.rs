@@ -153,6 +153,18 @@ pub async fn open_tables(
     let mut ok = Vec::new();
     let mut broken = BTreeMap::new();
     for (table, result) in tables.iter().zip(opened) {
+        // A giant column name would be quoted by every message about the table.
+        let result = result.and_then(|provider| {
+            match provider
+                .schema()
+                .fields()
+                .iter()
+                .find_map(|f| crate::shorten::check_identifier(f.name(), "column").err())
+            {
+                Some(message) => Err(external(message)),
+                None => Ok(provider),
+            }
+        });
         match result {
             Ok(provider) => ok.push((table.name.clone(), provider)),
             Err(e) => {

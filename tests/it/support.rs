@@ -35,6 +35,11 @@ impl Output {
 
 /// Runs `crosscheck ARGS` in `dir` with a clean environment for colour and width.
 pub fn crosscheck(dir: &Path, args: &[&str]) -> Output {
+    crosscheck_with_env(dir, args, &[])
+}
+
+/// `crosscheck ARGS` with extra environment variables (a database URL for `${VAR}`).
+pub fn crosscheck_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     // CROSSCHECK_BIN runs the suite against another build (e.g. an older one, to show what a
     // test would have caught).
     let binary = std::env::var("CROSSCHECK_BIN")
@@ -44,6 +49,7 @@ pub fn crosscheck(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("COLUMNS")
+        .envs(env.iter().copied())
         .output()
         .expect("the crosscheck binary runs");
     Output {

@@ -8,6 +8,7 @@ pub mod conninfo;
 pub mod decode;
 pub mod hash;
 pub mod pushdown;
+pub mod redact;
 pub mod schema_facts;
 pub mod schema_provider;
 pub mod session;

@@ -554,9 +554,14 @@ impl PgSession {
 }
 
 /// A PostgreSQL error as one line: the server's message (with its SQLSTATE) or the cause.
+/// Data values the server quotes are masked (`redact`); its DETAIL is never shown.
 pub fn error_text(e: &tokio_postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
-        let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+        let mut text = format!(
+            "{} (SQLSTATE {})",
+            super::redact::redact(db.message()),
+            db.code().code()
+        );
         if db.code() == &tokio_postgres::error::SqlState::QUERY_CANCELED
             && db.message().contains("statement timeout")
         {
