@@ -128,7 +128,9 @@ pub fn hashed_expr(
     // Same type on both sides and nothing to normalise: hash the value as it is (cheapest).
     let text_normalised = matches!(policy.family, Family::Text | Family::Other)
         && *n != crate::config::Normalize::default();
-    if policy.same_type && !text_normalised {
+    // A numeric read as its text hashes by value (1.0 = 1.00), as the join compares it.
+    let number_text = column.is_some_and(|c| c.is_number_text());
+    if policy.same_type && !text_normalised && !number_text {
         let form = column.map(|c| c.hash).unwrap_or(HashAs::Native);
         let other_kind = other.map(|c| c.kind).unwrap_or(Kind::Text);
         // Same Arrow type, different PostgreSQL types hashing differently (uuid against text):

@@ -151,6 +151,7 @@ fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<Boolea
         && policy.tolerance.is_none()
         && !text_normalised
         && !number_text(source, policy)
+        && !source.data_type().is_floating()
         && let Ok(equal) = not_distinct(source, target)
     {
         return Ok(equal);
@@ -264,9 +265,11 @@ fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> Result<Arr
                 (DataType::Float32, t) | (t, DataType::Float32) if is_text(t)
             ) =>
         {
-            cast(&cast_to(&DataType::Float32)?, &DataType::Float64).map_err(|e| e.to_string())
+            let wide = cast(&cast_to(&DataType::Float32)?, &DataType::Float64)
+                .map_err(|e| e.to_string())?;
+            Ok(without_negative_zero(&wide))
         }
-        Family::Float => cast_to(&DataType::Float64),
+        Family::Float => Ok(without_negative_zero(&cast_to(&DataType::Float64)?)),
         Family::Text | Family::Other => {
             let text = export_text(array)?;
             Ok(normalize_text(text.as_string::<i32>(), &policy.normalize))
@@ -283,6 +286,16 @@ fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> Result<Arr
         }
         Family::Bool => cast_to(&DataType::Boolean),
     }
+}
+
+/// -0 as 0: equal in PostgreSQL (`'-0'::float8 = 0`), apart in Arrow's total order.
+fn without_negative_zero(array: &ArrayRef) -> ArrayRef {
+    let floats: Float64Array = array
+        .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
+        .iter()
+        .map(|v| v.map(|f| if f == 0.0 { 0.0 } else { f }))
+        .collect();
+    Arc::new(floats)
 }
 
 /// A number's text in one canonical form — digits without leading or trailing zeros and

@@ -59,9 +59,7 @@ pub fn number_text_columns(provider: &dyn TableProvider) -> Vec<String> {
     pg.def
         .columns
         .iter()
-        .filter(|c| {
-            c.kind == postgres::decode::Kind::Text && c.hash == postgres::hash::HashAs::Numeric
-        })
+        .filter(|c| c.is_number_text())
         .map(|c| c.name.clone())
         .collect()
 }

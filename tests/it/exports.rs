@@ -182,3 +182,33 @@ fn broken_exports_show_exactly_what_broke() {
     );
     assert_eq!(columns["label"], 1, "'' vs NULL: {rule:#}");
 }
+
+#[test]
+fn numbers_compare_by_value_in_every_algorithm() {
+    let Some(server) = server() else { return };
+    let url = fresh_database(&server, "cc_number_values");
+    // An unconstrained numeric keeps the scale it was written with; a float keeps -0's sign.
+    execute(
+        &url,
+        "CREATE TABLE a (id int PRIMARY KEY, n numeric, f float8, r real);
+         CREATE TABLE b (LIKE a INCLUDING ALL);
+         INSERT INTO a VALUES (1, 1.0, 0, 0), (2, 5, 1.5, 1.5), (3, 2.50, 'NaN', 'NaN'), (4, 7, 2, 2);
+         INSERT INTO b VALUES (1, 1.00, '-0', '-0'), (2, -5, 1.5, 1.5), (3, 2.5, 'NaN', 'NaN'), (4, 7, 3, 2);",
+    );
+    let dir = project(&[]);
+    for algorithm in ["auto", "join", "checksum"] {
+        let (code, rule) = diff(
+            dir.path(),
+            &format!("{url}#public.a"),
+            &format!("{url}#public.b"),
+            &["--key", "id", "--algorithm", algorithm],
+        );
+        assert_eq!(code, 1, "{algorithm}: {rule:#}");
+        assert_eq!(counts(&rule), (0, 0, 2, 4), "{algorithm}: {rule:#}");
+        assert_eq!(
+            rule["diff"]["columns"],
+            serde_json::json!({ "n": 1, "f": 1 }),
+            "{algorithm}: 1.0 = 1.00, -0 = 0, NaN = NaN; 5 ≠ -5 and 2 ≠ 3: {rule:#}"
+        );
+    }
+}

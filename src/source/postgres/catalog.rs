@@ -23,6 +23,12 @@ pub struct PgColumn {
 
 impl PgColumn {
     /// Reads the column as PostgreSQL's text form of its values.
+    /// A `numeric` without a usable precision, read as its exact text: still a number.
+    pub fn is_number_text(&self) -> bool {
+        self.kind == Kind::Text
+            && (self.type_text == "numeric" || self.type_text.starts_with("numeric("))
+    }
+
     pub fn read_as_text(&mut self) {
         self.kind = Kind::Text;
         self.select = format!("{}::text", escape_identifier(&self.name));

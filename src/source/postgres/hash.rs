@@ -23,7 +23,8 @@
 //! PostgreSQL's own hash functions are not all fit for this, so some values are hashed through
 //! another form (see `HashAs`): `int8`, timestamps, `time` and `interval` hash by folding 64 bits
 //! into 32 (distinct values collide by construction), `numeric` ignores the sign (5 and -5 hash
-//! alike) and hashes NaN like ±Infinity, floats hash -0 like 0 while the join tells them apart,
+//! alike) and hashes NaN like ±Infinity, floats hash -0 like 0 (so does the join: -0 = 0 as in PostgreSQL, NaN = NaN) but the
+//! native hash of 64-bit floats folds them as int8 does,
 //! enums hash their type's OID (different in every database), `citext` hashes lower-cased,
 //! `json` and `xml` have no hash at all. Those are hashed as their binary send form (exactly
 //! what the decoder reads) or their text.
@@ -76,6 +77,9 @@ impl HashAs {
     pub fn wrap(self, expr: &str) -> String {
         match self {
             HashAs::Native => expr.to_string(),
+            // `+ 0` turns -0 into 0, which PostgreSQL and the join count as equal.
+            HashAs::Send(f @ "float8send") => format!("{f}(({expr}) + 0::float8)"),
+            HashAs::Send(f @ "float4send") => format!("{f}(({expr}) + 0::float4)"),
             HashAs::Send(function) => format!("{function}({expr})"),
             HashAs::Numeric => format!("numeric_send(trim_scale({expr}))"),
             HashAs::NumericFixedScale => format!("numeric_send({expr})"),
