@@ -30,6 +30,10 @@ pub fn cell(array: &ArrayRef, row: usize) -> Value {
         DataType::Utf8 => Value::String(array.as_string::<i32>().value(row).to_string()),
         DataType::LargeUtf8 => Value::String(array.as_string::<i64>().value(row).to_string()),
         DataType::Utf8View => Value::String(array.as_string_view().value(row).to_string()),
+        // Bytes as PostgreSQL and its exports write them, so both sides of a sample read alike.
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+            Value::String(format!("\\x{}", formatted(array, row)))
+        }
         _ => Value::String(formatted(array, row)),
     }
 }
@@ -64,5 +68,18 @@ pub fn as_u64(array: &ArrayRef, row: usize) -> Option<u64> {
         Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)),
         Value::Null => Some(0),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::BinaryArray;
+    use std::sync::Arc;
+
+    #[test]
+    fn bytes_are_written_as_postgresql_writes_them() {
+        let bytes: ArrayRef = Arc::new(BinaryArray::from(vec![&[0x00u8, 0xff, 0x5c][..]]));
+        assert_eq!(cell(&bytes, 0), Value::String("\\x00ff5c".into()));
     }
 }
