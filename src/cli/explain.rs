@@ -33,31 +33,23 @@ pub async fn explain(args: ExplainArgs) -> Result<u8> {
         "rule `{}` ({}, {})\n",
         spec.name.value, spec.type_name, spec.loc
     );
-    if let compile::Plan::Diff {
-        source,
-        target,
-        options,
-    } = &rule.plan
-    {
-        let text = crate::diff::explain(&ctx, source, target, options)
-            .await
-            .map_err(Error::Usage)?;
+    // Diffs and schema comparisons describe themselves; every other rule is a set of queries.
+    let described = match &rule.plan {
+        compile::Plan::Diff {
+            source,
+            target,
+            options,
+        } => Some(crate::diff::explain(&ctx, source, target, options).await),
+        compile::Plan::Schema {
+            source,
+            target,
+            ignore,
+        } => Some(engine::schema::explain(&ctx, source, target, ignore).await),
+        _ => None,
+    };
+    if let Some(text) = described {
         out.push('\n');
-        out.push_str(&text);
-        crate::report::write_to(std::path::Path::new("-"), &out)?;
-        return Ok(exit::PASS);
-    }
-    if let compile::Plan::Schema {
-        source,
-        target,
-        ignore,
-    } = &rule.plan
-    {
-        let text = engine::schema::explain(&ctx, source, target, ignore)
-            .await
-            .map_err(Error::Usage)?;
-        out.push('\n');
-        out.push_str(&text);
+        out.push_str(&text.map_err(Error::Usage)?);
         crate::report::write_to(std::path::Path::new("-"), &out)?;
         return Ok(exit::PASS);
     }
