@@ -113,3 +113,28 @@ fn a_file_that_vanishes_after_opening_is_an_error_not_an_empty_table() {
         assert!(error.to_string().contains("vanished"), "{name}: {error}");
     }
 }
+
+/// The raw-text view the diff reads a CSV side through shares the table's stamps: a file
+/// that vanished or changed after opening is an error there too, never 0 rows.
+#[test]
+fn the_text_view_of_a_vanished_or_changed_file_is_an_error() {
+    for change in ["delete", "append"] {
+        let dir = project(&[("t.csv", "a\n1\n2\n")]);
+        let result = runtime().block_on(async {
+            let ctx = SessionContext::new();
+            let tables = list_tables(dir.path()).expect("a folder of tables");
+            let (opened, broken) = open_tables(&ctx, &tables, &Default::default()).await;
+            assert!(broken.is_empty(), "{broken:?}");
+            let text = text_table(opened[0].1.as_ref()).expect("a CSV table has a text view");
+            let path = dir.path().join("t.csv");
+            match change {
+                "delete" => std::fs::remove_file(&path).expect("deleted"),
+                _ => std::fs::write(&path, "a\n1\n2\n3\n").expect("rewritten"),
+            }
+            ctx.read_table(text).expect("planned").collect().await
+        });
+        let error = result.expect_err(&format!("{change}: must not read as if unchanged"));
+        let text = error.to_string();
+        assert!(text.contains("vanished") || text.contains("changed"), "{change}: {text}");
+    }
+}

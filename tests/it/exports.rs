@@ -212,3 +212,51 @@ fn numbers_compare_by_value_in_every_algorithm() {
         );
     }
 }
+
+/// The raw-text reading of a CSV side, attacked with what other tools write: spreadsheet
+/// booleans and numbers, ISO instants with `Z`, leading zeros in an integer key, a `where`
+/// that must compare numbers as numbers, and text that is no value of the declared type.
+#[test]
+fn csv_written_by_other_tools_against_a_database() {
+    let Some(server) = server() else { return };
+    let url = fresh_database(&server, "cc_other_tools");
+    execute(
+        &url,
+        "CREATE TABLE t (id int PRIMARY KEY, ok bool, score numeric(6,2), big bigint, at timestamptz, note text);
+         INSERT INTO t VALUES (7, true, 10.00, 1000, '2023-06-01 00:00:00+00', 'a'),
+                              (9, false, 5.50, 2000, '2023-06-01 12:30:00+00', NULL),
+                              (10, NULL, NULL, NULL, NULL, '');",
+    );
+    let table = format!("{url}#public.t");
+    // Excel-style: TRUE/FALSE, 1E1, +2000, quoted numbers, ISO instants with Z, a key "007".
+    let dir = project(&[(
+        "t.csv",
+        "id,ok,score,big,at,note\n007,TRUE,1E1,\"1000\",2023-06-01T00:00:00Z,a\n\
+         9,FALSE,5.5,+2000,2023-06-01T14:30:00+02:00,\n10,,,,,\"\"\n",
+    )]);
+    for algorithm in ["auto", "join"] {
+        let (code, rule) = diff(dir.path(), &table, "t.csv", &["--key", "id", "--algorithm", algorithm]);
+        assert_eq!((code, counts(&rule)), (0, (0, 0, 0, 3)), "{algorithm}: {rule:#}");
+    }
+    // `where` means numbers on both sides: '10' > '6' as text is false, as numbers true.
+    let (code, rule) = diff(dir.path(), &table, "t.csv", &["--key", "id", "--where", "score > 6"]);
+    assert_eq!((code, counts(&rule)), (0, (0, 0, 0, 1)), "where on numbers: {rule:#}");
+    // Text that is no value of the declared type is a difference, never a NULL that matches.
+    let dir = project(&[(
+        "t.csv",
+        "id,ok,score,big,at,note\n7,maybe,N/A,1000,2023-06-01T00:00:00Z,a\n\
+         9,f,5.5,2000,yesterday,\n10,,,,,\"\"\n",
+    )]);
+    let (code, rule) = diff(dir.path(), &table, "t.csv", &["--key", "id"]);
+    assert_eq!((code, counts(&rule)), (1, (0, 0, 2, 3)), "{rule:#}");
+    assert_eq!(
+        rule["diff"]["columns"],
+        serde_json::json!({ "ok": 1, "score": 1, "at": 1 }),
+        "{rule:#}"
+    );
+    // A key that is no integer is an error naming it, never a NULL key.
+    let dir = project(&[("t.csv", "id,ok,score,big,at,note\nseven,t,10,1000,,a\n")]);
+    let out = crosscheck(dir.path(), &["diff", &table, "t.csv", "--key", "id", "--json", "-", "-q"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("seven"), "the error names the value: {}", out.stdout);
+}
