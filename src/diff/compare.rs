@@ -382,16 +382,7 @@ fn export_text(array: &ArrayRef) -> Result<ArrayRef, String> {
             let hex: StringArray = bytes
                 .as_binary::<i64>()
                 .iter()
-                .map(|v| {
-                    v.map(|b| {
-                        let mut s = String::with_capacity(2 + 2 * b.len());
-                        s.push_str("\\x");
-                        for byte in b {
-                            s.push_str(&format!("{byte:02x}"));
-                        }
-                        s
-                    })
-                })
+                .map(|v| v.map(crate::engine::values::bytea_text))
                 .collect();
             Ok(Arc::new(hex))
         }

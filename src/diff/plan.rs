@@ -257,6 +257,11 @@ pub async fn plan(
             .map_err(|_| format!("unknown time zone `{zone}`"))?,
         None => chrono_tz::UTC,
     };
+    let unknown = |schema: &SchemaRef, name: &str| {
+        schema
+            .field_with_name(name)
+            .is_ok_and(super::compare::null_is_unknown)
+    };
     let mut policies = Vec::new();
     let (mut s_as_text, mut t_as_text) = (Vec::new(), Vec::new());
     for c in &column_names {
@@ -270,11 +275,6 @@ pub async fn plan(
         let (s_text, t_text) = (textual(&st, t_raw), textual(&tt, s_raw));
         s_as_text.push(s_text);
         t_as_text.push(t_text);
-        let unknown = |schema: &SchemaRef, name: &str| {
-            schema
-                .field_with_name(name)
-                .is_ok_and(super::compare::null_is_unknown)
-        };
         let family = if s_text || t_text {
             Family::Text
         } else {

@@ -31,11 +31,22 @@ pub fn cell(array: &ArrayRef, row: usize) -> Value {
         DataType::LargeUtf8 => Value::String(array.as_string::<i64>().value(row).to_string()),
         DataType::Utf8View => Value::String(array.as_string_view().value(row).to_string()),
         // Bytes as PostgreSQL and its exports write them, so both sides of a sample read alike.
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
-            Value::String(format!("\\x{}", formatted(array, row)))
-        }
+        DataType::Binary => Value::String(bytea_text(array.as_binary::<i32>().value(row))),
+        DataType::LargeBinary => Value::String(bytea_text(array.as_binary::<i64>().value(row))),
+        DataType::BinaryView => Value::String(bytea_text(array.as_binary_view().value(row))),
         _ => Value::String(formatted(array, row)),
     }
+}
+
+/// Bytes as PostgreSQL's `bytea` output and its exports write them: `\\x` and hex digits.
+pub fn bytea_text(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut text = String::with_capacity(2 + 2 * bytes.len());
+    text.push_str("\\x");
+    for byte in bytes {
+        let _ = write!(text, "{byte:02x}");
+    }
+    text
 }
 
 /// NaN and infinities have no JSON number: they are written as text.

@@ -135,6 +135,9 @@ fn the_text_view_of_a_vanished_or_changed_file_is_an_error() {
         });
         let error = result.expect_err(&format!("{change}: must not read as if unchanged"));
         let text = error.to_string();
-        assert!(text.contains("vanished") || text.contains("changed"), "{change}: {text}");
+        assert!(
+            text.contains("vanished") || text.contains("changed"),
+            "{change}: {text}"
+        );
     }
 }

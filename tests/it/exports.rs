@@ -235,12 +235,30 @@ fn csv_written_by_other_tools_against_a_database() {
          9,FALSE,5.5,+2000,2023-06-01T14:30:00+02:00,\n10,,,,,\"\"\n",
     )]);
     for algorithm in ["auto", "join"] {
-        let (code, rule) = diff(dir.path(), &table, "t.csv", &["--key", "id", "--algorithm", algorithm]);
-        assert_eq!((code, counts(&rule)), (0, (0, 0, 0, 3)), "{algorithm}: {rule:#}");
+        let (code, rule) = diff(
+            dir.path(),
+            &table,
+            "t.csv",
+            &["--key", "id", "--algorithm", algorithm],
+        );
+        assert_eq!(
+            (code, counts(&rule)),
+            (0, (0, 0, 0, 3)),
+            "{algorithm}: {rule:#}"
+        );
     }
     // `where` means numbers on both sides: '10' > '6' as text is false, as numbers true.
-    let (code, rule) = diff(dir.path(), &table, "t.csv", &["--key", "id", "--where", "score > 6"]);
-    assert_eq!((code, counts(&rule)), (0, (0, 0, 0, 1)), "where on numbers: {rule:#}");
+    let (code, rule) = diff(
+        dir.path(),
+        &table,
+        "t.csv",
+        &["--key", "id", "--where", "score > 6"],
+    );
+    assert_eq!(
+        (code, counts(&rule)),
+        (0, (0, 0, 0, 1)),
+        "where on numbers: {rule:#}"
+    );
     // Text that is no value of the declared type is a difference, never a NULL that matches.
     let dir = project(&[(
         "t.csv",
@@ -256,7 +274,14 @@ fn csv_written_by_other_tools_against_a_database() {
     );
     // A key that is no integer is an error naming it, never a NULL key.
     let dir = project(&[("t.csv", "id,ok,score,big,at,note\nseven,t,10,1000,,a\n")]);
-    let out = crosscheck(dir.path(), &["diff", &table, "t.csv", "--key", "id", "--json", "-", "-q"]);
+    let out = crosscheck(
+        dir.path(),
+        &["diff", &table, "t.csv", "--key", "id", "--json", "-", "-q"],
+    );
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("seven"), "the error names the value: {}", out.stdout);
+    assert!(
+        out.stdout.contains("seven"),
+        "the error names the value: {}",
+        out.stdout
+    );
 }
