@@ -51,6 +51,14 @@ fn read_all(pipe: Option<&mut impl Read>) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// `run --json - -q -j 1` in `dir` against the database `db` (the project reads `CC_DB`).
+fn spawn_run(dir: &Path, db: &str) -> Child {
+    binary(dir, &["run", "--json", "-", "-q", "-j", "1"])
+        .env("CC_DB", db)
+        .spawn()
+        .expect("the binary starts")
+}
+
 fn binary(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_crosscheck"));
     command
@@ -233,10 +241,7 @@ fn a_frozen_backend_ends_in_exit_2_by_the_client_side_timeout() {
 ";
     let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
     let started = Instant::now();
-    let child = binary(dir.path(), &["run", "--json", "-", "-q", "-j", "1"])
-        .env("CC_DB", &db)
-        .spawn()
-        .expect("the binary starts");
+    let child = spawn_run(dir.path(), &db);
     let mut backend = None;
     assert!(eventually(Duration::from_secs(20), || {
         backend = active_queries(&server, "cc_frozen")
@@ -357,10 +362,7 @@ fn a_failed_statement_never_poisons_the_next_rule() {
     algorithm: checksum
 ";
     let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
-    let child = binary(dir.path(), &["run", "--json", "-", "-q", "-j", "1"])
-        .env("CC_DB", &db)
-        .spawn()
-        .expect("the binary starts");
+    let child = spawn_run(dir.path(), &db);
     let out = wait_bounded(child, Duration::from_secs(60), "a poisoned pool");
     let report = out.json();
     let status = |name: &str| crate::support::rule(&report, name)["status"].clone();
@@ -409,10 +411,7 @@ fn a_query_dropped_mid_flight_never_goes_back_to_the_pool() {
     algorithm: checksum
 ";
     let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
-    let child = binary(dir.path(), &["run", "--json", "-", "-q", "-j", "1"])
-        .env("CC_DB", &db)
-        .spawn()
-        .expect("the binary starts");
+    let child = spawn_run(dir.path(), &db);
     let out = wait_bounded(child, Duration::from_secs(60), "a dropped query");
     let report = out.json();
     let status = |name: &str| crate::support::rule(&report, name)["status"].clone();
@@ -462,10 +461,7 @@ fn a_connection_the_server_closed_is_not_handed_out() {
     algorithm: checksum
 ";
     let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
-    let child = binary(dir.path(), &["run", "--json", "-", "-q", "-j", "1"])
-        .env("CC_DB", &db)
-        .spawn()
-        .expect("the binary starts");
+    let child = spawn_run(dir.path(), &db);
     assert!(eventually(Duration::from_secs(20), || {
         active_queries(&server, "cc_closed")
             .iter()
