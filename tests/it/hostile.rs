@@ -70,22 +70,10 @@ fn a_giant_csv_column_name_makes_the_table_unreadable_with_a_short_report() {
         ("data/t.csv", &csv),
         ("rules/r.yaml", rules),
     ]);
-    let out = crosscheck(
-        dir.path(),
-        &[
-            "run",
-            "--json",
-            "out.json",
-            "--junit",
-            "out.xml",
-            "--markdown",
-            "out.md",
-        ],
-    );
+    let (out, reports) = crate::support::run_all_formats(dir.path(), &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stdout.len() + out.stderr.len() < 8000, "{}", out.stdout);
-    for report in ["out.json", "out.xml", "out.md"] {
-        let text = std::fs::read_to_string(dir.path().join(report)).expect("a report");
+    for (report, text) in &reports {
         assert!(text.len() < 16_000, "{report}: {} bytes", text.len());
         assert!(
             text.contains("data/t.csv") && text.contains("names are limited to 1024 bytes"),
@@ -191,21 +179,9 @@ fn a_giant_cell_in_a_sample_is_cut_in_every_report() {
         ("data/t.csv", &csv),
         ("rules/r.yaml", rules),
     ]);
-    let out = crosscheck(
-        dir.path(),
-        &[
-            "run",
-            "--json",
-            "out.json",
-            "--junit",
-            "out.xml",
-            "--markdown",
-            "out.md",
-        ],
-    );
+    let (out, reports) = crate::support::run_all_formats(dir.path(), &[]);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    for report in ["out.json", "out.xml", "out.md"] {
-        let text = std::fs::read_to_string(dir.path().join(report)).expect("a report");
+    for (report, text) in &reports {
         assert!(text.len() < 16_000, "{report}: {} bytes", text.len());
         assert!(text.contains("… (5242880 bytes)"), "{report}: {text}");
     }

@@ -3,29 +3,13 @@
 //! JSON, JUnit and Markdown alike.
 
 use crate::pg::{execute, fresh_database, server};
-use crate::support::{Output, crosscheck_with_env, project};
-
-const REPORTS: [&str; 3] = ["out.json", "out.xml", "out.md"];
+use crate::support::{Output, project};
 
 /// Runs every rule with all report formats; returns the output and every text written.
 fn run_all_formats(dir: &std::path::Path, env: &[(&str, &str)]) -> (Output, String) {
-    let out = crosscheck_with_env(
-        dir,
-        &[
-            "run",
-            "--json",
-            "out.json",
-            "--junit",
-            "out.xml",
-            "--markdown",
-            "out.md",
-        ],
-        env,
-    );
+    let (out, reports) = crate::support::run_all_formats(dir, env);
     let mut all = format!("{}\n{}\n", out.stdout, out.stderr);
-    for report in REPORTS {
-        let text = std::fs::read_to_string(dir.join(report))
-            .unwrap_or_else(|e| panic!("{report}: {e}\n{}", out.stderr));
+    for (_, text) in reports {
         all.push_str(&text);
     }
     (out, all)

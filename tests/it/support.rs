@@ -139,3 +139,33 @@ pub fn json_file(path: &Path) -> Value {
 pub fn bundled_expected() -> Value {
     json_file(&root().join("examples/learning-platform/expected.json"))
 }
+
+/// The report files `run_all_formats` writes.
+pub const REPORTS: [&str; 3] = ["out.json", "out.xml", "out.md"];
+
+/// `run` with the JSON, JUnit and Markdown reports written to files: the output and each
+/// report's text, by file name.
+pub fn run_all_formats(dir: &Path, env: &[(&str, &str)]) -> (Output, Vec<(&'static str, String)>) {
+    let out = crosscheck_with_env(
+        dir,
+        &[
+            "run",
+            "--json",
+            REPORTS[0],
+            "--junit",
+            REPORTS[1],
+            "--markdown",
+            REPORTS[2],
+        ],
+        env,
+    );
+    let reports = REPORTS
+        .iter()
+        .map(|report| {
+            let text = std::fs::read_to_string(dir.join(report))
+                .unwrap_or_else(|e| panic!("{report}: {e}\n{}", out.stderr));
+            (*report, text)
+        })
+        .collect();
+    (out, reports)
+}
