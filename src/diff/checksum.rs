@@ -245,8 +245,8 @@ impl<'a> Hashing<'a> {
 
     /// The row hash under the policy, and the strict one when the policy forgives something
     /// (a bucket whose strict sums differ holds forgiven values, read to be counted as `join`
-    /// counts them). `seed` is the key as an int8 expression.
-    pub fn row_hashes(&self, seed: &str, key_mix: &str) -> (String, Option<String>) {
+    /// counts them). `key` is the key as an int8 expression.
+    pub fn row_hashes(&self, key: &str) -> (String, Option<String>) {
         let trim_scale = [self.table, self.other]
             .iter()
             .all(|t| t.session.server_version.get().is_some_and(|v| *v >= 130000));
@@ -279,8 +279,8 @@ impl<'a> Hashing<'a> {
             matches!(p.family, Family::Text | Family::Other)
                 && p.normalize != crate::config::Normalize::default()
         });
-        let policy = hash::row_hash(&values(false), seed, key_mix);
-        let strict = forgives.then(|| hash::row_hash(&values(true), seed, key_mix));
+        let policy = hash::row_hash(&values(false), key);
+        let strict = forgives.then(|| hash::row_hash(&values(true), key));
         (policy, strict)
     }
 }
@@ -302,7 +302,7 @@ pub fn digest_sql(hashing: Hashing<'_>, predicate: Option<&str>, ranges: &[Range
     let (table, side) = (hashing.table, hashing.side);
     let key = escape_identifier(&side.keys[0].0);
     let key_int8 = format!("t.{key}::int8");
-    let row_hashes = hashing.row_hashes(&key_int8, &hash::integer_key_mix(&key_int8));
+    let row_hashes = hashing.row_hashes(&key_int8);
     let filter = predicate.map(|p| format!(" AND ({p})")).unwrap_or_default();
     // Distinct keys only need counting when the key is not the table's primary key.
     let unique = table

@@ -49,8 +49,8 @@ pub fn digest_sql(
 ) -> String {
     let parts = hashing.key_parts();
     let hash = hash::key_hash(&parts);
-    // The key hash seeds the row hash and is mixed into it (see `hash` for why).
-    let row_hashes = hashing.row_hashes(&hash, &hash);
+    // The key hash seeds the row hash and is its last element (see `hash` for why).
+    let row_hashes = hashing.row_hashes(&hash);
     let mut filters: Vec<String> = predicate.map(|p| format!("({p})")).into_iter().collect();
     if !parents.is_empty() {
         filters.push(format!(

@@ -2,9 +2,9 @@
 //! out in a bucket digest except by a 64-bit collision.
 //!
 //! A bucket's digest is `count(*)` and the exact `sum` (numeric, no overflow) of its rows'
-//! 64-bit hashes. Each row's hash is `hash_record_extended(ROW(values…), seed) # key_mix`: the
-//! seed is the row's key (an integer key as is; other keys through their own 64-bit hash) and
-//! `key_mix` a full-width hash of the key (`hashint8extended(k, k)`, or the key hash), so:
+//! 64-bit hashes. Each row's hash is `hash_record_extended(ROW(values…, key), key)`: the key (an
+//! integer key as is, other keys through their own 64-bit hash) is both the seed of every
+//! element hash and the record's last element, so:
 //! * every element hash depends on the key through the seed, so the hashes of two rows with
 //!   different keys behave as independent random values: swapping values between rows, moving a
 //!   value to another row, or updating any number of rows to one value changes the sum except
@@ -13,24 +13,25 @@
 //! * within one row, `hash_record_extended` combines element hashes as `31·h + e`, so a value
 //!   moved to the neighbouring column changes the hash unless `30·(a − b) ≡ 0 mod 2⁶⁴`
 //!   (probability 2⁻⁶³); NULL hashes as 0 and `''` does not, so NULL ↔ '' is a change;
-//! * a row whose values are all NULL hashes as `0` whatever the seed (NULL elements hash as 0),
-//!   so the key is mixed in once more with `key_mix`: a key changed under such a row, or a table
-//!   compared on its key alone, still changes the digest. `key_mix` is a hash of the key, not the
-//!   key itself: keys 1, 4 → 2, 3 would keep a plain sum of keys. (`hashint8extended` folds the
-//!   key to 32 bits, but its seed is the whole key, so two keys never hash alike by
-//!   construction.) Mixing the key in this way instead of as a record element is cheaper.
+//! * NULL elements hash as 0 whatever the seed, so a row whose values are all NULL would hash as
+//!   0 for any key: the key as the last element (never NULL) keeps such a row's hash, and a
+//!   table compared on its key alone, a random function of the key. Its element hash is
+//!   `hashint8extended(k, k)`, which folds `k` to 32 bits, but its seed is the whole key, so two
+//!   keys never hash alike by construction. (A separate `# hash(key)` costs one more call.)
+//! * no element is hashed by a function that returns its seed for some value (the native
+//!   float hash does for 0, numeric's for NaN): with the key 0 as the seed such a value would
+//!   hash like NULL. Floats and numerics go through their send form.
 //!
 //! PostgreSQL's own hash functions are not all fit for this, so some values are hashed through
 //! another form (see `HashAs`): `int8`, timestamps, `time` and `interval` hash by folding 64 bits
 //! into 32 (distinct values collide by construction), `numeric` ignores the sign (5 and -5 hash
-//! alike) and hashes NaN like ±Infinity, floats hash -0 like 0 (so does the join: -0 = 0 as in PostgreSQL, NaN = NaN) but the
-//! native hash of 64-bit floats folds them as int8 does,
-//! enums hash their type's OID (different in every database), `citext` hashes lower-cased,
-//! `json` and `xml` have no hash at all. Those are hashed as their binary send form (exactly
-//! what the decoder reads) or their text.
+//! alike) and hashes NaN like ±Infinity, floats hash 0 as the seed itself (-0 like 0, as the join
+//! compares them), enums hash their type's OID (different in every database), `citext` hashes
+//! lower-cased, `json` and `xml` have no hash at all. Those are hashed as their binary send form
+//! (exactly what the decoder reads) or their text.
 
 /// The hashing scheme's version, for anything that stores row hashes.
-pub const SCHEME_VERSION: u32 = 3;
+pub const SCHEME_VERSION: u32 = 4;
 
 /// How a value is turned into something PostgreSQL hashes with its full width.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,22 +89,19 @@ impl HashAs {
     }
 }
 
-/// The hash of one row: its values as elements, the key (`seed`, an int8 expression) as the
-/// seed, and `key_mix` (a full-width int8 hash of the key) XORed in. See the module comment for
-/// why this cannot cancel out in a sum.
-pub fn row_hash(values: &[String], seed: &str, key_mix: &str) -> String {
-    if values.is_empty() {
-        return key_mix.to_string();
-    }
+/// The hash of one row: its values and then its key as elements, the key as the seed. `key` is
+/// an int8 expression (the key, or the hash of a key of another type or of several parts). See
+/// the module comment for why this cannot cancel out in a sum.
+pub fn row_hash(values: &[String], key: &str) -> String {
     format!(
-        "(hash_record_extended(ROW({}), {seed}) # {key_mix})",
-        values.join(", ")
+        "hash_record_extended(ROW({}), {key})",
+        values
+            .iter()
+            .map(String::as_str)
+            .chain([key])
+            .collect::<Vec<_>>()
+            .join(", ")
     )
-}
-
-/// `key_mix` for an integer key `key` (an int8 expression).
-pub fn integer_key_mix(key: &str) -> String {
-    format!("hashint8extended({key}, {key})")
 }
 
 /// The 64-bit hash of a key of several parts (or of a non-integer one), used as a row's seed
