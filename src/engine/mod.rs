@@ -209,7 +209,7 @@ pub async fn run(
             .flatten()
             .for_each(crate::shorten::sample_value);
         if let Some(error) = &outcome.error {
-            let scrubbed = crate::shorten::message(&masker.scrub_error(error)).into_owned();
+            let scrubbed = crate::shorten::message(&mask::scrub_error(error)).into_owned();
             outcome.message = scrubbed.clone();
             outcome.error = Some(scrubbed);
         }

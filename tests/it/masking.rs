@@ -1,5 +1,5 @@
 //! No sensitive value in any output: not in a PostgreSQL error that quotes the value that
-//! broke a query, not in what `freshness` says about a sensitive column — in the terminal,
+//! broke a query or an in-process cast, not in what `freshness` says about a sensitive column — in the terminal,
 //! JSON, JUnit and Markdown alike.
 
 use crate::pg::{execute, fresh_database, server};
@@ -52,6 +52,37 @@ fn postgres_errors_never_quote_a_value() {
             all.contains("invalid input syntax for type integer: \"sha256:")
                 && all.contains("SQLSTATE 22P02")
                 && all.contains("SQLSTATE 22003"),
+            "{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn in_process_errors_never_quote_a_value() {
+    // DataFusion's and arrow's messages quote the value that broke a cast without naming
+    // its column: masked whether or not any column is declared sensitive.
+    let csv = "id,ssn\n1,Alice\n2,SSN-123-45-6789\n";
+    let rules = "rules:
+  - name: cast_in_process
+    type: sql
+    on: a
+    sql: SELECT id FROM people WHERE CAST(ssn AS INT) > 0
+";
+    for sensitive in ["sensitive: [\"*.ssn\"]\n", ""] {
+        let config = format!("sources:\n  a:\n    files: data\n{sensitive}");
+        let dir = project(&[
+            ("crosscheck.yaml", &config),
+            ("data/people.csv", csv),
+            ("rules/r.yaml", rules),
+        ]);
+        let (out, all) = run_all_formats(dir.path(), &[]);
+        assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+        for value in ["Alice", SSN, "123-45"] {
+            assert!(!all.contains(value), "`{value}` leaked:\n{all}");
+        }
+        assert!(
+            all.contains("Cannot cast string 'sha256:"),
             "{}",
             out.stdout
         );
