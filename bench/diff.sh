@@ -8,6 +8,11 @@
 # `auto`, `join` and `checksum` algorithms; then PostgreSQL against a Parquet file of the same
 # data. Prints each time (best of 2), its ratio to the floor, the rows each side read, and
 # crosscheck's peak memory.
+#
+#   CROSSCHECK_BASELINE=path/to/older/crosscheck bash bench/diff.sh
+#
+# also times an older build on the same data in the same run (interleaved, best of 2 each)
+# and prints new/old for every case: how a change moved the cost, on a noisy machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-5000000}
@@ -66,12 +71,26 @@ print(f"{label:<34} {secs:7.3f}s  {secs / floor:5.2f}x floor  violations={rule['
 PY
 }
 
+baseline=${CROSSCHECK_BASELINE:-}
 run_case() { # label left right algorithm
-    local json=$out/r.json t peak
-    t=$(for _ in 1 2; do seconds "$bin" diff "$2" "$3" --key id --algorithm "$4" -q --no-progress --json "$json"; done | best)
+    local json=$out/r.json t peak old
+    if [[ -n $baseline ]]; then
+        # Interleaved with the new build's runs so both see the same load.
+        local times; times=$(for _ in 1 2; do
+            echo "new $(seconds "$bin" diff "$2" "$3" --key id --algorithm "$4" -q --no-progress --json "$json")"
+            echo "old $(seconds "$baseline" diff "$2" "$3" --key id --algorithm "$4" -q --no-progress)"
+        done)
+        t=$(awk '$1=="new"{print $2}' <<<"$times" | best)
+        old=$(awk '$1=="old"{print $2}' <<<"$times" | best)
+    else
+        t=$(for _ in 1 2; do seconds "$bin" diff "$2" "$3" --key id --algorithm "$4" -q --no-progress --json "$json"; done | best)
+    fi
     # crosscheck exits 1 when it finds differences: that is not a failure here.
     peak=$( { /usr/bin/time -f %M "$bin" diff "$2" "$3" --key id --algorithm "$4" -q --no-progress >/dev/null || true; } 2>&1 | tail -1)
     report "$1" "$json" "$t"
+    if [[ -n $baseline ]]; then
+        printf '%34s baseline %.3fs, new/baseline %.3f\n' "" "$old" "$(echo "$t / $old" | bc -l)"
+    fi
     printf '%34s peak memory %d MB\n' "" "$((peak / 1024))"
 }
 

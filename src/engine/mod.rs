@@ -68,9 +68,9 @@ pub fn new_session() -> SessionContext {
     // Joins that can spill: a hash join holds its build side in memory whatever the limit.
     config.options_mut().optimizer.prefer_hash_join = false;
     // Bounded memory: sorts and aggregates spill to the temporary folder past the limit.
-    let limit = memory::memory_limit();
-    let config = memory::fit(config, limit);
-    match memory::runtime(limit) {
+    let pool = memory::pool_size(memory::memory_limit());
+    let config = memory::fit(config, pool);
+    match memory::runtime(pool) {
         Ok(runtime) => SessionContext::new_with_config_rt(config, runtime),
         Err(_) => SessionContext::new_with_config(config),
     }
