@@ -51,6 +51,10 @@ pub fn family(source: &DataType, target: &DataType) -> Family {
     match (source, target) {
         (s, t) if (is_int(s) || is_decimal(s)) && (is_int(t) || is_decimal(t)) => Family::Exact,
         (s, t) if numeric(s) && numeric(t) => Family::Float,
+        // Text against an exact number is read as one, exactly (as a CSV field is): a string
+        // column of `numeric` values (ADBC's export) keeps every digit.
+        (s, t) if (is_int(s) || is_decimal(s)) && is_text(t) => Family::Exact,
+        (s, t) if is_text(s) && (is_int(t) || is_decimal(t)) => Family::Exact,
         (s, t) if (numeric(s) && is_text(t)) || (is_text(s) && numeric(t)) => Family::Float,
         (s, t) if temporal(s) || temporal(t) => Family::Instant,
         (DataType::Date32 | DataType::Date64, _) | (_, DataType::Date32 | DataType::Date64) => {
@@ -91,6 +95,12 @@ pub struct Policy {
     /// NULL means "could not be determined" (a tree file's `sha256` when it was not read):
     /// it equals nothing, not even another NULL.
     pub null_is_unknown: bool,
+    /// The text side of the pair holds exact numbers (a database's unconstrained `numeric`):
+    /// against a float it is not rounded to one (see `float_exact`).
+    pub exact_text: bool,
+    /// A float against an exact number (see `float_exact`): compared by the digits the float
+    /// holds, which the checksum cannot hash.
+    pub float_against_exact: bool,
 }
 
 /// Field metadata saying a column's NULL means unknown (see `Policy::null_is_unknown`).
@@ -153,6 +163,12 @@ fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<Boolea
         && !number_text(source, policy)
         && !source.data_type().is_floating()
         && let Ok(equal) = not_distinct(source, target)
+    {
+        return Ok(equal);
+    }
+    if policy.family == Family::Float
+        && policy.tolerance.is_none()
+        && let Some(equal) = super::float_exact::equal(source, target, policy.exact_text)?
     {
         return Ok(equal);
     }
@@ -493,6 +509,8 @@ mod tests {
             normalize: Normalize::default(),
             timezone: chrono_tz::UTC,
             null_is_unknown: false,
+            exact_text: false,
+            float_against_exact: false,
         }
     }
 
@@ -636,7 +654,8 @@ mod tests {
 
     #[test]
     fn families() {
-        assert_eq!(family(&DataType::Utf8, &DataType::Int64), Family::Float);
+        assert_eq!(family(&DataType::Utf8, &DataType::Int64), Family::Exact);
+        assert_eq!(family(&DataType::Utf8, &DataType::Float64), Family::Float);
         assert_eq!(family(&DataType::Utf8, &DataType::Utf8View), Family::Text);
         assert_eq!(
             family(
@@ -670,6 +689,16 @@ mod tests {
             [false, true, true, true],
             "a number is its value; unreadable text and '' never equal anything"
         );
+    }
+
+    #[test]
+    fn numeric_text_of_another_tool_keeps_every_digit() {
+        // A numeric exported as its text (ADBC) against the database's exact text.
+        let exact = family(&DataType::Decimal128(38, 0), &DataType::Utf8);
+        let db = text(&[Some("12345678901234567890.123456789"), Some("1.50")]);
+        let export = text(&[Some("12345678901234567890.123456788"), Some("1.5")]);
+        let v = compare(&db, &export, &policy(exact)).unwrap();
+        assert_eq!(flags(&v.differs), [true, false]);
     }
 
     #[test]

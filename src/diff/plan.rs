@@ -284,10 +284,17 @@ pub async fn plan(
                 _ => family(&st, &tt),
             }
         };
+        let holds_number_text =
+            |side: &SideSchema, name: &str| side.number_text.iter().any(|n| n == name);
+        let exact_text = holds_number_text(&s_side, c) || holds_number_text(&t_side, &t);
         policies.push(Policy {
             family,
             same_type: st == tt,
             null_is_unknown: unknown(&s_schema, c) || unknown(&t_schema, &t),
+            exact_text,
+            // `meaning` already reads a numeric's text as a decimal.
+            float_against_exact: family == Family::Float
+                && super::float_exact::applies(&st, &tt, false),
             tolerance: tolerance_for(options, c, &t, family)?,
             normalize: options.normalize.clone(),
             timezone,
