@@ -177,7 +177,8 @@ fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<Boolea
         comparable(target, policy, source.data_type())?,
     );
     // Only a parse turns a value into NULL (text normalisation may map '' to NULL on purpose).
-    let parses = !matches!(policy.family, Family::Text | Family::Other);
+    let parses = !matches!(policy.family, Family::Text | Family::Other)
+        || super::interval::involved(source.data_type(), target.data_type());
     let unreadable =
         |raw: &ArrayRef, read: &ArrayRef, i: usize| parses && raw.is_valid(i) && read.is_null(i);
     let readable = |i: usize| !unreadable(source, &s, i) && !unreadable(target, &t, i);
@@ -286,6 +287,9 @@ fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> Result<Arr
             Ok(without_negative_zero(&wide))
         }
         Family::Float => Ok(without_negative_zero(&cast_to(&DataType::Float64)?)),
+        Family::Other if super::interval::involved(array.data_type(), other) => {
+            super::interval::comparable(array, other)
+        }
         Family::Text | Family::Other => {
             let text = export_text(array)?;
             Ok(normalize_text(text.as_string::<i32>(), &policy.normalize))

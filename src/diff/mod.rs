@@ -7,6 +7,7 @@ pub mod checksum;
 pub mod compare;
 pub mod float_exact;
 pub mod hashed;
+pub mod interval;
 pub mod merge;
 pub mod plan;
 pub mod predicate;
