@@ -275,20 +275,32 @@ fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> Result<Arr
             let scale = scale(array.data_type()).max(scale(other)).max(0);
             cast_to(&DataType::Decimal128(38, scale))
         }
-        // A `real` written as text compares at the precision it was written from.
+        // A `real` written as text, or widened to a double (pandas reads 1.1, not
+        // 1.100000023841858), compares at the precision it was written from.
         Family::Float
             if matches!(
                 (array.data_type(), other),
-                (DataType::Float32, t) | (t, DataType::Float32) if is_text(t)
+                (DataType::Float32, t) | (t, DataType::Float32)
+                    if is_text(t) || t.is_floating()
             ) =>
         {
-            let wide = cast(&cast_to(&DataType::Float32)?, &DataType::Float64)
-                .map_err(|e| e.to_string())?;
-            Ok(without_negative_zero(&wide))
+            Ok(without_negative_zero(&at_real_precision(array)?))
         }
         Family::Float => Ok(without_negative_zero(&cast_to(&DataType::Float64)?)),
         Family::Other if super::interval::involved(array.data_type(), other) => {
             super::interval::comparable(array, other)
+        }
+        // A uuid as 16 bytes (ADBC's `arrow.uuid`, DuckDB's UUID) against its text.
+        Family::Other if *array.data_type() == DataType::FixedSizeBinary(16) && is_text(other) => {
+            let uuids: StringArray = array
+                .as_fixed_size_binary()
+                .iter()
+                .map(|v| {
+                    v.map(crate::source::postgres::decode::uuid_text)
+                        .transpose()
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Arc::new(uuids))
         }
         Family::Text | Family::Other => {
             let text = export_text(array)?;
@@ -306,6 +318,22 @@ fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> Result<Arr
         }
         Family::Bool => cast_to(&DataType::Boolean),
     }
+}
+
+/// A float rounded to a `real` and widened back; a double too large for a `real` becomes
+/// NULL, which `equal` counts as different (never the `real`'s infinity).
+fn at_real_precision(array: &ArrayRef) -> Result<ArrayRef, String> {
+    let wide = cast(array, &DataType::Float64).map_err(|e| e.to_string())?;
+    let reals: Float64Array = wide
+        .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
+        .iter()
+        .map(|v| {
+            let v = v?;
+            let real = v as f32;
+            (real.is_finite() || !v.is_finite()).then_some(f64::from(real))
+        })
+        .collect();
+    Ok(Arc::new(reals))
 }
 
 /// -0 as 0: equal in PostgreSQL (`'-0'::float8 = 0`), apart in Arrow's total order.
@@ -397,7 +425,10 @@ fn export_text(array: &ArrayRef) -> Result<ArrayRef, String> {
         Ok(Arc::new(StringArray::from(out)))
     }
     match array.data_type() {
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => {
             let bytes = cast(array, &DataType::LargeBinary).map_err(|e| e.to_string())?;
             let hex: StringArray = bytes
                 .as_binary::<i64>()
@@ -693,6 +724,34 @@ mod tests {
             [false, true, true, true],
             "a number is its value; unreadable text and '' never equal anything"
         );
+    }
+
+    #[test]
+    fn reals_and_uuids_exported_by_other_tools() {
+        // A real read back as a double (pandas): 1.1, not 1.100000023841858; a double no real
+        // can hold is no real's infinity.
+        let reals: ArrayRef = Arc::new(datafusion::arrow::array::Float32Array::from(vec![
+            1.1,
+            f32::NEG_INFINITY,
+            2.5,
+        ]));
+        let doubles: ArrayRef = Arc::new(Float64Array::from(vec![1.1, -1e300, 2.5000001]));
+        let float = policy(family(reals.data_type(), doubles.data_type()));
+        let v = compare(&reals, &doubles, &float).unwrap();
+        assert_eq!(flags(&v.differs), [false, true, false]);
+
+        // A uuid as 16 bytes against the database's text.
+        let bytes: ArrayRef = Arc::new(
+            datafusion::arrow::array::FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+                vec![Some([0xa0u8; 16]), None].into_iter(),
+                16,
+            )
+            .unwrap(),
+        );
+        let uuids = text(&[Some("a0a0a0a0-a0a0-a0a0-a0a0-a0a0a0a0a0a0"), None]);
+        let other = policy(family(bytes.data_type(), uuids.data_type()));
+        let v = compare(&bytes, &uuids, &other).unwrap();
+        assert_eq!(flags(&v.differs), [false, false]);
     }
 
     #[test]
