@@ -9,6 +9,7 @@ use chrono::{NaiveDateTime, TimeZone};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray, TimestampMicrosecondArray,
 };
+use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::compute::kernels::cmp::not_distinct;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
@@ -179,9 +180,16 @@ fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<Boolea
     // Only a parse turns a value into NULL (text normalisation may map '' to NULL on purpose).
     let parses = !matches!(policy.family, Family::Text | Family::Other)
         || super::interval::involved(source.data_type(), target.data_type());
-    let unreadable =
-        |raw: &ArrayRef, read: &ArrayRef, i: usize| parses && raw.is_valid(i) && read.is_null(i);
-    let readable = |i: usize| !unreadable(source, &s, i) && !unreadable(target, &t, i);
+    // Logical nulls: a column of the Null type (pandas writes one for a column that is NULL
+    // in every row) has no null buffer, and `is_valid` would call its NULLs values.
+    let (source_nulls, target_nulls) = (source.logical_nulls(), target.logical_nulls());
+    let present =
+        |nulls: &Option<NullBuffer>, i: usize| nulls.as_ref().is_none_or(|n| n.is_valid(i));
+    let unreadable = |nulls: &Option<NullBuffer>, read: &ArrayRef, i: usize| {
+        parses && present(nulls, i) && read.is_null(i)
+    };
+    let readable =
+        |i: usize| !unreadable(&source_nulls, &s, i) && !unreadable(&target_nulls, &t, i);
     let equal: BooleanArray = match (policy.family, policy.tolerance) {
         (Family::Float | Family::Exact, Some(tolerance)) => {
             let (a, b) = (to_f64(&s)?, to_f64(&t)?);
@@ -762,6 +770,18 @@ mod tests {
         let export = text(&[Some("12345678901234567890.123456788"), Some("1.5")]);
         let v = compare(&db, &export, &policy(exact)).unwrap();
         assert_eq!(flags(&v.differs), [true, false]);
+    }
+
+    #[test]
+    fn a_column_of_the_null_type_holds_nulls() {
+        let nulls: ArrayRef = Arc::new(datafusion::arrow::array::NullArray::new(2));
+        let ints: ArrayRef = Arc::new(Int64Array::from(vec![None, Some(1)]));
+        let v = compare(
+            &ints,
+            &nulls,
+            &policy(family(ints.data_type(), nulls.data_type())),
+        );
+        assert_eq!(flags(&v.unwrap().differs), [false, true]);
     }
 
     #[test]
