@@ -8,6 +8,7 @@ pub mod compare;
 pub mod float_exact;
 pub mod hashed;
 pub mod interval;
+pub mod json_text;
 pub mod merge;
 pub mod plan;
 pub mod predicate;
