@@ -9,6 +9,7 @@ use chrono::{NaiveDateTime, TimeZone};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray, TimestampMicrosecondArray,
 };
+use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::compute::kernels::cmp::not_distinct;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
@@ -51,6 +52,10 @@ pub fn family(source: &DataType, target: &DataType) -> Family {
     match (source, target) {
         (s, t) if (is_int(s) || is_decimal(s)) && (is_int(t) || is_decimal(t)) => Family::Exact,
         (s, t) if numeric(s) && numeric(t) => Family::Float,
+        // Text against an exact number is read as one, exactly (as a CSV field is): a string
+        // column of `numeric` values (ADBC's export) keeps every digit.
+        (s, t) if (is_int(s) || is_decimal(s)) && is_text(t) => Family::Exact,
+        (s, t) if is_text(s) && (is_int(t) || is_decimal(t)) => Family::Exact,
         (s, t) if (numeric(s) && is_text(t)) || (is_text(s) && numeric(t)) => Family::Float,
         (s, t) if temporal(s) || temporal(t) => Family::Instant,
         (DataType::Date32 | DataType::Date64, _) | (_, DataType::Date32 | DataType::Date64) => {
@@ -91,6 +96,15 @@ pub struct Policy {
     /// NULL means "could not be determined" (a tree file's `sha256` when it was not read):
     /// it equals nothing, not even another NULL.
     pub null_is_unknown: bool,
+    /// The text side of the pair holds exact numbers (a database's unconstrained `numeric`):
+    /// against a float it is not rounded to one (see `float_exact`).
+    pub exact_text: bool,
+    /// A float against an exact number (see `float_exact`): compared by the digits the float
+    /// holds, which the checksum cannot hash.
+    pub float_against_exact: bool,
+    /// A database's `jsonb` column on either side: text compares as JSON values (see
+    /// `json_text`). A `json` column's exact text is its value, and compares as text.
+    pub json: bool,
 }
 
 /// Field metadata saying a column's NULL means unknown (see `Policy::null_is_unknown`).
@@ -151,8 +165,15 @@ fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<Boolea
         && policy.tolerance.is_none()
         && !text_normalised
         && !number_text(source, policy)
+        && !policy.json
         && !source.data_type().is_floating()
         && let Ok(equal) = not_distinct(source, target)
+    {
+        return Ok(equal);
+    }
+    if policy.family == Family::Float
+        && policy.tolerance.is_none()
+        && let Some(equal) = super::float_exact::equal(source, target, policy.exact_text)?
     {
         return Ok(equal);
     }
@@ -161,10 +182,18 @@ fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<Boolea
         comparable(target, policy, source.data_type())?,
     );
     // Only a parse turns a value into NULL (text normalisation may map '' to NULL on purpose).
-    let parses = !matches!(policy.family, Family::Text | Family::Other);
-    let unreadable =
-        |raw: &ArrayRef, read: &ArrayRef, i: usize| parses && raw.is_valid(i) && read.is_null(i);
-    let readable = |i: usize| !unreadable(source, &s, i) && !unreadable(target, &t, i);
+    let parses = !matches!(policy.family, Family::Text | Family::Other)
+        || super::interval::involved(source.data_type(), target.data_type());
+    // Logical nulls: a column of the Null type (pandas writes one for a column that is NULL
+    // in every row) has no null buffer, and `is_valid` would call its NULLs values.
+    let (source_nulls, target_nulls) = (source.logical_nulls(), target.logical_nulls());
+    let present =
+        |nulls: &Option<NullBuffer>, i: usize| nulls.as_ref().is_none_or(|n| n.is_valid(i));
+    let unreadable = |nulls: &Option<NullBuffer>, read: &ArrayRef, i: usize| {
+        parses && present(nulls, i) && read.is_null(i)
+    };
+    let readable =
+        |i: usize| !unreadable(&source_nulls, &s, i) && !unreadable(&target_nulls, &t, i);
     let equal: BooleanArray = match (policy.family, policy.tolerance) {
         (Family::Float | Family::Exact, Some(tolerance)) => {
             let (a, b) = (to_f64(&s)?, to_f64(&t)?);
@@ -258,21 +287,41 @@ fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> Result<Arr
             let scale = scale(array.data_type()).max(scale(other)).max(0);
             cast_to(&DataType::Decimal128(38, scale))
         }
-        // A `real` written as text compares at the precision it was written from.
+        // A `real` written as text, or widened to a double (pandas reads 1.1, not
+        // 1.100000023841858), compares at the precision it was written from.
         Family::Float
             if matches!(
                 (array.data_type(), other),
-                (DataType::Float32, t) | (t, DataType::Float32) if is_text(t)
+                (DataType::Float32, t) | (t, DataType::Float32)
+                    if is_text(t) || t.is_floating()
             ) =>
         {
-            let wide = cast(&cast_to(&DataType::Float32)?, &DataType::Float64)
-                .map_err(|e| e.to_string())?;
-            Ok(without_negative_zero(&wide))
+            Ok(without_negative_zero(&at_real_precision(array)?))
         }
         Family::Float => Ok(without_negative_zero(&cast_to(&DataType::Float64)?)),
+        Family::Other if super::interval::involved(array.data_type(), other) => {
+            super::interval::comparable(array, other)
+        }
+        // A uuid as 16 bytes (ADBC's `arrow.uuid`, DuckDB's UUID) against its text.
+        Family::Other if *array.data_type() == DataType::FixedSizeBinary(16) && is_text(other) => {
+            let uuids: StringArray = array
+                .as_fixed_size_binary()
+                .iter()
+                .map(|v| {
+                    v.map(crate::source::postgres::decode::uuid_text)
+                        .transpose()
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Arc::new(uuids))
+        }
         Family::Text | Family::Other => {
             let text = export_text(array)?;
-            Ok(normalize_text(text.as_string::<i32>(), &policy.normalize))
+            let text = normalize_text(text.as_string::<i32>(), &policy.normalize);
+            Ok(if policy.json && policy.family == Family::Text {
+                json_values(text.as_string::<i32>())
+            } else {
+                text
+            })
         }
         Family::Instant => instant_micros(array, policy.timezone, other),
         Family::Date => cast_to(&DataType::Date32),
@@ -286,6 +335,22 @@ fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> Result<Arr
         }
         Family::Bool => cast_to(&DataType::Boolean),
     }
+}
+
+/// A float rounded to a `real` and widened back; a double too large for a `real` becomes
+/// NULL, which `equal` counts as different (never the `real`'s infinity).
+fn at_real_precision(array: &ArrayRef) -> Result<ArrayRef, String> {
+    let wide = cast(array, &DataType::Float64).map_err(|e| e.to_string())?;
+    let reals: Float64Array = wide
+        .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
+        .iter()
+        .map(|v| {
+            let v = v?;
+            let real = v as f32;
+            (real.is_finite() || !v.is_finite()).then_some(f64::from(real))
+        })
+        .collect();
+    Ok(Arc::new(reals))
 }
 
 /// -0 as 0: equal in PostgreSQL (`'-0'::float8 = 0`), apart in Arrow's total order.
@@ -377,7 +442,10 @@ fn export_text(array: &ArrayRef) -> Result<ArrayRef, String> {
         Ok(Arc::new(StringArray::from(out)))
     }
     match array.data_type() {
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => {
             let bytes = cast(array, &DataType::LargeBinary).map_err(|e| e.to_string())?;
             let hex: StringArray = bytes
                 .as_binary::<i64>()
@@ -415,6 +483,21 @@ fn array_element(v: &str) -> String {
 
 /// What `trim` removes: spaces, tabs and line breaks (the same set the checksum trims).
 pub const TRIMMED: [char; 4] = [' ', '\t', '\r', '\n'];
+
+/// Text as JSON values: a JSON text becomes its canonical form, and other text stays itself
+/// under another prefix, so it never equals the JSON it resembles.
+fn json_values(array: &StringArray) -> ArrayRef {
+    let values: StringArray = array
+        .iter()
+        .map(|v| {
+            v.map(|v| match super::json_text::canonical(v) {
+                Some(json) => format!("j{json}"),
+                None => format!("t{v}"),
+            })
+        })
+        .collect();
+    Arc::new(values)
+}
 
 fn normalize_text(array: &StringArray, n: &Normalize) -> ArrayRef {
     if *n == Normalize::default() || (!n.trim && !n.case_insensitive && !n.empty_as_null) {
@@ -493,6 +576,9 @@ mod tests {
             normalize: Normalize::default(),
             timezone: chrono_tz::UTC,
             null_is_unknown: false,
+            exact_text: false,
+            float_against_exact: false,
+            json: false,
         }
     }
 
@@ -636,7 +722,8 @@ mod tests {
 
     #[test]
     fn families() {
-        assert_eq!(family(&DataType::Utf8, &DataType::Int64), Family::Float);
+        assert_eq!(family(&DataType::Utf8, &DataType::Int64), Family::Exact);
+        assert_eq!(family(&DataType::Utf8, &DataType::Float64), Family::Float);
         assert_eq!(family(&DataType::Utf8, &DataType::Utf8View), Family::Text);
         assert_eq!(
             family(
@@ -669,6 +756,74 @@ mod tests {
             flags(&v.differs),
             [false, true, true, true],
             "a number is its value; unreadable text and '' never equal anything"
+        );
+    }
+
+    #[test]
+    fn reals_and_uuids_exported_by_other_tools() {
+        // A real read back as a double (pandas): 1.1, not 1.100000023841858; a double no real
+        // can hold is no real's infinity.
+        let reals: ArrayRef = Arc::new(datafusion::arrow::array::Float32Array::from(vec![
+            1.1,
+            f32::NEG_INFINITY,
+            2.5,
+        ]));
+        let doubles: ArrayRef = Arc::new(Float64Array::from(vec![1.1, -1e300, 2.5000001]));
+        let float = policy(family(reals.data_type(), doubles.data_type()));
+        let v = compare(&reals, &doubles, &float).unwrap();
+        assert_eq!(flags(&v.differs), [false, true, false]);
+
+        // A uuid as 16 bytes against the database's text.
+        let bytes: ArrayRef = Arc::new(
+            datafusion::arrow::array::FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+                vec![Some([0xa0u8; 16]), None].into_iter(),
+                16,
+            )
+            .unwrap(),
+        );
+        let uuids = text(&[Some("a0a0a0a0-a0a0-a0a0-a0a0-a0a0a0a0a0a0"), None]);
+        let other = policy(family(bytes.data_type(), uuids.data_type()));
+        let v = compare(&bytes, &uuids, &other).unwrap();
+        assert_eq!(flags(&v.differs), [false, false]);
+    }
+
+    #[test]
+    fn numeric_text_of_another_tool_keeps_every_digit() {
+        // A numeric exported as its text (ADBC) against the database's exact text.
+        let exact = family(&DataType::Decimal128(38, 0), &DataType::Utf8);
+        let db = text(&[Some("12345678901234567890.123456789"), Some("1.50")]);
+        let export = text(&[Some("12345678901234567890.123456788"), Some("1.5")]);
+        let v = compare(&db, &export, &policy(exact)).unwrap();
+        assert_eq!(flags(&v.differs), [true, false]);
+    }
+
+    #[test]
+    fn a_column_of_the_null_type_holds_nulls() {
+        let nulls: ArrayRef = Arc::new(datafusion::arrow::array::NullArray::new(2));
+        let ints: ArrayRef = Arc::new(Int64Array::from(vec![None, Some(1)]));
+        let v = compare(
+            &ints,
+            &nulls,
+            &policy(family(ints.data_type(), nulls.data_type())),
+        );
+        assert_eq!(flags(&v.unwrap().differs), [false, true]);
+    }
+
+    #[test]
+    fn json_columns_compare_as_json_values() {
+        let db = text(&[Some(r#"{"n": 1.50, "name": "Zoë"}"#), Some("1"), Some("x")]);
+        let export = text(&[Some(r#"{"name":"Zo\u00eb","n":1.5}"#), Some("2"), Some("x")]);
+        let json = Policy {
+            json: true,
+            ..policy(Family::Text)
+        };
+        let v = compare(&db, &export, &json).unwrap();
+        assert_eq!(flags(&v.differs), [false, true, false]);
+        let v = compare(&db, &export, &policy(Family::Text)).unwrap();
+        assert_eq!(
+            flags(&v.differs),
+            [true, true, false],
+            "text columns stay text"
         );
     }
 

@@ -5,7 +5,10 @@
 
 pub mod checksum;
 pub mod compare;
+pub mod float_exact;
 pub mod hashed;
+pub mod interval;
+pub mod json_text;
 pub mod merge;
 pub mod plan;
 pub mod predicate;
@@ -116,6 +119,13 @@ async fn checksum_eligibility(
 
     if plan.policies.iter().any(|p| p.tolerance.is_some()) || !options.tolerance.is_empty() {
         return Err("tolerances cannot be hashed".into());
+    }
+    if let Some(i) = plan.policies.iter().position(|p| p.float_against_exact) {
+        return Err(format!(
+            "`{}` is a float against an exact number, compared by the digits the float holds, \
+             which cannot be hashed",
+            plan.column_names[i]
+        ));
     }
     Ok((s, t))
 }

@@ -61,6 +61,8 @@ pub struct SideSchema {
     pub has_text_view: bool,
     /// Columns whose text holds a number (a database's unconstrained `numeric`).
     pub number_text: Vec<String>,
+    /// A database's `jsonb` columns.
+    pub json: Vec<String>,
 }
 
 async fn table_provider(
@@ -83,6 +85,7 @@ pub async fn side_schema(ctx: &SessionContext, side: &Side) -> Result<SideSchema
             schema: provider.schema(),
             has_text_view: crate::source::files::text_table(provider.as_ref()).is_some(),
             number_text: crate::source::number_text_columns(provider.as_ref()),
+            json: crate::source::jsonb_columns(provider.as_ref()),
         }),
         (None, Side::Query { source, sql }) => {
             let ctx = crate::engine::session_on(ctx, source);
@@ -93,6 +96,7 @@ pub async fn side_schema(ctx: &SessionContext, side: &Side) -> Result<SideSchema
                 schema: Arc::new(frame.schema().as_arrow().clone()),
                 has_text_view: false,
                 number_text: Vec::new(),
+                json: Vec::new(),
             })
         }
         (None, Side::Table { .. }) => unreachable!("a table side always has a provider"),
@@ -284,10 +288,18 @@ pub async fn plan(
                 _ => family(&st, &tt),
             }
         };
+        let holds_number_text =
+            |side: &SideSchema, name: &str| side.number_text.iter().any(|n| n == name);
+        let exact_text = holds_number_text(&s_side, c) || holds_number_text(&t_side, &t);
         policies.push(Policy {
             family,
             same_type: st == tt,
             null_is_unknown: unknown(&s_schema, c) || unknown(&t_schema, &t),
+            exact_text,
+            json: s_side.json.contains(c) || t_side.json.contains(&t),
+            // `meaning` already reads a numeric's text as a decimal.
+            float_against_exact: family == Family::Float
+                && super::float_exact::applies(&st, &tt, false),
             tolerance: tolerance_for(options, c, &t, family)?,
             normalize: options.normalize.clone(),
             timezone,

@@ -53,13 +53,25 @@ impl SourceInfo {
 /// The columns of a table whose text holds a number: a PostgreSQL `numeric` without a
 /// precision is read as its exact text (no digit lost), yet compares as a number.
 pub fn number_text_columns(provider: &dyn TableProvider) -> Vec<String> {
+    pg_columns_where(provider, postgres::catalog::PgColumn::is_number_text)
+}
+
+/// The `jsonb` columns of a table: their text compares as JSON values.
+pub fn jsonb_columns(provider: &dyn TableProvider) -> Vec<String> {
+    pg_columns_where(provider, postgres::catalog::PgColumn::is_jsonb)
+}
+
+fn pg_columns_where(
+    provider: &dyn TableProvider,
+    wanted: fn(&postgres::catalog::PgColumn) -> bool,
+) -> Vec<String> {
     let Some(pg) = (provider as &dyn std::any::Any).downcast_ref::<postgres::PgTable>() else {
         return Vec::new();
     };
     pg.def
         .columns
         .iter()
-        .filter(|c| c.is_number_text())
+        .filter(|c| wanted(c))
         .map(|c| c.name.clone())
         .collect()
 }

@@ -286,3 +286,63 @@ fn csv_written_by_other_tools_against_a_database() {
         out.stdout
     );
 }
+
+/// A bigint migrated to double precision (or read through pandas' float64) is compared by
+/// the digits the float holds: 2^53 + 1 rounded to 2^53 is a change in every algorithm that
+/// runs, and the checksum, which could only hash both as floats, refuses instead of passing.
+#[test]
+fn a_float_against_an_exact_number_keeps_every_digit() {
+    let Some(server) = server() else { return };
+    let url = fresh_database(&server, "cc_float_exact");
+    execute(
+        &url,
+        "CREATE TABLE a (id int PRIMARY KEY, v bigint, p numeric(30,9));
+         CREATE TABLE b (id int PRIMARY KEY, v float8, p float8);
+         INSERT INTO a VALUES (1, 9007199254740993, 1.5), (2, 5, 3.10), (3, NULL, NULL),
+                              (4, 1152921504606846976, 12345678901234567890.123456789);
+         INSERT INTO b VALUES (1, 9007199254740992, 1.5), (2, 5, 3.1), (3, NULL, NULL),
+                              (4, 1152921504606846976, 12345678901234567890.123456789);",
+    );
+    let dir = project(&[]);
+    let (a, b) = (format!("{url}#public.a"), format!("{url}#public.b"));
+    for algorithm in ["auto", "join"] {
+        let (code, rule) = diff(
+            dir.path(),
+            &a,
+            &b,
+            &["--key", "id", "--algorithm", algorithm],
+        );
+        assert_eq!(
+            (code, counts(&rule), &rule["diff"]["algorithm"]),
+            (1, (0, 0, 2, 4), &serde_json::json!("join")),
+            "{algorithm}: {rule:#}"
+        );
+        assert_eq!(
+            rule["diff"]["columns"],
+            serde_json::json!({ "v": 1, "p": 1 }),
+            "2^53 + 1 ≠ 2^53 and the long numeric lost digits; 2^60, 3.10 = 3.1: {rule:#}"
+        );
+    }
+    let out = crosscheck(
+        dir.path(),
+        &[
+            "diff",
+            &a,
+            &b,
+            "--key",
+            "id",
+            "--algorithm",
+            "checksum",
+            "-q",
+            "--json",
+            "-",
+        ],
+    );
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("`v` is a float against an exact number"),
+        "{}",
+        out.stdout
+    );
+}

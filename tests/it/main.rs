@@ -17,6 +17,7 @@ mod fuzz_rules;
 mod hostile;
 mod masking;
 mod memory;
+mod parquet_exports;
 mod pg;
 mod pg_arrays;
 mod reports;

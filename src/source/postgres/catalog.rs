@@ -29,6 +29,12 @@ impl PgColumn {
             && (self.type_text == "numeric" || self.type_text.starts_with("numeric("))
     }
 
+    /// A `jsonb` column: its text is one way of writing a JSON value. (A `json` column keeps
+    /// its exact text, spaces and duplicate keys included, and that text is its value.)
+    pub fn is_jsonb(&self) -> bool {
+        self.type_text == "jsonb"
+    }
+
     pub fn read_as_text(&mut self) {
         self.kind = Kind::Text;
         self.select = format!("{}::text", escape_identifier(&self.name));

@@ -380,7 +380,7 @@ pub fn numeric_to_i128(v: &[u8], scale: i8) -> Result<Option<i128>, String> {
     Ok(Some(if sign == 0x4000 { -value } else { value }))
 }
 
-fn uuid_text(v: &[u8]) -> Result<String, String> {
+pub fn uuid_text(v: &[u8]) -> Result<String, String> {
     let b: [u8; 16] = be(v)?;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     Ok(format!(
