@@ -2,11 +2,11 @@
 //! summary line.
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Cell, Color, ContentArrangement, Table};
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
 
 use super::format_duration;
+use super::sample_value::sample_value;
 use crate::engine::outcome::{RuleOutcome, RunOutcome, Status};
-use crate::engine::values::display;
 
 /// Longest value shown in a sample cell before it is cut.
 const MAX_CELL: usize = 60;
@@ -21,7 +21,6 @@ pub struct Style {
 }
 
 pub fn render(run: &RunOutcome, style: Style) -> String {
-    let width = style.width;
     let mut out = String::new();
     if !run.rules.is_empty() {
         out.push_str(&rules_table(&run.rules, style).to_string());
@@ -29,7 +28,7 @@ pub fn render(run: &RunOutcome, style: Style) -> String {
     }
     for rule in run.rules.iter().filter(|r| r.status != Status::Pass) {
         out.push('\n');
-        out.push_str(&details(rule, width));
+        out.push_str(&details(rule, style));
     }
     out.push('\n');
     out.push_str(&summary_line(run));
@@ -104,7 +103,7 @@ pub fn violations_text(r: &RuleOutcome) -> String {
     format!("{} {op} {threshold}", r.violations)
 }
 
-fn details(r: &RuleOutcome, width: Option<u16>) -> String {
+fn details(r: &RuleOutcome, style: Style) -> String {
     let mut out = format!(
         "{} {} ({}, {}): {}\n",
         r.status.label(),
@@ -117,10 +116,13 @@ fn details(r: &RuleOutcome, width: Option<u16>) -> String {
         out.push_str(&format!("  {d}\n"));
     }
     if !r.sample.is_empty() {
-        let mut table = new_table(width);
+        let mut table = new_table(style.width);
+        if style.color {
+            table.enforce_styling();
+        }
         table.set_header(r.sample.columns.iter().map(String::as_str));
         for row in &r.sample.rows {
-            table.add_row(row.iter().map(|v| truncate(&display(v))));
+            table.add_row(row.iter().map(|v| sample_cell(v, style.color)));
         }
         out.push_str(&table.to_string());
         out.push('\n');
@@ -136,13 +138,17 @@ fn details(r: &RuleOutcome, width: Option<u16>) -> String {
     out
 }
 
-fn truncate(text: &str) -> String {
-    // Leading or trailing spaces are shown quoted: "Ben " and "Ben" must not look alike.
-    let text = if text != text.trim() {
-        format!("{text:?}")
+/// A sample value cut to fit; a NULL is also dimmed when colours are on.
+fn sample_cell(value: &serde_json::Value, color: bool) -> Cell {
+    let cell = Cell::new(truncate(&sample_value(value)));
+    if color && value.is_null() {
+        cell.add_attribute(Attribute::Dim)
     } else {
-        text.to_string()
-    };
+        cell
+    }
+}
+
+fn truncate(text: &str) -> String {
     let one_line = text.replace(['\n', '\r'], " ");
     if one_line.chars().count() <= MAX_CELL {
         return one_line;
