@@ -10,6 +10,7 @@ pub mod outcome;
 pub mod resolve;
 pub mod schema;
 mod schema_objects;
+mod schema_partitions;
 pub mod sqlgen;
 pub mod time;
 pub mod values;

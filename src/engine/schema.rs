@@ -14,8 +14,10 @@ use super::mask::glob;
 use super::outcome::{Measure, Sample};
 use super::resolve::reference;
 use super::schema_objects::{behind_sequences, compare_objects};
+use super::schema_partitions::{TableDiffs, absent_with_parent, drop_inherited};
 use crate::config::{TableName, TableOrSource};
 use crate::source;
+use crate::source::postgres::catalog::RelationKind;
 use crate::source::postgres::schema_facts::{self, TableFacts};
 use crate::source::postgres::{PgSession, PgTable};
 
@@ -25,6 +27,8 @@ pub type Difference = [Value; 4];
 /// A table as far as schema comparison is concerned.
 struct TableShape {
     columns: Vec<ColumnShape>,
+    /// Table, view, partition…; only databases say (a data file is a table).
+    kind: Option<RelationKind>,
     /// Primary key, unique and foreign key constraints; only databases declare them.
     constraints: Option<Vec<String>>,
     /// Where a PostgreSQL table lives, to load its facts from.
@@ -127,7 +131,10 @@ pub async fn explain(
     );
     let mut compared = Vec::new();
     if matches!(source, TableOrSource::Source(_)) {
-        compared.push("tables missing in the target or extra in it (every table of both sources)");
+        compared.push(
+            "tables missing in the target or extra in it (every table of both sources); a \
+             change on a partitioned table counts once, not once more per partition",
+        );
     }
     compared.extend([
         "columns missing in the target or extra in it",
@@ -137,6 +144,7 @@ pub async fn explain(
     let both = s_db && t_db;
     if both {
         compared.extend([
+            "what each relation is (table, view, materialized view, partition…)",
             "nullability (NULL / NOT NULL)",
             "primary key, unique and foreign key constraints",
             "indexes, unique and plain, by definition",
@@ -195,6 +203,7 @@ async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape,
         .collect();
     Ok(TableShape {
         columns,
+        kind: pg.map(|t| t.def.kind.clone()),
         constraints: pg.map(|t| t.def.constraints.clone()),
         pg: pg.map(|t| (t.session.clone(), t.def.schema.clone(), t.def.name.clone())),
         facts: None,
@@ -257,45 +266,76 @@ async fn compare_sources(
         source::table_names(ctx, source),
         source::table_names(ctx, target),
     );
+    let table = |src: &str, name: &str| TableName {
+        source: src.to_string(),
+        schema: None,
+        table: name.to_string(),
+    };
     let mut diffs = Vec::new();
-    let mut checked = 0;
-    for name in s_tables.iter().filter(|n| !t_tables.contains(n)) {
-        diffs.push(difference(
-            name,
-            "table missing in target",
-            text("table"),
-            Value::Null,
-        ));
+    let only_source: Vec<&String> = s_tables.iter().filter(|n| !t_tables.contains(n)).collect();
+    let only_target: Vec<&String> = t_tables.iter().filter(|n| !s_tables.contains(n)).collect();
+    for name in &only_source {
+        let kind = describe(ctx, &table(source, name)).await?.kind;
+        if !absent_with_parent(kind.as_ref(), &only_source) {
+            diffs.push(one_sided(name, kind.as_ref(), false));
+        }
     }
-    for name in t_tables.iter().filter(|n| !s_tables.contains(n)) {
-        diffs.push(difference(
-            name,
-            "extra table in target",
-            Value::Null,
-            text("table"),
-        ));
+    for name in &only_target {
+        let kind = describe(ctx, &table(target, name)).await?.kind;
+        if !absent_with_parent(kind.as_ref(), &only_target) {
+            diffs.push(one_sided(name, kind.as_ref(), true));
+        }
     }
     let common: Vec<&String> = s_tables.iter().filter(|n| t_tables.contains(n)).collect();
     let (mut s_shapes, mut t_shapes) = (Vec::new(), Vec::new());
     for name in &common {
-        let table = |src: &str| TableName {
-            source: src.to_string(),
-            schema: None,
-            table: name.to_string(),
-        };
-        s_shapes.push(describe(ctx, &table(source)).await?);
-        t_shapes.push(describe(ctx, &table(target)).await?);
+        s_shapes.push(describe(ctx, &table(source, name)).await?);
+        t_shapes.push(describe(ctx, &table(target, name)).await?);
     }
     {
         let mut s_refs: Vec<&mut TableShape> = s_shapes.iter_mut().collect();
         let mut t_refs: Vec<&mut TableShape> = t_shapes.iter_mut().collect();
         load_facts_of(&mut s_refs, &mut t_refs).await?;
     }
+    let mut checked = 0;
+    let mut per_table: Vec<TableDiffs> = Vec::new();
     for ((name, s_shape), t_shape) in common.iter().zip(&s_shapes).zip(&t_shapes) {
         checked += s_shape.columns.len() as u64 + 1;
-        diffs.extend(compare_tables(&format!("{name}."), s_shape, t_shape));
+        per_table.push(TableDiffs {
+            name,
+            source_kind: s_shape.kind.as_ref(),
+            target_kind: t_shape.kind.as_ref(),
+            source_facts: s_shape.facts.as_ref(),
+            target_facts: t_shape.facts.as_ref(),
+            diffs: compare_tables(&format!("{name}."), s_shape, t_shape),
+        });
     }
+    drop_inherited(&mut per_table);
+    diffs.extend(per_table.into_iter().flat_map(|t| t.diffs));
     Ok((diffs, checked))
+}
+
+/// A table, view… on one side only: `view missing in target`, `extra table in target`.
+fn one_sided(name: &str, kind: Option<&RelationKind>, in_target: bool) -> Difference {
+    let (word, described) = match kind {
+        Some(kind) => (kind.name(), text(&kind.described())),
+        None => ("table", text("table")),
+    };
+    if in_target {
+        difference(
+            name,
+            &format!("extra {word} in target"),
+            Value::Null,
+            described,
+        )
+    } else {
+        difference(
+            name,
+            &format!("{word} missing in target"),
+            described,
+            Value::Null,
+        )
+    }
 }
 
 fn compare_tables(prefix: &str, source: &TableShape, target: &TableShape) -> Vec<Difference> {
@@ -346,9 +386,20 @@ fn compare_tables(prefix: &str, source: &TableShape, target: &TableShape) -> Vec
             text(t.shown_type()),
         ));
     }
+    let table = prefix.trim_end_matches('.');
+    let table_object = if table.is_empty() { "table" } else { table };
+    if let (Some(sk), Some(tk)) = (&source.kind, &target.kind)
+        && sk != tk
+    {
+        diffs.push(difference(
+            table_object,
+            "kind differs",
+            text(&sk.described()),
+            text(&tk.described()),
+        ));
+    }
     if let (Some(sc), Some(tc)) = (&source.constraints, &target.constraints) {
-        let table = prefix.trim_end_matches('.');
-        let object = if table.is_empty() { "table" } else { table };
+        let object = table_object;
         for c in sc.iter().filter(|c| !tc.contains(c)) {
             diffs.push(difference(
                 object,

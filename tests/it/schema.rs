@@ -2,7 +2,7 @@
 //! defaults, and sequences left behind the data copied into a target.
 
 use crate::pg::{execute, fresh_database, server};
-use crate::support::{crosscheck, project, rule};
+use crate::support::{crosscheck, project, rule, run_json};
 
 const SCHEMA: &str = "
 CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE, age int CHECK (age >= 0),
@@ -163,4 +163,84 @@ fn indexes_checks_defaults_and_sequences_are_compared() {
             && !files.contains("tables missing"),
         "{files}"
     );
+}
+
+const PARTITIONED: &str = "
+CREATE TABLE customer (id int PRIMARY KEY, name text);
+CREATE TABLE payment (payment_id int NOT NULL, customer_id int, amount numeric(5,2) DEFAULT 0,
+                      note text, legacy text, paid_on date NOT NULL)
+    PARTITION BY RANGE (paid_on);
+CREATE TABLE payment_p1 PARTITION OF payment FOR VALUES FROM ('2022-01-01') TO ('2022-02-01');
+CREATE TABLE payment_p2 PARTITION OF payment FOR VALUES FROM ('2022-02-01') TO ('2022-03-01');
+CREATE TABLE payment_p3 PARTITION OF payment FOR VALUES FROM ('2022-03-01') TO ('2022-04-01');
+CREATE INDEX payment_customer ON payment (customer_id);
+CREATE TABLE rental (id int, at date) PARTITION BY RANGE (at);
+CREATE TABLE rental_2022 PARTITION OF rental FOR VALUES FROM ('2022-01-01') TO ('2023-01-01');
+CREATE TABLE rental_2023 PARTITION OF rental FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE VIEW customer_names AS SELECT name FROM customer;
+CREATE MATERIALIZED VIEW payment_totals AS SELECT customer_id, sum(amount) FROM payment GROUP BY 1;
+CREATE VIEW becomes_table AS SELECT id FROM customer;";
+
+/// A change made on a partitioned table is one difference, named on it, not one more per
+/// partition; a change on one partition only is that partition's; and what a relation is
+/// (view, materialized view, partitioned table, partition) is named, never just "table".
+#[test]
+fn a_partitioned_tables_changes_count_once_and_kinds_are_named() {
+    let Some(server) = server() else { return };
+    let source = fresh_database(&server, "cc_partitions_source");
+    let target = fresh_database(&server, "cc_partitions_target");
+    execute(&source, PARTITIONED);
+    execute(&target, PARTITIONED);
+    execute(
+        &target,
+        "DROP VIEW customer_names; DROP MATERIALIZED VIEW payment_totals;
+         ALTER TABLE payment ALTER COLUMN note TYPE varchar(40);
+         ALTER TABLE payment DROP COLUMN legacy;
+         ALTER TABLE payment ALTER COLUMN amount SET DEFAULT 1;
+         DROP INDEX payment_customer;
+         ALTER TABLE payment_p2 ALTER COLUMN customer_id SET DEFAULT 7;
+         CREATE INDEX payment_p3_note ON payment_p3 (note);
+         CREATE TABLE payment_p4 PARTITION OF payment FOR VALUES FROM ('2022-04-01') TO ('2022-05-01');
+         DROP TABLE rental;
+         DROP VIEW becomes_table; CREATE TABLE becomes_table (id int);",
+    );
+    let config =
+        format!("sources:\n  source:\n    postgres: {source}\n  target:\n    postgres: {target}\n");
+    let rules = "rules:
+  - name: whole
+    type: schema_match
+    source: source
+    target: target
+  - name: one_partition
+    type: schema_match
+    source: source.payment_p2
+    target: target.payment_p2
+";
+    let dir = project(&[("crosscheck.yaml", &config), ("rules/r.yaml", rules)]);
+    let (out, report) = run_json(dir.path(), &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let whole = rule(&report, "whole");
+    let mut got = rows(whole);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            r#"["becomes_table","kind differs","view","table"]"#,
+            r#"["customer_names","view missing in target","view",null]"#,
+            r#"["payment.amount","default differs","0","1"]"#,
+            r#"["payment.legacy","column missing in target","text",null]"#,
+            r#"["payment.note","type differs","text","character varying(40)"]"#,
+            r#"["payment.payment_customer","index missing in target","CREATE INDEX ON ONLY payment USING btree (customer_id)",null]"#,
+            r#"["payment_p2.customer_id","default differs",null,"7"]"#,
+            r#"["payment_p3.payment_p3_note","extra index in target",null,"CREATE INDEX ON payment_p3 USING btree (note)"]"#,
+            r#"["payment_p4","extra partition in target",null,"partition of payment"]"#,
+            r#"["payment_totals","materialized view missing in target","materialized view",null]"#,
+            r#"["rental","partitioned table missing in target","partitioned table",null]"#,
+        ],
+        "{whole}"
+    );
+    assert_eq!(whole["violations"], 11);
+    // Compared on its own, a partition shows everything it differs in, inherited or not.
+    let one = rule(&report, "one_partition");
+    assert_eq!(one["violations"], 5, "{one}");
 }

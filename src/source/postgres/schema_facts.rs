@@ -18,6 +18,9 @@ pub struct TableFacts {
     /// Indexes that back no primary key or unique constraint (those are compared as
     /// constraints): index name → `CREATE [UNIQUE] INDEX ON table USING …`.
     pub indexes: BTreeMap<String, String>,
+    /// A partition's index → the index of its partitioned table it is attached to (the
+    /// partition's share of that index, created with it and dropped with it).
+    pub index_parents: BTreeMap<String, String>,
     /// CHECK constraint name → `CHECK (…)`.
     pub checks: BTreeMap<String, String>,
     /// Column → its default (`nextval('users_id_seq'::regclass)`), identity or generation.
@@ -54,7 +57,9 @@ impl SequenceUse {
 
 const INDEXES_SQL: &str = "
 SELECT t.relname::text, i.relname::text, pg_get_indexdef(i.oid),
-       quote_ident(i.relname), quote_ident(n.nspname)
+       quote_ident(i.relname), quote_ident(n.nspname),
+       (SELECT p.relname::text FROM pg_catalog.pg_inherits h
+        JOIN pg_catalog.pg_class p ON p.oid = h.inhparent WHERE h.inhrelid = i.oid)
 FROM pg_catalog.pg_index x
 JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
 JOIN pg_catalog.pg_class t ON t.oid = x.indrelid
@@ -152,7 +157,11 @@ async fn load_with(
         let (table, name, definition): (String, String, String) =
             (row.get(0), row.get(1), row.get(2));
         let definition = index_definition(&definition, row.get(3), row.get(4));
+        let parent: Option<String> = row.get(5);
         if let Some(f) = facts.get_mut(&table) {
+            if let Some(parent) = parent {
+                f.index_parents.insert(name.clone(), parent);
+            }
             f.indexes.insert(name, definition);
         }
     }
