@@ -260,3 +260,23 @@ fn a_statement_timeout_postgresql_cannot_enforce_is_rejected() {
         );
     }
 }
+
+/// A misspelt source in a `schema_match` (which takes sources or tables) is named as such,
+/// with the near miss, not as a table that needs its source.
+#[test]
+fn a_misspelt_source_of_a_schema_match_suggests_the_source() {
+    let config = "sources:\n  left:\n    files: data\n  right:\n    files: data\n";
+    let rules =
+        "rules:\n  - name: s\n    type: schema_match\n    source: left\n    target: rigth\n";
+    let err = stderr_of(&[
+        ("crosscheck.yaml", config),
+        ("data/users.csv", USERS),
+        ("rules/r.yaml", rules),
+    ]);
+    assert!(
+        err.contains("`rigth` is neither a source (sources: left, right) nor a table")
+            && err.contains("rules/r.yaml:5:13")
+            && err.contains("did you mean `right`?"),
+        "{err}"
+    );
+}
