@@ -169,7 +169,14 @@ pub async fn run(
     let mut results: Vec<Option<RuleOutcome>> = vec![None; compiled.len()];
     let mut runnable = Vec::new();
     for (i, rule) in compiled.iter().enumerate() {
-        match resolve::check_rule(&ctx, &sources, &rule.spec).await {
+        let checked = match resolve::check_rule(&ctx, &sources, &rule.spec).await {
+            // The rule's SQL planned once more here, where its location is known: a typo in
+            // a condition is reported at its line, as `validate --connect` does, rather than
+            // as DataFusion's bare message when the query runs.
+            Ok(()) if !matches!(rule.plan, Plan::Diff { .. }) => plan_rule(&ctx, rule).await,
+            other => other,
+        };
+        match checked {
             Ok(()) => runnable.push(i),
             Err(d) => {
                 results[i] = Some(errored(

@@ -280,3 +280,22 @@ fn a_misspelt_source_of_a_schema_match_suggests_the_source() {
         "{err}"
     );
 }
+
+/// A typo in a rule's SQL is reported by `run` at the line of the SQL, as `validate
+/// --connect` reports it, not as the planner's bare message.
+#[test]
+fn a_misspelt_column_in_a_condition_is_reported_at_its_line_by_run() {
+    let rules = "rules:\n  - name: scores\n    type: expect\n    table: left.users\n    condition: scor >= 0\n";
+    let dir = project(&[
+        ("crosscheck.yaml", CONFIG),
+        ("data/users.csv", USERS),
+        ("rules/r.yaml", rules),
+    ]);
+    let (out, report) = run_json(dir.path(), &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let error = crate::support::rule(&report, "scores")["error"].to_string();
+    assert!(
+        error.contains("rules/r.yaml:5:16") && error.contains("scor"),
+        "{error}"
+    );
+}
