@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::mask::glob;
 use super::outcome::{Measure, Sample};
 use super::resolve::reference;
-use super::schema_objects::{behind_sequences, compare_objects};
+use super::schema_objects::{behind_sequences, compare_objects, compare_types};
 use super::schema_partitions::{TableDiffs, absent_with_parent, drop_inherited};
 use crate::config::{TableName, TableOrSource};
 use crate::source;
@@ -58,7 +58,9 @@ pub async fn schema_match(
             let (mut s_shape, mut t_shape) = (describe(ctx, s).await?, describe(ctx, t).await?);
             load_facts(&mut s_shape, &mut t_shape).await?;
             let checked = s_shape.columns.len().max(t_shape.columns.len()) as u64;
-            (compare_tables("", &s_shape, &t_shape), checked)
+            let mut diffs = compare_tables("", &s_shape, &t_shape);
+            diffs.extend(types_of(&[s_shape], &[t_shape]));
+            (diffs, checked)
         }
         (TableOrSource::Source(s), TableOrSource::Source(t)) => compare_sources(ctx, s, t).await?,
         _ => return Err("`source` and `target` must both be tables or both be sources".into()),
@@ -150,6 +152,8 @@ pub async fn explain(
             "indexes, unique and plain, by definition",
             "CHECK constraints",
             "column defaults",
+            "the enums (labels) and domains (base type, checks, default) the columns use, \
+             once per type",
         ]);
     }
     if t_db {
@@ -312,7 +316,16 @@ async fn compare_sources(
     }
     drop_inherited(&mut per_table);
     diffs.extend(per_table.into_iter().flat_map(|t| t.diffs));
+    diffs.extend(types_of(&s_shapes, &t_shapes));
     Ok((diffs, checked))
+}
+
+/// The enums and domains that differ between the types these tables use (databases only).
+fn types_of(source: &[TableShape], target: &[TableShape]) -> Vec<Difference> {
+    compare_types(
+        source.iter().filter_map(|s| s.facts.as_ref()),
+        target.iter().filter_map(|t| t.facts.as_ref()),
+    )
 }
 
 /// A table, view… on one side only: `view missing in target`, `extra table in target`.

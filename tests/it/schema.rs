@@ -244,3 +244,46 @@ fn a_partitioned_tables_changes_count_once_and_kinds_are_named() {
     let one = rule(&report, "one_partition");
     assert_eq!(one["violations"], 5, "{one}");
 }
+
+/// An enum that gained a label or a domain that lost its check is one difference, named on
+/// the type, however many columns (arrays too) use it; they compared equal by name before.
+#[test]
+fn enums_and_domains_are_compared_once_per_type() {
+    let Some(server) = server() else { return };
+    let source = fresh_database(&server, "cc_types_source");
+    let target = fresh_database(&server, "cc_types_target");
+    let schema = "
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TYPE kept AS ENUM ('a', 'b');
+CREATE DOMAIN year AS integer CHECK (VALUE >= 1900);
+CREATE TABLE film (id int PRIMARY KEY, rating mood, moods mood[], y year, k kept);
+CREATE TABLE review (id int PRIMARY KEY, m mood, y year);";
+    execute(&source, schema);
+    execute(&target, schema);
+    execute(
+        &target,
+        "ALTER TYPE mood ADD VALUE 'angry'; ALTER DOMAIN year DROP CONSTRAINT year_check;",
+    );
+    let config =
+        format!("sources:\n  source:\n    postgres: {source}\n  target:\n    postgres: {target}\n");
+    let rules = "rules:
+  - name: whole
+    type: schema_match
+    source: source
+    target: target
+  - name: one_table
+    type: schema_match
+    source: source.review
+    target: target.review
+";
+    let dir = project(&[("crosscheck.yaml", &config), ("rules/r.yaml", rules)]);
+    let (out, report) = run_json(dir.path(), &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let expected = [
+        r#"["mood","enum differs","ENUM ('sad', 'ok', 'happy')","ENUM ('sad', 'ok', 'happy', 'angry')"]"#,
+        r#"["year","domain differs","DOMAIN integer CHECK ((VALUE >= 1900))","DOMAIN integer"]"#,
+    ];
+    for name in ["whole", "one_table"] {
+        assert_eq!(rows(rule(&report, name)), expected, "{name}");
+    }
+}

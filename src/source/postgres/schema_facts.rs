@@ -25,6 +25,10 @@ pub struct TableFacts {
     pub checks: BTreeMap<String, String>,
     /// Column → its default (`nextval('users_id_seq'::regclass)`), identity or generation.
     pub defaults: BTreeMap<String, String>,
+    /// The enum and domain types its columns use (arrays of them too): type name →
+    /// `ENUM ('a', 'b')` or `DOMAIN integer NOT NULL CHECK (…)`. Named `mood` when the type
+    /// lives in the table's schema, else `schema.mood`.
+    pub types: BTreeMap<String, String>,
     /// Integer columns fed by a sequence (serial, identity, or a `nextval` default).
     pub sequences: Vec<SequenceUse>,
 }
@@ -91,6 +95,34 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 WHERE n.nspname = $1 AND c.relname = ANY($2) AND a.attnum > 0 AND NOT a.attisdropped
   AND (ad.oid IS NOT NULL OR a.attidentity <> '')
+ORDER BY 1, 2";
+
+/// The enums and domains behind the columns, each as a definition that compares across
+/// databases: an enum's labels in their order, a domain's base type, NOT NULL, default and
+/// checks (sorted by definition, not by name).
+const TYPES_SQL: &str = "
+SELECT DISTINCT c.relname::text,
+       CASE WHEN tn.nspname = $1 THEN t.typname::text ELSE tn.nspname || '.' || t.typname END,
+       CASE t.typtype
+         WHEN 'e' THEN 'ENUM (' || coalesce((SELECT string_agg(quote_literal(e.enumlabel), ', '
+                                                   ORDER BY e.enumsortorder)
+                                            FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid), '')
+                      || ')'
+         ELSE 'DOMAIN ' || format_type(t.typbasetype, t.typtypmod)
+              || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+              || coalesce(' DEFAULT ' || t.typdefault, '')
+              || coalesce((SELECT ' ' || string_agg(pg_get_constraintdef(d.oid), ' '
+                                                    ORDER BY pg_get_constraintdef(d.oid))
+                           FROM pg_catalog.pg_constraint d WHERE d.contypid = t.oid), '')
+       END
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_type col ON col.oid = a.atttypid
+JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN col.typcategory = 'A' THEN col.typelem ELSE col.oid END
+JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+WHERE n.nspname = $1 AND c.relname = ANY($2) AND a.attnum > 0 AND NOT a.attisdropped
+  AND t.typtype IN ('e', 'd')
 ORDER BY 1, 2";
 
 /// Columns linked to a sequence: owned (serial, `OWNED BY`), identity, or named by the
@@ -175,6 +207,11 @@ async fn load_with(
         if let (Some(f), Some(default)) = (facts.get_mut(&row.get::<_, String>(0)), default) {
             f.defaults
                 .insert(row.get(1), unqualified_sequences(&default));
+        }
+    }
+    for row in query(TYPES_SQL, "enum and domain types").await? {
+        if let Some(f) = facts.get_mut(&row.get::<_, String>(0)) {
+            f.types.insert(row.get(1), row.get(2));
         }
     }
     if sequences {
