@@ -378,7 +378,9 @@ fn compare_tables(prefix: &str, source: &TableShape, target: &TableShape) -> Vec
         if let (Some(sn), Some(tn)) = (s.nullable, t.nullable)
             && sn != tn
         {
-            let null = |n: bool| text(if n { "NULL" } else { "NOT NULL" });
+            // `nullable` rather than `NULL`, which a sample would have to quote to keep it
+            // apart from a missing value.
+            let null = |n: bool| text(if n { "nullable" } else { "NOT NULL" });
             diffs.push(difference(
                 &object,
                 "nullability differs",
