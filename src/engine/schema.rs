@@ -146,7 +146,8 @@ pub async fn explain(
     let both = s_db && t_db;
     if both {
         compared.extend([
-            "what each relation is (table, view, materialized view, partition…)",
+            "what each relation is (table, view, materialized view, partition…), and the \
+             query of each view",
             "nullability (NULL / NOT NULL)",
             "primary key, unique and foreign key constraints",
             "indexes, unique and plain, by definition",

@@ -10,8 +10,9 @@ use serde_json::Value;
 use super::schema::{Difference, difference, text};
 use crate::source::postgres::schema_facts::TableFacts;
 
-/// Indexes, checks and defaults that differ; objects are `{prefix}{name}`. Defaults are
-/// compared for the `shared` columns only: a missing column is reported as such already.
+/// A view's query, indexes, checks and defaults that differ; objects are `{prefix}{name}`
+/// (a view's query: the table itself). Defaults are compared for the `shared` columns only: a
+/// missing column is reported as such already.
 pub fn compare_objects(
     prefix: &str,
     source: &TableFacts,
@@ -19,6 +20,17 @@ pub fn compare_objects(
     shared: &[&str],
 ) -> Vec<Difference> {
     let mut diffs = Vec::new();
+    if let (Some(s), Some(t)) = (&source.view_query, &target.view_query)
+        && s != t
+    {
+        let table = prefix.trim_end_matches('.');
+        diffs.push(difference(
+            if table.is_empty() { "table" } else { table },
+            "view query differs",
+            text(s),
+            text(t),
+        ));
+    }
     named(
         prefix,
         "index",
@@ -211,6 +223,19 @@ mod tests {
             ]
         );
         assert!(compare_objects("t.", &s, &s, &["n", "m"]).is_empty());
+        let view = |query: &str| TableFacts {
+            view_query: Some(query.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            rows(&compare_objects(
+                "v.",
+                &view("SELECT 1;"),
+                &view("SELECT 2;"),
+                &[]
+            )),
+            [r#"["v","view query differs","SELECT 1;","SELECT 2;"]"#]
+        );
         assert_eq!(
             compare_objects("t.", &s, &t, &["n"]).len(),
             3,

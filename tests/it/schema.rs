@@ -179,7 +179,8 @@ CREATE TABLE rental_2022 PARTITION OF rental FOR VALUES FROM ('2022-01-01') TO (
 CREATE TABLE rental_2023 PARTITION OF rental FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
 CREATE VIEW customer_names AS SELECT name FROM customer;
 CREATE MATERIALIZED VIEW payment_totals AS SELECT customer_id, sum(amount) FROM payment GROUP BY 1;
-CREATE VIEW becomes_table AS SELECT id FROM customer;";
+CREATE VIEW becomes_table AS SELECT id FROM customer;
+CREATE VIEW redefined AS SELECT name FROM customer;";
 
 /// A change made on a partitioned table is one difference, named on it, not one more per
 /// partition; a change on one partition only is that partition's; and what a relation is
@@ -202,7 +203,8 @@ fn a_partitioned_tables_changes_count_once_and_kinds_are_named() {
          CREATE INDEX payment_p3_note ON payment_p3 (note);
          CREATE TABLE payment_p4 PARTITION OF payment FOR VALUES FROM ('2022-04-01') TO ('2022-05-01');
          DROP TABLE rental;
-         DROP VIEW becomes_table; CREATE TABLE becomes_table (id int);",
+         DROP VIEW becomes_table; CREATE TABLE becomes_table (id int);
+         CREATE OR REPLACE VIEW redefined AS SELECT name FROM customer WHERE id > 1;",
     );
     let config =
         format!("sources:\n  source:\n    postgres: {source}\n  target:\n    postgres: {target}\n");
@@ -235,11 +237,12 @@ fn a_partitioned_tables_changes_count_once_and_kinds_are_named() {
             r#"["payment_p3.payment_p3_note","extra index in target",null,"CREATE INDEX ON payment_p3 USING btree (note)"]"#,
             r#"["payment_p4","extra partition in target",null,"partition of payment"]"#,
             r#"["payment_totals","materialized view missing in target","materialized view",null]"#,
+            r#"["redefined","view query differs","SELECT customer.name FROM customer;","SELECT customer.name FROM customer WHERE (customer.id > 1);"]"#,
             r#"["rental","partitioned table missing in target","partitioned table",null]"#,
         ],
         "{whole}"
     );
-    assert_eq!(whole["violations"], 11);
+    assert_eq!(whole["violations"], 12);
     // Compared on its own, a partition shows everything it differs in, inherited or not.
     let one = rule(&report, "one_partition");
     assert_eq!(one["violations"], 5, "{one}");

@@ -25,6 +25,9 @@ pub struct TableFacts {
     pub checks: BTreeMap<String, String>,
     /// Column → its default (`nextval('users_id_seq'::regclass)`), identity or generation.
     pub defaults: BTreeMap<String, String>,
+    /// A view's or materialized view's query as PostgreSQL prints it (`pg_get_viewdef`), its
+    /// white space collapsed.
+    pub view_query: Option<String>,
     /// The enum and domain types its columns use (arrays of them too): type name →
     /// `ENUM ('a', 'b')` or `DOMAIN integer NOT NULL CHECK (…)`. Named `mood` when the type
     /// lives in the table's schema, else `schema.mood`.
@@ -96,6 +99,12 @@ LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.a
 WHERE n.nspname = $1 AND c.relname = ANY($2) AND a.attnum > 0 AND NOT a.attisdropped
   AND (ad.oid IS NOT NULL OR a.attidentity <> '')
 ORDER BY 1, 2";
+
+const VIEWS_SQL: &str = "
+SELECT c.relname::text, pg_get_viewdef(c.oid)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind IN ('v', 'm')";
 
 /// The enums and domains behind the columns, each as a definition that compares across
 /// databases: an enum's labels in their order, a domain's base type, NOT NULL, default and
@@ -207,6 +216,13 @@ async fn load_with(
         if let (Some(f), Some(default)) = (facts.get_mut(&row.get::<_, String>(0)), default) {
             f.defaults
                 .insert(row.get(1), unqualified_sequences(&default));
+        }
+    }
+    for row in query(VIEWS_SQL, "view queries").await? {
+        if let Some(f) = facts.get_mut(&row.get::<_, String>(0)) {
+            // Pretty-printed over lines: one line, so that it reads in a table cell.
+            let query: Option<String> = row.get(1);
+            f.view_query = query.map(|q| q.split_whitespace().collect::<Vec<_>>().join(" "));
         }
     }
     for row in query(TYPES_SQL, "enum and domain types").await? {
