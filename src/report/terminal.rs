@@ -121,8 +121,10 @@ fn details(r: &RuleOutcome, style: Style) -> String {
             table.enforce_styling();
         }
         table.set_header(r.sample.columns.iter().map(String::as_str));
+        let position = |name: &str| r.sample.columns.iter().position(|c| c == name);
+        let pair = position("source").zip(position("target"));
         for row in &r.sample.rows {
-            table.add_row(row.iter().map(|v| sample_cell(v, style.color)));
+            table.add_row(sample_cells(row, pair, style.color));
         }
         out.push_str(&table.to_string());
         out.push('\n');
@@ -138,14 +140,43 @@ fn details(r: &RuleOutcome, style: Style) -> String {
     out
 }
 
-/// A sample value cut to fit; a NULL is also dimmed when colours are on.
-fn sample_cell(value: &serde_json::Value, color: bool) -> Cell {
-    let cell = Cell::new(truncate(&sample_value(value)));
-    if color && value.is_null() {
-        cell.add_attribute(Attribute::Dim)
-    } else {
-        cell
+/// A sample row's values cut to fit, the `source` and `target` pair (when the sample has
+/// one) so that they still differ; a NULL is also dimmed when colours are on.
+fn sample_cells(row: &[serde_json::Value], pair: Option<(usize, usize)>, color: bool) -> Vec<Cell> {
+    let mut texts: Vec<String> = row.iter().map(|v| truncate(&sample_value(v))).collect();
+    if let Some((s, t)) = pair
+        && let (Some(source), Some(target)) = (row.get(s), row.get(t))
+    {
+        let (a, b) = cut_pair(&sample_value(source), &sample_value(target));
+        texts[s] = a;
+        texts[t] = b;
     }
+    texts
+        .into_iter()
+        .zip(row)
+        .map(|(text, value)| {
+            let cell = Cell::new(text);
+            if color && value.is_null() {
+                cell.add_attribute(Attribute::Dim)
+            } else {
+                cell
+            }
+        })
+        .collect()
+}
+
+/// Two values whose cut texts would be equal although the values differ (a long shared
+/// beginning: two view queries, two index definitions) are cut from a little before where
+/// they first differ, so the difference shows.
+fn cut_pair(a: &str, b: &str) -> (String, String) {
+    let (cut_a, cut_b) = (truncate(a), truncate(b));
+    if cut_a != cut_b || a == b {
+        return (cut_a, cut_b);
+    }
+    let shared = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    let from = shared.saturating_sub(MAX_CELL / 3);
+    let excerpt = |s: &str| truncate(&format!("…{}", s.chars().skip(from).collect::<String>()));
+    (excerpt(a), excerpt(b))
 }
 
 fn truncate(text: &str) -> String {
@@ -171,4 +202,28 @@ pub fn summary_line(run: &RunOutcome) -> String {
         if s.errored == 1 { "error" } else { "errors" },
         format_duration(run.duration)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_that_differ_late_are_cut_where_they_differ() {
+        let shared = "SELECT payment.payment_id, payment.customer_id, payment.amount FROM payment";
+        let (a, b) = cut_pair(
+            &format!("{shared} WHERE amount > 10"),
+            &format!("{shared} WHERE amount > 100"),
+        );
+        assert_ne!(a, b);
+        assert!(a.starts_with('…') && a.ends_with("> 10"), "{a}");
+        assert!(b.ends_with("> 100"), "{b}");
+        let (a, b) = cut_pair(&"a".repeat(80), &"b".repeat(80));
+        assert!(
+            a.starts_with('a') && b.starts_with('b'),
+            "cut as usual when the cuts differ"
+        );
+        let same = "c".repeat(80);
+        assert_eq!(cut_pair(&same, &same).0, truncate(&same));
+    }
 }

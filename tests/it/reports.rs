@@ -288,3 +288,26 @@ fn a_null_and_the_text_null_look_different_in_every_report() {
     let colored = crosscheck(dir.path(), &["run", "--color", "always"]).stdout;
     assert!(colored.contains("\u{1b}[2m NULL"), "{colored}");
 }
+
+/// Two long values that share their first 60 characters used to be cut to the same text in
+/// the terminal: they are cut where they differ instead, so the sample shows the difference.
+#[test]
+fn long_values_that_differ_late_still_differ_in_the_terminal() {
+    let shared = "x".repeat(70);
+    let dir = project(&[
+        ("crosscheck.yaml", CONFIG),
+        (
+            "rules/r.yaml",
+            "rules:\n  - name: same\n    type: diff\n    source: left.t\n    target: right.t\n    key: [id]\n",
+        ),
+        ("left/t.csv", &format!("id,v\n1,{shared}-old\n")),
+        ("right/t.csv", &format!("id,v\n1,{shared}-new\n")),
+    ]);
+    let out = crosscheck(dir.path(), &["run"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("xxx-old") && out.stdout.contains("xxx-new"),
+        "{}",
+        out.stdout
+    );
+}
