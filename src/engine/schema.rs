@@ -14,7 +14,9 @@ use super::mask::glob;
 use super::outcome::{Measure, Sample};
 use super::resolve::reference;
 use super::schema_objects::{behind_sequences, compare_objects, compare_types};
-use super::schema_partitions::{TableDiffs, absent_with_parent, drop_inherited};
+use super::schema_partitions::{
+    TableDiffs, absent_with_parent, drop_inherited, exported_with_parent,
+};
 use crate::config::{TableName, TableOrSource};
 use crate::source;
 use crate::source::postgres::catalog::RelationKind;
@@ -100,27 +102,19 @@ pub async fn explain(
     ignore: &[String],
 ) -> Result<String, String> {
     // Whether a side is a database: a table of one, or a source whose tables are.
-    async fn is_database(ctx: &SessionContext, side: &TableOrSource) -> Result<bool, String> {
-        let table = match side {
-            TableOrSource::Table(t) => t.value.clone(),
-            TableOrSource::Source(s) => match source::table_names(ctx, s).first() {
-                Some(name) => TableName {
-                    source: s.value.clone(),
-                    schema: None,
-                    table: name.clone(),
-                },
-                None => return Ok(false),
-            },
-        };
-        Ok(describe(ctx, &table).await?.pg.is_some())
+    async fn side_is_database(ctx: &SessionContext, side: &TableOrSource) -> Result<bool, String> {
+        match side {
+            TableOrSource::Table(t) => Ok(describe(ctx, &t.value).await?.pg.is_some()),
+            TableOrSource::Source(s) => is_database(ctx, s, &source::table_names(ctx, s)).await,
+        }
     }
     let name = |side: &TableOrSource| match side {
         TableOrSource::Table(t) => format!("table `{}`", t.value),
         TableOrSource::Source(s) => format!("source `{}`", s.value),
     };
     let (s_db, t_db) = (
-        is_database(ctx, source).await?,
-        is_database(ctx, target).await?,
+        side_is_database(ctx, source).await?,
+        side_is_database(ctx, target).await?,
     );
     let kind = |db: bool| if db { "a database" } else { "files" };
     let mut out = format!(
@@ -279,15 +273,23 @@ async fn compare_sources(
     let mut diffs = Vec::new();
     let only_source: Vec<&String> = s_tables.iter().filter(|n| !t_tables.contains(n)).collect();
     let only_target: Vec<&String> = t_tables.iter().filter(|n| !s_tables.contains(n)).collect();
+    let (s_db, t_db) = (
+        is_database(ctx, source, &s_tables).await?,
+        is_database(ctx, target, &t_tables).await?,
+    );
     for name in &only_source {
         let kind = describe(ctx, &table(source, name)).await?.kind;
-        if !absent_with_parent(kind.as_ref(), &only_source) {
+        if !absent_with_parent(kind.as_ref(), &only_source)
+            && !exported_with_parent(kind.as_ref(), &t_tables, t_db)
+        {
             diffs.push(one_sided(name, kind.as_ref(), false));
         }
     }
     for name in &only_target {
         let kind = describe(ctx, &table(target, name)).await?.kind;
-        if !absent_with_parent(kind.as_ref(), &only_target) {
+        if !absent_with_parent(kind.as_ref(), &only_target)
+            && !exported_with_parent(kind.as_ref(), &s_tables, s_db)
+        {
             diffs.push(one_sided(name, kind.as_ref(), true));
         }
     }
@@ -327,6 +329,25 @@ fn types_of(source: &[TableShape], target: &[TableShape]) -> Vec<Difference> {
         source.iter().filter_map(|s| s.facts.as_ref()),
         target.iter().filter_map(|t| t.facts.as_ref()),
     )
+}
+
+/// Whether a source's tables live in a database (a source is all one kind).
+async fn is_database(
+    ctx: &SessionContext,
+    source: &str,
+    tables: &[String],
+) -> Result<bool, String> {
+    match tables.first() {
+        Some(name) => {
+            let name = TableName {
+                source: source.to_string(),
+                schema: None,
+                table: name.clone(),
+            };
+            Ok(describe(ctx, &name).await?.pg.is_some())
+        }
+        None => Ok(false),
+    }
 }
 
 /// A table, view… on one side only: `view missing in target`, `extra table in target`.

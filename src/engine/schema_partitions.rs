@@ -94,6 +94,17 @@ pub fn absent_with_parent(kind: Option<&RelationKind>, one_sided: &[&String]) ->
     matches!(kind, Some(RelationKind::Partition { parent }) if one_sided.contains(&parent))
 }
 
+/// Whether a partition missing on a side of files is held by its parent's export there:
+/// files have no partitions (as they have no indexes), so that is no difference.
+pub fn exported_with_parent(
+    kind: Option<&RelationKind>,
+    other_tables: &[String],
+    other_is_database: bool,
+) -> bool {
+    !other_is_database
+        && matches!(kind, Some(RelationKind::Partition { parent }) if other_tables.contains(parent))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +222,9 @@ mod tests {
         assert!(!absent_with_parent(Some(&partition()), &[&other]));
         assert!(!absent_with_parent(Some(&RelationKind::Table), &[&payment]));
         assert!(!absent_with_parent(None, &[&payment]));
+        let export = ["payment".to_string()];
+        assert!(exported_with_parent(Some(&partition()), &export, false));
+        assert!(!exported_with_parent(Some(&partition()), &export, true));
+        assert!(!exported_with_parent(Some(&partition()), &[], false));
     }
 }

@@ -290,3 +290,51 @@ CREATE TABLE review (id int PRIMARY KEY, m mood, y year);";
         assert_eq!(rows(rule(&report, name)), expected, "{name}");
     }
 }
+
+/// An export of a partitioned table is one file: the partitions it holds are no tables
+/// missing from the export (files have no partitions, as they have no indexes).
+#[test]
+fn partitions_are_not_missing_from_an_export_of_their_table() {
+    let Some(server) = server() else { return };
+    let database = fresh_database(&server, "cc_partitions_export");
+    execute(
+        &database,
+        "CREATE TABLE payment (id bigint, note text, paid_on date) PARTITION BY RANGE (paid_on);
+         CREATE TABLE payment_p1 PARTITION OF payment FOR VALUES FROM ('2022-01-01') TO ('2022-02-01');
+         CREATE TABLE payment_p2 PARTITION OF payment FOR VALUES FROM ('2022-02-01') TO ('2022-03-01');
+         CREATE TABLE payment_p3 PARTITION OF payment FOR VALUES FROM ('2022-03-01') TO ('2022-04-01');
+         CREATE TABLE dropped (id bigint) PARTITION BY LIST (id);
+         CREATE TABLE dropped_1 PARTITION OF dropped FOR VALUES IN (1);",
+    );
+    let config =
+        format!("sources:\n  db:\n    postgres: {database}\n  export:\n    files: export\n");
+    let rules = "rules:
+  - name: export_has_the_schema
+    type: schema_match
+    source: db
+    target: export
+  - name: database_has_the_export
+    type: schema_match
+    source: export
+    target: db
+";
+    let dir = project(&[
+        ("crosscheck.yaml", &config),
+        ("rules/r.yaml", rules),
+        ("export/payment.csv", "id,note,paid_on\n1,a,2022-01-05\n"),
+    ]);
+    let (_, report) = run_json(dir.path(), &[]);
+    // `dropped` is not exported: one difference, its partition with it.
+    for (name, row) in [
+        (
+            "export_has_the_schema",
+            r#"["dropped","partitioned table missing in target","partitioned table",null]"#,
+        ),
+        (
+            "database_has_the_export",
+            r#"["dropped","extra partitioned table in target",null,"partitioned table"]"#,
+        ),
+    ] {
+        assert_eq!(rows(rule(&report, name)), [row], "{name}");
+    }
+}
