@@ -19,6 +19,8 @@ use super::schema_partitions::{
 };
 use crate::config::{TableName, TableOrSource};
 use crate::source;
+use crate::source::csv::CsvTable;
+use crate::source::guard::GuardedTable;
 use crate::source::postgres::catalog::RelationKind;
 use crate::source::postgres::schema_facts::{self, TableFacts};
 use crate::source::postgres::{PgSession, PgTable};
@@ -47,6 +49,8 @@ struct ColumnShape {
     declared_type: Option<String>,
     /// Whether the column may hold NULL, when the source declares it (files do not).
     nullable: Option<bool>,
+    /// The type was inferred from text (CSV, NDJSON): it has no declared width or scale.
+    inferred: bool,
 }
 
 pub async fn schema_match(
@@ -185,7 +189,12 @@ async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape,
         .await
         .map_err(|e| super::error_text(&e))?;
     let schema = provider.schema();
-    let pg = (provider.as_ref() as &dyn Any).downcast_ref::<PgTable>();
+    let any = provider.as_ref() as &dyn Any;
+    let pg = any.downcast_ref::<PgTable>();
+    let inferred = any.downcast_ref::<CsvTable>().is_some()
+        || any
+            .downcast_ref::<GuardedTable>()
+            .is_some_and(GuardedTable::types_inferred);
     let columns = schema
         .fields()
         .iter()
@@ -197,6 +206,7 @@ async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape,
                 type_name: type_name(field.data_type()),
                 declared_type: declared.map(|c| c.type_text.clone()),
                 nullable: declared.map(|c| !c.not_null),
+                inferred,
             }
         })
         .collect();
@@ -394,7 +404,12 @@ fn compare_tables(prefix: &str, source: &TableShape, target: &TableShape) -> Vec
             (Some(a), Some(b)) => (a.clone(), b.clone()),
             _ => (s.type_name.clone(), t.type_name.clone()),
         };
-        if st != tt && s.type_name != "null" && t.type_name != "null" {
+        if st != tt
+            && s.type_name != "null"
+            && t.type_name != "null"
+            && !s.inferred_fits(t)
+            && !t.inferred_fits(s)
+        {
             diffs.push(difference(&object, "type differs", text(&st), text(&tt)));
         }
         if let (Some(sn), Some(tn)) = (s.nullable, t.nullable)
@@ -473,6 +488,44 @@ impl ColumnShape {
     fn shown_type(&self) -> &str {
         self.declared_type.as_deref().unwrap_or(&self.type_name)
     }
+
+    /// Whether this column's type, inferred from text, is what an export of `other`'s declared
+    /// type infers: text has no integer width, so its integers are `bigint` against any
+    /// integer or decimal column, its decimals `double precision` against any decimal or float
+    /// column, and instants written with an offset (`+00`, as psql writes a `timestamptz`)
+    /// `timestamp`. Two inferred types are both read from data and compare as they are, and
+    /// whole numbers against a float column still differ (the data lost its fractions).
+    fn inferred_fits(&self, other: &ColumnShape) -> bool {
+        let timestamp = |c: &ColumnShape| c.type_name.starts_with("timestamp");
+        self.inferred
+            && !other.inferred
+            && (matches!(
+                (self.number_kind(), other.number_kind()),
+                (
+                    Some(Number::Integer),
+                    Some(Number::Integer | Number::Decimal)
+                ) | (Some(Number::Float), Some(Number::Decimal | Number::Float))
+            ) || (timestamp(self) && timestamp(other)))
+    }
+
+    fn number_kind(&self) -> Option<Number> {
+        let declared = self.declared_type.as_deref().unwrap_or_default();
+        match self.type_name.as_str() {
+            "smallint" | "integer" | "bigint" => Some(Number::Integer),
+            "real" | "double precision" => Some(Number::Float),
+            t if t.starts_with("numeric") || declared.starts_with("numeric") => {
+                Some(Number::Decimal)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The families of number types, for comparing a type inferred from text.
+enum Number {
+    Integer,
+    Decimal,
+    Float,
 }
 
 pub(super) fn text(s: &str) -> Value {
