@@ -139,7 +139,9 @@ pub async fn explain(
     compared.extend([
         "columns missing in the target or extra in it",
         "column types: the declared types when both sides are databases (`numeric(10,2)`, \
-         `varchar(80)`), otherwise crosscheck's type names (`bigint`, `text`, `integer[]`)",
+         `varchar(80)`), otherwise crosscheck's type names (`bigint`, `text`, `integer[]`); \
+         a type inferred from a CSV or NDJSON export has no width or scale (its `bigint` \
+         matches any integer column)",
     ]);
     let both = s_db && t_db;
     if both {
