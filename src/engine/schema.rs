@@ -33,6 +33,8 @@ struct TableShape {
     columns: Vec<ColumnShape>,
     /// Table, view, partition…; only databases say (a data file is a table).
     kind: Option<RelationKind>,
+    /// A partition's bound (databases only).
+    partition_bound: Option<String>,
     /// Primary key, unique and foreign key constraints; only databases declare them.
     constraints: Option<Vec<String>>,
     /// Where a PostgreSQL table lives, to load its facts from.
@@ -215,6 +217,7 @@ async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape,
     Ok(TableShape {
         columns,
         kind: pg.map(|t| t.def.kind.clone()),
+        partition_bound: pg.and_then(|t| t.def.partition_bound.clone()),
         constraints: pg.map(|t| t.def.constraints.clone()),
         pg: pg.map(|t| (t.session.clone(), t.def.schema.clone(), t.def.name.clone())),
         facts: None,
@@ -450,6 +453,16 @@ fn compare_tables(prefix: &str, source: &TableShape, target: &TableShape) -> Vec
             "kind differs",
             text(&sk.described()),
             text(&tk.described()),
+        ));
+    }
+    if let (Some(sb), Some(tb)) = (&source.partition_bound, &target.partition_bound)
+        && sb != tb
+    {
+        diffs.push(difference(
+            table_object,
+            "partition bounds differ",
+            text(sb),
+            text(tb),
         ));
     }
     if let (Some(sc), Some(tc)) = (&source.constraints, &target.constraints) {

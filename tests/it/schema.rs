@@ -203,6 +203,8 @@ fn a_partitioned_tables_changes_count_once_and_kinds_are_named() {
          CREATE INDEX payment_p3_note ON payment_p3 (note);
          CREATE TABLE payment_p4 PARTITION OF payment FOR VALUES FROM ('2022-04-01') TO ('2022-05-01');
          DROP TABLE rental;
+         ALTER TABLE payment DETACH PARTITION payment_p3;
+         ALTER TABLE payment ATTACH PARTITION payment_p3 FOR VALUES FROM ('2022-03-01') TO ('2022-03-31');
          DROP VIEW becomes_table; CREATE TABLE becomes_table (id int);
          CREATE OR REPLACE VIEW redefined AS SELECT name FROM customer WHERE id > 1;",
     );
@@ -234,6 +236,7 @@ fn a_partitioned_tables_changes_count_once_and_kinds_are_named() {
             r#"["payment.note","type differs","text","character varying(40)"]"#,
             r#"["payment.payment_customer","index missing in target","CREATE INDEX ON ONLY payment USING btree (customer_id)",null]"#,
             r#"["payment_p2.customer_id","default differs",null,"7"]"#,
+            r#"["payment_p3","partition bounds differ","FOR VALUES FROM ('2022-03-01') TO ('2022-04-01')","FOR VALUES FROM ('2022-03-01') TO ('2022-03-31')"]"#,
             r#"["payment_p3.payment_p3_note","extra index in target",null,"CREATE INDEX ON payment_p3 USING btree (note)"]"#,
             r#"["payment_p4","extra partition in target",null,"partition of payment"]"#,
             r#"["payment_totals","materialized view missing in target","materialized view",null]"#,
@@ -242,7 +245,7 @@ fn a_partitioned_tables_changes_count_once_and_kinds_are_named() {
         ],
         "{whole}"
     );
-    assert_eq!(whole["violations"], 12);
+    assert_eq!(whole["violations"], 13);
     // Compared on its own, a partition shows everything it differs in, inherited or not.
     let one = rule(&report, "one_partition");
     assert_eq!(one["violations"], 5, "{one}");

@@ -94,6 +94,8 @@ pub struct PgTableDef {
     pub schema: String,
     pub name: String,
     pub kind: RelationKind,
+    /// A partition's bound as PostgreSQL prints it (`FOR VALUES FROM ('2022-01-01') TO …`).
+    pub partition_bound: Option<String>,
     pub columns: Vec<PgColumn>,
     /// Primary key, unique and foreign key constraints as PostgreSQL prints them
     /// (`PRIMARY KEY (id)`, `FOREIGN KEY (user_id) REFERENCES users(id)`), sorted.
@@ -134,7 +136,8 @@ SELECT n.nspname::text, c.relname::text, a.attname::text,
        format_type(a.atttypid, a.atttypmod) AS type_text,
        CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE '' END AS base_type,
        c.reltuples::float8,
-       c.relkind::text, pn.nspname::text AS parent_schema, pc.relname::text AS parent
+       c.relkind::text, pn.nspname::text AS parent_schema, pc.relname::text AS parent,
+       pg_get_expr(c.relpartbound, c.oid) AS partition_bound
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -171,6 +174,7 @@ pub async fn load_tables(client: &PooledClient) -> Result<Vec<PgTableDef>, Strin
             Some(t) if t.schema == schema && t.name == table => t.columns.push(column),
             _ => tables.push(PgTableDef {
                 kind: RelationKind::of(&row.get::<_, String>(10), &schema, parent_of(&row)),
+                partition_bound: row.get(13),
                 schema,
                 name: table,
                 columns: vec![column],
