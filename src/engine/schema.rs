@@ -33,8 +33,9 @@ struct TableShape {
     columns: Vec<ColumnShape>,
     /// Table, view, partition…; only databases say (a data file is a table).
     kind: Option<RelationKind>,
-    /// A partition's bound (databases only).
+    /// A partition's bound and a partitioned table's key (databases only).
     partition_bound: Option<String>,
+    partition_key: Option<String>,
     /// Primary key, unique and foreign key constraints; only databases declare them.
     constraints: Option<Vec<String>>,
     /// Where a PostgreSQL table lives, to load its facts from.
@@ -218,6 +219,7 @@ async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape,
         columns,
         kind: pg.map(|t| t.def.kind.clone()),
         partition_bound: pg.and_then(|t| t.def.partition_bound.clone()),
+        partition_key: pg.and_then(|t| t.def.partition_key.clone()),
         constraints: pg.map(|t| t.def.constraints.clone()),
         pg: pg.map(|t| (t.session.clone(), t.def.schema.clone(), t.def.name.clone())),
         facts: None,
@@ -455,15 +457,24 @@ fn compare_tables(prefix: &str, source: &TableShape, target: &TableShape) -> Vec
             text(&tk.described()),
         ));
     }
-    if let (Some(sb), Some(tb)) = (&source.partition_bound, &target.partition_bound)
-        && sb != tb
-    {
-        diffs.push(difference(
-            table_object,
+    let partitioning = [
+        (
             "partition bounds differ",
-            text(sb),
-            text(tb),
-        ));
+            &source.partition_bound,
+            &target.partition_bound,
+        ),
+        (
+            "partition key differs",
+            &source.partition_key,
+            &target.partition_key,
+        ),
+    ];
+    for (what, s, t) in partitioning {
+        if let (Some(s), Some(t)) = (s, t)
+            && s != t
+        {
+            diffs.push(difference(table_object, what, text(s), text(t)));
+        }
     }
     if let (Some(sc), Some(tc)) = (&source.constraints, &target.constraints) {
         let object = table_object;

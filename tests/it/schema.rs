@@ -175,6 +175,7 @@ CREATE TABLE payment_p2 PARTITION OF payment FOR VALUES FROM ('2022-02-01') TO (
 CREATE TABLE payment_p3 PARTITION OF payment FOR VALUES FROM ('2022-03-01') TO ('2022-04-01');
 CREATE INDEX payment_customer ON payment (customer_id);
 CREATE TABLE rental (id int, at date) PARTITION BY RANGE (at);
+CREATE TABLE inventory (id int, store int) PARTITION BY LIST (store);
 CREATE TABLE rental_2022 PARTITION OF rental FOR VALUES FROM ('2022-01-01') TO ('2023-01-01');
 CREATE TABLE rental_2023 PARTITION OF rental FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
 CREATE VIEW customer_names AS SELECT name FROM customer;
@@ -203,6 +204,7 @@ fn a_partitioned_tables_changes_count_once_and_kinds_are_named() {
          CREATE INDEX payment_p3_note ON payment_p3 (note);
          CREATE TABLE payment_p4 PARTITION OF payment FOR VALUES FROM ('2022-04-01') TO ('2022-05-01');
          DROP TABLE rental;
+         DROP TABLE inventory; CREATE TABLE inventory (id int, store int) PARTITION BY HASH (id);
          ALTER TABLE payment DETACH PARTITION payment_p3;
          ALTER TABLE payment ATTACH PARTITION payment_p3 FOR VALUES FROM ('2022-03-01') TO ('2022-03-31');
          DROP VIEW becomes_table; CREATE TABLE becomes_table (id int);
@@ -231,6 +233,7 @@ fn a_partitioned_tables_changes_count_once_and_kinds_are_named() {
         [
             r#"["becomes_table","kind differs","view","table"]"#,
             r#"["customer_names","view missing in target","view",null]"#,
+            r#"["inventory","partition key differs","LIST (store)","HASH (id)"]"#,
             r#"["payment.amount","default differs","0","1"]"#,
             r#"["payment.legacy","column missing in target","text",null]"#,
             r#"["payment.note","type differs","text","character varying(40)"]"#,
@@ -245,7 +248,7 @@ fn a_partitioned_tables_changes_count_once_and_kinds_are_named() {
         ],
         "{whole}"
     );
-    assert_eq!(whole["violations"], 13);
+    assert_eq!(whole["violations"], 14);
     // Compared on its own, a partition shows everything it differs in, inherited or not.
     let one = rule(&report, "one_partition");
     assert_eq!(one["violations"], 5, "{one}");

@@ -96,6 +96,8 @@ pub struct PgTableDef {
     pub kind: RelationKind,
     /// A partition's bound as PostgreSQL prints it (`FOR VALUES FROM ('2022-01-01') TO …`).
     pub partition_bound: Option<String>,
+    /// A partitioned table's key (`RANGE (paid_on)`).
+    pub partition_key: Option<String>,
     pub columns: Vec<PgColumn>,
     /// Primary key, unique and foreign key constraints as PostgreSQL prints them
     /// (`PRIMARY KEY (id)`, `FOREIGN KEY (user_id) REFERENCES users(id)`), sorted.
@@ -137,7 +139,8 @@ SELECT n.nspname::text, c.relname::text, a.attname::text,
        CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE '' END AS base_type,
        c.reltuples::float8,
        c.relkind::text, pn.nspname::text AS parent_schema, pc.relname::text AS parent,
-       pg_get_expr(c.relpartbound, c.oid) AS partition_bound
+       pg_get_expr(c.relpartbound, c.oid) AS partition_bound,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -175,6 +178,7 @@ pub async fn load_tables(client: &PooledClient) -> Result<Vec<PgTableDef>, Strin
             _ => tables.push(PgTableDef {
                 kind: RelationKind::of(&row.get::<_, String>(10), &schema, parent_of(&row)),
                 partition_bound: row.get(13),
+                partition_key: row.get(14),
                 schema,
                 name: table,
                 columns: vec![column],
