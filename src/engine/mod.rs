@@ -9,6 +9,7 @@ pub mod memory;
 pub mod outcome;
 pub mod resolve;
 pub mod schema;
+mod schema_columns;
 mod schema_objects;
 mod schema_partitions;
 pub mod sqlgen;

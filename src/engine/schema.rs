@@ -6,13 +6,13 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
 use serde_json::Value;
 
 use super::mask::glob;
 use super::outcome::{Measure, Sample};
 use super::resolve::reference;
+use super::schema_columns::{ColumnShape, type_name};
 use super::schema_objects::{behind_sequences, compare_objects, compare_types};
 use super::schema_partitions::{
     TableDiffs, absent_with_parent, drop_inherited, exported_with_parent,
@@ -42,18 +42,6 @@ struct TableShape {
     pg: Option<(Arc<PgSession>, String, String)>,
     /// Indexes, checks, defaults and sequences, once loaded (databases only).
     facts: Option<TableFacts>,
-}
-
-struct ColumnShape {
-    name: String,
-    /// The type in crosscheck's SQL names (`bigint`, `text`), comparable across kinds of source.
-    type_name: String,
-    /// The type as the database declares it, with modifiers (`numeric(10,2)`).
-    declared_type: Option<String>,
-    /// Whether the column may hold NULL, when the source declares it (files do not).
-    nullable: Option<bool>,
-    /// The type was inferred from text (CSV, NDJSON): it has no declared width or scale.
-    inferred: bool,
 }
 
 pub async fn schema_match(
@@ -510,87 +498,10 @@ fn compare_tables(prefix: &str, source: &TableShape, target: &TableShape) -> Vec
     diffs
 }
 
-impl ColumnShape {
-    fn shown_type(&self) -> &str {
-        self.declared_type.as_deref().unwrap_or(&self.type_name)
-    }
-
-    /// Whether this column's type, inferred from text, is what an export of `other`'s declared
-    /// type infers: text has no integer width, so its integers are `bigint` against any
-    /// integer or decimal column, its decimals `double precision` against any decimal or float
-    /// column, and instants written with an offset (`+00`, as psql writes a `timestamptz`)
-    /// `timestamp`. Two inferred types are both read from data and compare as they are, and
-    /// whole numbers against a float column still differ (the data lost its fractions).
-    fn inferred_fits(&self, other: &ColumnShape) -> bool {
-        let timestamp = |c: &ColumnShape| c.type_name.starts_with("timestamp");
-        self.inferred
-            && !other.inferred
-            && (matches!(
-                (self.number_kind(), other.number_kind()),
-                (
-                    Some(Number::Integer),
-                    Some(Number::Integer | Number::Decimal)
-                ) | (Some(Number::Float), Some(Number::Decimal | Number::Float))
-            ) || (timestamp(self) && timestamp(other)))
-    }
-
-    fn number_kind(&self) -> Option<Number> {
-        let declared = self.declared_type.as_deref().unwrap_or_default();
-        match self.type_name.as_str() {
-            "smallint" | "integer" | "bigint" => Some(Number::Integer),
-            "real" | "double precision" => Some(Number::Float),
-            t if t.starts_with("numeric") || declared.starts_with("numeric") => {
-                Some(Number::Decimal)
-            }
-            _ => None,
-        }
-    }
-}
-
-/// The families of number types, for comparing a type inferred from text.
-enum Number {
-    Integer,
-    Decimal,
-    Float,
-}
-
 pub(super) fn text(s: &str) -> Value {
     Value::String(s.to_string())
 }
 
 pub(super) fn difference(object: &str, what: &str, source: Value, target: Value) -> Difference {
     [text(object), text(what), source, target]
-}
-
-/// A SQL-style name for an Arrow type; the text encodings of Arrow are one type here.
-pub fn type_name(data_type: &DataType) -> String {
-    match data_type {
-        DataType::Boolean => "boolean".into(),
-        DataType::Int8 | DataType::Int16 => "smallint".into(),
-        DataType::Int32 => "integer".into(),
-        DataType::Int64 => "bigint".into(),
-        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
-            format!("{data_type}").to_lowercase()
-        }
-        DataType::Float16 | DataType::Float32 => "real".into(),
-        DataType::Float64 => "double precision".into(),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "text".into(),
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "bytea".into(),
-        DataType::Date32 | DataType::Date64 => "date".into(),
-        DataType::Time32(_) | DataType::Time64(_) => "time".into(),
-        DataType::Timestamp(_, None) => "timestamp".into(),
-        DataType::Timestamp(_, Some(_)) => "timestamptz".into(),
-        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("numeric({p},{s})"),
-        DataType::Null => "null".into(),
-        // A list is its element type, whatever the writer named the element field (`item`
-        // for Arrow, `element` for Parquet's standard layout).
-        DataType::List(f)
-        | DataType::LargeList(f)
-        | DataType::ListView(f)
-        | DataType::LargeListView(f) => {
-            format!("{}[]", type_name(f.data_type()))
-        }
-        DataType::FixedSizeList(f, _) => format!("{}[]", type_name(f.data_type())),
-        other => other.to_string().to_lowercase(),
-    }
 }
