@@ -125,6 +125,26 @@ pub async fn plan_rule(
     Ok(())
 }
 
+/// The rule's SQL (a diff's `where`) planned once more before it runs, where its location is
+/// known: a typo in a condition is reported at its line, as `validate --connect` does, rather
+/// than as DataFusion's bare message when the query runs. Planning only: nothing is read.
+async fn plan_before_run(
+    ctx: &SessionContext,
+    rule: &CompiledRule,
+) -> std::result::Result<(), crate::config::Diagnostic> {
+    match &rule.plan {
+        Plan::Diff { source, target, .. } => crate::diff::predicate::check(ctx, [source, target])
+            .await
+            .map_err(|e| {
+                crate::config::Diagnostic::at(
+                    rule.sql_loc(),
+                    format!("rule `{}`: {e}", rule.spec.name.value),
+                )
+            }),
+        _ => plan_rule(ctx, rule).await,
+    }
+}
+
 /// The session a rule's queries run in: with `on:`, unqualified names are that source's.
 pub fn rule_session(ctx: &SessionContext, rule: &CompiledRule) -> SessionContext {
     match rule.on.as_deref() {
@@ -171,10 +191,7 @@ pub async fn run(
     let mut runnable = Vec::new();
     for (i, rule) in compiled.iter().enumerate() {
         let checked = match resolve::check_rule(&ctx, &sources, &rule.spec).await {
-            // The rule's SQL planned once more here, where its location is known: a typo in
-            // a condition is reported at its line, as `validate --connect` does, rather than
-            // as DataFusion's bare message when the query runs.
-            Ok(()) if !matches!(rule.plan, Plan::Diff { .. }) => plan_rule(&ctx, rule).await,
+            Ok(()) => plan_before_run(&ctx, rule).await,
             other => other,
         };
         match checked {

@@ -281,11 +281,11 @@ fn a_misspelt_source_of_a_schema_match_suggests_the_source() {
     );
 }
 
-/// A typo in a rule's SQL is reported by `run` at the line of the SQL, as `validate
-/// --connect` reports it, not as the planner's bare message.
+/// A typo in a rule's SQL (a diff's `where` too) is reported by `run` at the line of the
+/// SQL, as `validate --connect` reports it, not as the planner's bare message.
 #[test]
 fn a_misspelt_column_in_a_condition_is_reported_at_its_line_by_run() {
-    let rules = "rules:\n  - name: scores\n    type: expect\n    table: left.users\n    condition: scor >= 0\n";
+    let rules = "rules:\n  - name: scores\n    type: expect\n    table: left.users\n    condition: scor >= 0\n  - name: same\n    type: diff\n    source: left.users\n    target: left.users\n    key: [id]\n    where: scor > 1\n";
     let dir = project(&[
         ("crosscheck.yaml", CONFIG),
         ("data/users.csv", USERS),
@@ -296,6 +296,11 @@ fn a_misspelt_column_in_a_condition_is_reported_at_its_line_by_run() {
     let error = crate::support::rule(&report, "scores")["error"].to_string();
     assert!(
         error.contains("rules/r.yaml:5:16") && error.contains("scor"),
+        "{error}"
+    );
+    let error = crate::support::rule(&report, "same")["error"].to_string();
+    assert!(
+        error.contains("rules/r.yaml:11:12") && error.contains("the `where` on `left.users`"),
         "{error}"
     );
 }
