@@ -270,34 +270,7 @@ async fn compare_sources(
         source::table_names(ctx, source),
         source::table_names(ctx, target),
     );
-    let table = |src: &str, name: &str| TableName {
-        source: src.to_string(),
-        schema: None,
-        table: name.to_string(),
-    };
-    let mut diffs = Vec::new();
-    let only_source: Vec<&String> = s_tables.iter().filter(|n| !t_tables.contains(n)).collect();
-    let only_target: Vec<&String> = t_tables.iter().filter(|n| !s_tables.contains(n)).collect();
-    let (s_db, t_db) = (
-        is_database(ctx, source, &s_tables).await?,
-        is_database(ctx, target, &t_tables).await?,
-    );
-    for name in &only_source {
-        let kind = describe(ctx, &table(source, name)).await?.kind;
-        if !absent_with_parent(kind.as_ref(), &only_source)
-            && !exported_with_parent(kind.as_ref(), &t_tables, t_db)
-        {
-            diffs.push(one_sided(name, kind.as_ref(), false));
-        }
-    }
-    for name in &only_target {
-        let kind = describe(ctx, &table(target, name)).await?.kind;
-        if !absent_with_parent(kind.as_ref(), &only_target)
-            && !exported_with_parent(kind.as_ref(), &s_tables, s_db)
-        {
-            diffs.push(one_sided(name, kind.as_ref(), true));
-        }
-    }
+    let mut diffs = one_sided_tables(ctx, [source, target], [&s_tables, &t_tables]).await?;
     let common: Vec<&String> = s_tables.iter().filter(|n| t_tables.contains(n)).collect();
     let (mut s_shapes, mut t_shapes) = (Vec::new(), Vec::new());
     for name in &common {
@@ -336,6 +309,41 @@ fn types_of(source: &[TableShape], target: &[TableShape]) -> Vec<Difference> {
     )
 }
 
+/// A table name of a source's default schema.
+fn table(source: &str, name: &str) -> TableName {
+    TableName {
+        source: source.to_string(),
+        schema: None,
+        table: name.to_string(),
+    }
+}
+
+/// The tables, views… on one side only, but for the partitions that went (or came) with
+/// their partitioned table, or that an export of their partitioned table holds.
+async fn one_sided_tables(
+    ctx: &SessionContext,
+    sources: [&str; 2],
+    tables: [&[String]; 2],
+) -> Result<Vec<Difference>, String> {
+    let mut diffs = Vec::new();
+    for (side, other) in [(0, 1), (1, 0)] {
+        let other_is_database = is_database(ctx, sources[other], tables[other]).await?;
+        let only_here: Vec<&String> = tables[side]
+            .iter()
+            .filter(|n| !tables[other].contains(n))
+            .collect();
+        for name in &only_here {
+            let kind = describe(ctx, &table(sources[side], name)).await?.kind;
+            if !absent_with_parent(kind.as_ref(), &only_here)
+                && !exported_with_parent(kind.as_ref(), tables[other], other_is_database)
+            {
+                diffs.push(one_sided(name, kind.as_ref(), side == 1));
+            }
+        }
+    }
+    Ok(diffs)
+}
+
 /// Whether a source's tables live in a database (a source is all one kind).
 async fn is_database(
     ctx: &SessionContext,
@@ -343,14 +351,7 @@ async fn is_database(
     tables: &[String],
 ) -> Result<bool, String> {
     match tables.first() {
-        Some(name) => {
-            let name = TableName {
-                source: source.to_string(),
-                schema: None,
-                table: name.clone(),
-            };
-            Ok(describe(ctx, &name).await?.pg.is_some())
-        }
+        Some(name) => Ok(describe(ctx, &table(source, name)).await?.pg.is_some()),
         None => Ok(false),
     }
 }
