@@ -33,7 +33,11 @@ impl Loc {
 
 impl fmt::Display for Loc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display, self.line, self.column)
+        // Lines count from 1: line 0 is a place with no lines (the command line).
+        match self.line {
+            0 => write!(f, "{}", self.file.display),
+            line => write!(f, "{}:{line}:{}", self.file.display, self.column),
+        }
     }
 }
 

@@ -487,6 +487,22 @@ fn table_or_source(node: &Node, on: Option<&str>, r: &mut Reader) -> Option<Tabl
         Some(s) if !s.contains('.') && r.sources.iter().any(|x| x == s) => Some(
             TableOrSource::Source(Located::new(s.to_string(), node.loc(r.file))),
         ),
+        // A bare word where a source may stand is most likely a misspelt source, not a
+        // table missing its source.
+        Some(s) if !s.contains('.') && on.is_none() => {
+            let help = did_you_mean(s.trim(), r.sources.iter().map(String::as_str));
+            r.diags.push(
+                Diagnostic::at(
+                    &node.loc(r.file),
+                    format!(
+                        "`{s}` is neither a source (sources: {}) nor a table `SOURCE.TABLE`",
+                        r.sources.join(", ")
+                    ),
+                )
+                .with_help(help),
+            );
+            None
+        }
         _ => r.table(node, on).map(TableOrSource::Table),
     }
 }

@@ -63,6 +63,8 @@ pub fn family(source: &DataType, target: &DataType) -> Family {
         }
         (DataType::Boolean, DataType::Boolean) => Family::Bool,
         (s, t) if is_text(s) && is_text(t) => Family::Text,
+        // A column with no value on either side (a header-only CSV) has no type to meet.
+        (DataType::Null, DataType::Null) => Family::Other,
         (DataType::Null, other) | (other, DataType::Null) => family(other, other),
         _ => Family::Other,
     }
@@ -580,6 +582,12 @@ mod tests {
             float_against_exact: false,
             json: false,
         }
+    }
+
+    #[test]
+    fn columns_with_no_type_on_either_side_have_a_family() {
+        assert_eq!(family(&DataType::Null, &DataType::Null), Family::Other);
+        assert_eq!(family(&DataType::Null, &DataType::Int64), Family::Exact);
     }
 
     #[test]

@@ -170,9 +170,9 @@ pub async fn plan(
             .map(|h| format!(" ({h})"))
             .unwrap_or_default();
         Err(format!(
-            "column `{name}` not found in {} (columns: {}){help}",
+            "column `{name}` not found in {} ({}){help}",
             side.describe(),
-            names.join(", ")
+            crate::source::columns_note(names)
         ))
     };
     if options.key.is_empty() {

@@ -9,7 +9,9 @@ pub mod memory;
 pub mod outcome;
 pub mod resolve;
 pub mod schema;
+mod schema_columns;
 mod schema_objects;
+mod schema_partitions;
 pub mod sqlgen;
 pub mod time;
 pub mod values;
@@ -123,6 +125,26 @@ pub async fn plan_rule(
     Ok(())
 }
 
+/// The rule's SQL (a diff's `where`) planned once more before it runs, where its location is
+/// known: a typo in a condition is reported at its line, as `validate --connect` does, rather
+/// than as DataFusion's bare message when the query runs. Planning only: nothing is read.
+async fn plan_before_run(
+    ctx: &SessionContext,
+    rule: &CompiledRule,
+) -> std::result::Result<(), crate::config::Diagnostic> {
+    match &rule.plan {
+        Plan::Diff { source, target, .. } => crate::diff::predicate::check(ctx, [source, target])
+            .await
+            .map_err(|e| {
+                crate::config::Diagnostic::at(
+                    rule.sql_loc(),
+                    format!("rule `{}`: {e}", rule.spec.name.value),
+                )
+            }),
+        _ => plan_rule(ctx, rule).await,
+    }
+}
+
 /// The session a rule's queries run in: with `on:`, unqualified names are that source's.
 pub fn rule_session(ctx: &SessionContext, rule: &CompiledRule) -> SessionContext {
     match rule.on.as_deref() {
@@ -168,7 +190,11 @@ pub async fn run(
     let mut results: Vec<Option<RuleOutcome>> = vec![None; compiled.len()];
     let mut runnable = Vec::new();
     for (i, rule) in compiled.iter().enumerate() {
-        match resolve::check_rule(&ctx, &sources, &rule.spec).await {
+        let checked = match resolve::check_rule(&ctx, &sources, &rule.spec).await {
+            Ok(()) => plan_before_run(&ctx, rule).await,
+            other => other,
+        };
+        match checked {
             Ok(()) => runnable.push(i),
             Err(d) => {
                 results[i] = Some(errored(

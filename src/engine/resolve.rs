@@ -76,9 +76,9 @@ fn check_columns(
             return Err(Diagnostic::at(
                 &column.loc,
                 format!(
-                    "column `{}` not found in `{table}` (columns: {})",
+                    "column `{}` not found in `{table}` ({})",
                     column.value,
-                    names.join(", ")
+                    crate::source::columns_note(&names)
                 ),
             )
             .with_help(help));

@@ -6,16 +6,22 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
 use serde_json::Value;
 
 use super::mask::glob;
 use super::outcome::{Measure, Sample};
 use super::resolve::reference;
-use super::schema_objects::{behind_sequences, compare_objects};
+use super::schema_columns::{ColumnShape, type_name};
+use super::schema_objects::{behind_sequences, compare_objects, compare_types};
+use super::schema_partitions::{
+    TableDiffs, absent_with_parent, drop_inherited, exported_with_parent,
+};
 use crate::config::{TableName, TableOrSource};
 use crate::source;
+use crate::source::csv::CsvTable;
+use crate::source::guard::GuardedTable;
+use crate::source::postgres::catalog::RelationKind;
 use crate::source::postgres::schema_facts::{self, TableFacts};
 use crate::source::postgres::{PgSession, PgTable};
 
@@ -25,22 +31,17 @@ pub type Difference = [Value; 4];
 /// A table as far as schema comparison is concerned.
 struct TableShape {
     columns: Vec<ColumnShape>,
+    /// Table, view, partition…; only databases say (a data file is a table).
+    kind: Option<RelationKind>,
+    /// A partition's bound and a partitioned table's key (databases only).
+    partition_bound: Option<String>,
+    partition_key: Option<String>,
     /// Primary key, unique and foreign key constraints; only databases declare them.
     constraints: Option<Vec<String>>,
     /// Where a PostgreSQL table lives, to load its facts from.
     pg: Option<(Arc<PgSession>, String, String)>,
     /// Indexes, checks, defaults and sequences, once loaded (databases only).
     facts: Option<TableFacts>,
-}
-
-struct ColumnShape {
-    name: String,
-    /// The type in crosscheck's SQL names (`bigint`, `text`), comparable across kinds of source.
-    type_name: String,
-    /// The type as the database declares it, with modifiers (`numeric(10,2)`).
-    declared_type: Option<String>,
-    /// Whether the column may hold NULL, when the source declares it (files do not).
-    nullable: Option<bool>,
 }
 
 pub async fn schema_match(
@@ -54,7 +55,9 @@ pub async fn schema_match(
             let (mut s_shape, mut t_shape) = (describe(ctx, s).await?, describe(ctx, t).await?);
             load_facts(&mut s_shape, &mut t_shape).await?;
             let checked = s_shape.columns.len().max(t_shape.columns.len()) as u64;
-            (compare_tables("", &s_shape, &t_shape), checked)
+            let mut diffs = compare_tables("", &s_shape, &t_shape);
+            diffs.extend(types_of(&[s_shape], &[t_shape]));
+            (diffs, checked)
         }
         (TableOrSource::Source(s), TableOrSource::Source(t)) => compare_sources(ctx, s, t).await?,
         _ => return Err("`source` and `target` must both be tables or both be sources".into()),
@@ -94,27 +97,19 @@ pub async fn explain(
     ignore: &[String],
 ) -> Result<String, String> {
     // Whether a side is a database: a table of one, or a source whose tables are.
-    async fn is_database(ctx: &SessionContext, side: &TableOrSource) -> Result<bool, String> {
-        let table = match side {
-            TableOrSource::Table(t) => t.value.clone(),
-            TableOrSource::Source(s) => match source::table_names(ctx, s).first() {
-                Some(name) => TableName {
-                    source: s.value.clone(),
-                    schema: None,
-                    table: name.clone(),
-                },
-                None => return Ok(false),
-            },
-        };
-        Ok(describe(ctx, &table).await?.pg.is_some())
+    async fn side_is_database(ctx: &SessionContext, side: &TableOrSource) -> Result<bool, String> {
+        match side {
+            TableOrSource::Table(t) => Ok(describe(ctx, &t.value).await?.pg.is_some()),
+            TableOrSource::Source(s) => is_database(ctx, s, &source::table_names(ctx, s)).await,
+        }
     }
     let name = |side: &TableOrSource| match side {
         TableOrSource::Table(t) => format!("table `{}`", t.value),
         TableOrSource::Source(s) => format!("source `{}`", s.value),
     };
     let (s_db, t_db) = (
-        is_database(ctx, source).await?,
-        is_database(ctx, target).await?,
+        side_is_database(ctx, source).await?,
+        side_is_database(ctx, target).await?,
     );
     let kind = |db: bool| if db { "a database" } else { "files" };
     let mut out = format!(
@@ -127,21 +122,30 @@ pub async fn explain(
     );
     let mut compared = Vec::new();
     if matches!(source, TableOrSource::Source(_)) {
-        compared.push("tables missing in the target or extra in it (every table of both sources)");
+        compared.push(
+            "tables missing in the target or extra in it (every table of both sources); a \
+             change on a partitioned table counts once, not once more per partition",
+        );
     }
     compared.extend([
         "columns missing in the target or extra in it",
         "column types: the declared types when both sides are databases (`numeric(10,2)`, \
-         `varchar(80)`), otherwise crosscheck's type names (`bigint`, `text`, `integer[]`)",
+         `varchar(80)`), otherwise crosscheck's type names (`bigint`, `text`, `integer[]`); \
+         a type inferred from a CSV or NDJSON export has no width or scale (its `bigint` \
+         matches any integer column)",
     ]);
     let both = s_db && t_db;
     if both {
         compared.extend([
+            "what each relation is (table, view, materialized view, partition…), and the \
+             query of each view",
             "nullability (NULL / NOT NULL)",
             "primary key, unique and foreign key constraints",
             "indexes, unique and plain, by definition",
             "CHECK constraints",
             "column defaults",
+            "the enums (labels) and domains (base type, checks, default) the columns use, \
+             once per type",
         ]);
     }
     if t_db {
@@ -178,7 +182,12 @@ async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape,
         .await
         .map_err(|e| super::error_text(&e))?;
     let schema = provider.schema();
-    let pg = (provider.as_ref() as &dyn Any).downcast_ref::<PgTable>();
+    let any = provider.as_ref() as &dyn Any;
+    let pg = any.downcast_ref::<PgTable>();
+    let inferred = any.downcast_ref::<CsvTable>().is_some()
+        || any
+            .downcast_ref::<GuardedTable>()
+            .is_some_and(GuardedTable::types_inferred);
     let columns = schema
         .fields()
         .iter()
@@ -190,11 +199,15 @@ async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape,
                 type_name: type_name(field.data_type()),
                 declared_type: declared.map(|c| c.type_text.clone()),
                 nullable: declared.map(|c| !c.not_null),
+                inferred,
             }
         })
         .collect();
     Ok(TableShape {
         columns,
+        kind: pg.map(|t| t.def.kind.clone()),
+        partition_bound: pg.and_then(|t| t.def.partition_bound.clone()),
+        partition_key: pg.and_then(|t| t.def.partition_key.clone()),
         constraints: pg.map(|t| t.def.constraints.clone()),
         pg: pg.map(|t| (t.session.clone(), t.def.schema.clone(), t.def.name.clone())),
         facts: None,
@@ -257,45 +270,113 @@ async fn compare_sources(
         source::table_names(ctx, source),
         source::table_names(ctx, target),
     );
-    let mut diffs = Vec::new();
-    let mut checked = 0;
-    for name in s_tables.iter().filter(|n| !t_tables.contains(n)) {
-        diffs.push(difference(
-            name,
-            "table missing in target",
-            text("table"),
-            Value::Null,
-        ));
-    }
-    for name in t_tables.iter().filter(|n| !s_tables.contains(n)) {
-        diffs.push(difference(
-            name,
-            "extra table in target",
-            Value::Null,
-            text("table"),
-        ));
-    }
+    let mut diffs = one_sided_tables(ctx, [source, target], [&s_tables, &t_tables]).await?;
     let common: Vec<&String> = s_tables.iter().filter(|n| t_tables.contains(n)).collect();
     let (mut s_shapes, mut t_shapes) = (Vec::new(), Vec::new());
     for name in &common {
-        let table = |src: &str| TableName {
-            source: src.to_string(),
-            schema: None,
-            table: name.to_string(),
-        };
-        s_shapes.push(describe(ctx, &table(source)).await?);
-        t_shapes.push(describe(ctx, &table(target)).await?);
+        s_shapes.push(describe(ctx, &table(source, name)).await?);
+        t_shapes.push(describe(ctx, &table(target, name)).await?);
     }
     {
         let mut s_refs: Vec<&mut TableShape> = s_shapes.iter_mut().collect();
         let mut t_refs: Vec<&mut TableShape> = t_shapes.iter_mut().collect();
         load_facts_of(&mut s_refs, &mut t_refs).await?;
     }
+    let mut checked = 0;
+    let mut per_table: Vec<TableDiffs> = Vec::new();
     for ((name, s_shape), t_shape) in common.iter().zip(&s_shapes).zip(&t_shapes) {
         checked += s_shape.columns.len() as u64 + 1;
-        diffs.extend(compare_tables(&format!("{name}."), s_shape, t_shape));
+        per_table.push(TableDiffs {
+            name,
+            source_kind: s_shape.kind.as_ref(),
+            target_kind: t_shape.kind.as_ref(),
+            source_facts: s_shape.facts.as_ref(),
+            target_facts: t_shape.facts.as_ref(),
+            diffs: compare_tables(&format!("{name}."), s_shape, t_shape),
+        });
     }
+    drop_inherited(&mut per_table);
+    diffs.extend(per_table.into_iter().flat_map(|t| t.diffs));
+    diffs.extend(types_of(&s_shapes, &t_shapes));
     Ok((diffs, checked))
+}
+
+/// The enums and domains that differ between the types these tables use (databases only).
+fn types_of(source: &[TableShape], target: &[TableShape]) -> Vec<Difference> {
+    compare_types(
+        source.iter().filter_map(|s| s.facts.as_ref()),
+        target.iter().filter_map(|t| t.facts.as_ref()),
+    )
+}
+
+/// A table name of a source's default schema.
+fn table(source: &str, name: &str) -> TableName {
+    TableName {
+        source: source.to_string(),
+        schema: None,
+        table: name.to_string(),
+    }
+}
+
+/// The tables, views… on one side only, but for the partitions that went (or came) with
+/// their partitioned table, or that an export of their partitioned table holds.
+async fn one_sided_tables(
+    ctx: &SessionContext,
+    sources: [&str; 2],
+    tables: [&[String]; 2],
+) -> Result<Vec<Difference>, String> {
+    let mut diffs = Vec::new();
+    for (side, other) in [(0, 1), (1, 0)] {
+        let other_is_database = is_database(ctx, sources[other], tables[other]).await?;
+        let only_here: Vec<&String> = tables[side]
+            .iter()
+            .filter(|n| !tables[other].contains(n))
+            .collect();
+        for name in &only_here {
+            let kind = describe(ctx, &table(sources[side], name)).await?.kind;
+            if !absent_with_parent(kind.as_ref(), &only_here)
+                && !exported_with_parent(kind.as_ref(), tables[other], other_is_database)
+            {
+                diffs.push(one_sided(name, kind.as_ref(), side == 1));
+            }
+        }
+    }
+    Ok(diffs)
+}
+
+/// Whether a source's tables live in a database (a source is all one kind).
+async fn is_database(
+    ctx: &SessionContext,
+    source: &str,
+    tables: &[String],
+) -> Result<bool, String> {
+    match tables.first() {
+        Some(name) => Ok(describe(ctx, &table(source, name)).await?.pg.is_some()),
+        None => Ok(false),
+    }
+}
+
+/// A table, view… on one side only: `view missing in target`, `extra table in target`.
+fn one_sided(name: &str, kind: Option<&RelationKind>, in_target: bool) -> Difference {
+    let (word, described) = match kind {
+        Some(kind) => (kind.name(), text(&kind.described())),
+        None => ("table", text("table")),
+    };
+    if in_target {
+        difference(
+            name,
+            &format!("extra {word} in target"),
+            Value::Null,
+            described,
+        )
+    } else {
+        difference(
+            name,
+            &format!("{word} missing in target"),
+            described,
+            Value::Null,
+        )
+    }
 }
 
 fn compare_tables(prefix: &str, source: &TableShape, target: &TableShape) -> Vec<Difference> {
@@ -319,13 +400,20 @@ fn compare_tables(prefix: &str, source: &TableShape, target: &TableShape) -> Vec
             (Some(a), Some(b)) => (a.clone(), b.clone()),
             _ => (s.type_name.clone(), t.type_name.clone()),
         };
-        if st != tt && s.type_name != "null" && t.type_name != "null" {
+        if st != tt
+            && s.type_name != "null"
+            && t.type_name != "null"
+            && !s.inferred_fits(t)
+            && !t.inferred_fits(s)
+        {
             diffs.push(difference(&object, "type differs", text(&st), text(&tt)));
         }
         if let (Some(sn), Some(tn)) = (s.nullable, t.nullable)
             && sn != tn
         {
-            let null = |n: bool| text(if n { "NULL" } else { "NOT NULL" });
+            // `nullable` rather than `NULL`, which a sample would have to quote to keep it
+            // apart from a missing value.
+            let null = |n: bool| text(if n { "nullable" } else { "NOT NULL" });
             diffs.push(difference(
                 &object,
                 "nullability differs",
@@ -346,9 +434,39 @@ fn compare_tables(prefix: &str, source: &TableShape, target: &TableShape) -> Vec
             text(t.shown_type()),
         ));
     }
+    let table = prefix.trim_end_matches('.');
+    let table_object = if table.is_empty() { "table" } else { table };
+    if let (Some(sk), Some(tk)) = (&source.kind, &target.kind)
+        && sk != tk
+    {
+        diffs.push(difference(
+            table_object,
+            "kind differs",
+            text(&sk.described()),
+            text(&tk.described()),
+        ));
+    }
+    let partitioning = [
+        (
+            "partition bounds differ",
+            &source.partition_bound,
+            &target.partition_bound,
+        ),
+        (
+            "partition key differs",
+            &source.partition_key,
+            &target.partition_key,
+        ),
+    ];
+    for (what, s, t) in partitioning {
+        if let (Some(s), Some(t)) = (s, t)
+            && s != t
+        {
+            diffs.push(difference(table_object, what, text(s), text(t)));
+        }
+    }
     if let (Some(sc), Some(tc)) = (&source.constraints, &target.constraints) {
-        let table = prefix.trim_end_matches('.');
-        let object = if table.is_empty() { "table" } else { table };
+        let object = table_object;
         for c in sc.iter().filter(|c| !tc.contains(c)) {
             diffs.push(difference(
                 object,
@@ -381,49 +499,10 @@ fn compare_tables(prefix: &str, source: &TableShape, target: &TableShape) -> Vec
     diffs
 }
 
-impl ColumnShape {
-    fn shown_type(&self) -> &str {
-        self.declared_type.as_deref().unwrap_or(&self.type_name)
-    }
-}
-
 pub(super) fn text(s: &str) -> Value {
     Value::String(s.to_string())
 }
 
 pub(super) fn difference(object: &str, what: &str, source: Value, target: Value) -> Difference {
     [text(object), text(what), source, target]
-}
-
-/// A SQL-style name for an Arrow type; the text encodings of Arrow are one type here.
-pub fn type_name(data_type: &DataType) -> String {
-    match data_type {
-        DataType::Boolean => "boolean".into(),
-        DataType::Int8 | DataType::Int16 => "smallint".into(),
-        DataType::Int32 => "integer".into(),
-        DataType::Int64 => "bigint".into(),
-        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
-            format!("{data_type}").to_lowercase()
-        }
-        DataType::Float16 | DataType::Float32 => "real".into(),
-        DataType::Float64 => "double precision".into(),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "text".into(),
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "bytea".into(),
-        DataType::Date32 | DataType::Date64 => "date".into(),
-        DataType::Time32(_) | DataType::Time64(_) => "time".into(),
-        DataType::Timestamp(_, None) => "timestamp".into(),
-        DataType::Timestamp(_, Some(_)) => "timestamptz".into(),
-        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("numeric({p},{s})"),
-        DataType::Null => "null".into(),
-        // A list is its element type, whatever the writer named the element field (`item`
-        // for Arrow, `element` for Parquet's standard layout).
-        DataType::List(f)
-        | DataType::LargeList(f)
-        | DataType::ListView(f)
-        | DataType::LargeListView(f) => {
-            format!("{}[]", type_name(f.data_type()))
-        }
-        DataType::FixedSizeList(f, _) => format!("{}[]", type_name(f.data_type())),
-        other => other.to_string().to_lowercase(),
-    }
 }

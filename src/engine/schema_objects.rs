@@ -10,8 +10,9 @@ use serde_json::Value;
 use super::schema::{Difference, difference, text};
 use crate::source::postgres::schema_facts::TableFacts;
 
-/// Indexes, checks and defaults that differ; objects are `{prefix}{name}`. Defaults are
-/// compared for the `shared` columns only: a missing column is reported as such already.
+/// A view's query, indexes, checks and defaults that differ; objects are `{prefix}{name}`
+/// (a view's query: the table itself). Defaults are compared for the `shared` columns only: a
+/// missing column is reported as such already.
 pub fn compare_objects(
     prefix: &str,
     source: &TableFacts,
@@ -19,6 +20,17 @@ pub fn compare_objects(
     shared: &[&str],
 ) -> Vec<Difference> {
     let mut diffs = Vec::new();
+    if let (Some(s), Some(t)) = (&source.view_query, &target.view_query)
+        && s != t
+    {
+        let table = prefix.trim_end_matches('.');
+        diffs.push(difference(
+            if table.is_empty() { "table" } else { table },
+            "view query differs",
+            text(s),
+            text(t),
+        ));
+    }
     named(
         prefix,
         "index",
@@ -29,6 +41,39 @@ pub fn compare_objects(
     named(prefix, "check", &source.checks, &target.checks, &mut diffs);
     defaults(prefix, source, target, shared, &mut diffs);
     diffs
+}
+
+/// Enums and domains used on both sides whose definitions differ (labels added, removed or
+/// reordered; a domain's checks, default or base type), one difference per type however many
+/// columns use it. A type used on one side only shows as the columns' `type differs`.
+pub fn compare_types<'a>(
+    source: impl Iterator<Item = &'a TableFacts>,
+    target: impl Iterator<Item = &'a TableFacts>,
+) -> Vec<Difference> {
+    let (s, t) = (all_types(source), all_types(target));
+    s.iter()
+        .filter_map(|(name, s_def)| {
+            let t_def = t.get(name).filter(|t_def| *t_def != s_def)?;
+            let kind = if s_def.starts_with("ENUM") {
+                "enum"
+            } else {
+                "domain"
+            };
+            Some(difference(
+                name,
+                &format!("{kind} differs"),
+                text(s_def),
+                text(t_def),
+            ))
+        })
+        .collect()
+}
+
+/// Every type the tables use, by name (one source's tables share one definition of each).
+fn all_types<'a>(facts: impl Iterator<Item = &'a TableFacts>) -> BTreeMap<&'a str, &'a str> {
+    facts
+        .flat_map(|f| f.types.iter().map(|(n, d)| (n.as_str(), d.as_str())))
+        .collect()
 }
 
 /// One kind of named object: missing, extra, or defined otherwise.
@@ -178,10 +223,49 @@ mod tests {
             ]
         );
         assert!(compare_objects("t.", &s, &s, &["n", "m"]).is_empty());
+        let view = |query: &str| TableFacts {
+            view_query: Some(query.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            rows(&compare_objects(
+                "v.",
+                &view("SELECT 1;"),
+                &view("SELECT 2;"),
+                &[]
+            )),
+            [r#"["v","view query differs","SELECT 1;","SELECT 2;"]"#]
+        );
         assert_eq!(
             compare_objects("t.", &s, &t, &["n"]).len(),
             3,
             "the defaults of a column only one side has are not compared"
+        );
+    }
+
+    #[test]
+    fn a_type_differs_once_however_many_tables_use_it() {
+        let with = |types: &[(&str, &str)]| TableFacts {
+            types: types
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        let s = [
+            with(&[("mood", "ENUM ('sad', 'ok')"), ("year", "DOMAIN integer")]),
+            with(&[("mood", "ENUM ('sad', 'ok')"), ("only_here", "ENUM ('x')")]),
+        ];
+        let t = [
+            with(&[
+                ("mood", "ENUM ('sad', 'ok', 'happy')"),
+                ("year", "DOMAIN integer"),
+            ]),
+            with(&[("mood", "ENUM ('sad', 'ok', 'happy')")]),
+        ];
+        assert_eq!(
+            rows(&compare_types(s.iter(), t.iter())),
+            [r#"["mood","enum differs","ENUM ('sad', 'ok')","ENUM ('sad', 'ok', 'happy')"]"#]
         );
     }
 

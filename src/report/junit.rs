@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::sample_value::sample_value;
 use crate::engine::outcome::{RuleOutcome, RunOutcome, Status};
-use crate::engine::values::display;
 use crate::error::{Error, Result};
 
 pub fn render(run: &RunOutcome) -> Result<String> {
@@ -69,7 +69,7 @@ fn sample_text(r: &RuleOutcome) -> String {
     out.push_str(&r.sample.columns.join(" | "));
     out.push('\n');
     for row in &r.sample.rows {
-        out.push_str(&row.iter().map(display).collect::<Vec<_>>().join(" | "));
+        out.push_str(&row.iter().map(sample_value).collect::<Vec<_>>().join(" | "));
         out.push('\n');
     }
     out

@@ -2,9 +2,9 @@
 //! pull-request comment or a CI job summary.
 
 use super::format_duration;
+use super::sample_value::sample_value;
 use super::terminal::{summary_line, violations_text};
 use crate::engine::outcome::{RuleOutcome, RunOutcome, Status};
-use crate::engine::values::display;
 
 pub fn render(run: &RunOutcome) -> String {
     let s = run.summary();
@@ -72,7 +72,7 @@ fn details(r: &RuleOutcome) -> String {
             out.push_str(&format!(
                 "| {} |\n",
                 row.iter()
-                    .map(|v| cell(&display(v)))
+                    .map(|v| cell(&sample_value(v)))
                     .collect::<Vec<_>>()
                     .join(" | ")
             ));

@@ -4,6 +4,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod parquet;
+pub mod sample_value;
 pub mod terminal;
 
 use std::io::Write;

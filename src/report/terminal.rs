@@ -2,11 +2,11 @@
 //! summary line.
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Cell, Color, ContentArrangement, Table};
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
 
 use super::format_duration;
+use super::sample_value::sample_value;
 use crate::engine::outcome::{RuleOutcome, RunOutcome, Status};
-use crate::engine::values::display;
 
 /// Longest value shown in a sample cell before it is cut.
 const MAX_CELL: usize = 60;
@@ -21,7 +21,6 @@ pub struct Style {
 }
 
 pub fn render(run: &RunOutcome, style: Style) -> String {
-    let width = style.width;
     let mut out = String::new();
     if !run.rules.is_empty() {
         out.push_str(&rules_table(&run.rules, style).to_string());
@@ -29,7 +28,7 @@ pub fn render(run: &RunOutcome, style: Style) -> String {
     }
     for rule in run.rules.iter().filter(|r| r.status != Status::Pass) {
         out.push('\n');
-        out.push_str(&details(rule, width));
+        out.push_str(&details(rule, style));
     }
     out.push('\n');
     out.push_str(&summary_line(run));
@@ -104,7 +103,7 @@ pub fn violations_text(r: &RuleOutcome) -> String {
     format!("{} {op} {threshold}", r.violations)
 }
 
-fn details(r: &RuleOutcome, width: Option<u16>) -> String {
+fn details(r: &RuleOutcome, style: Style) -> String {
     let mut out = format!(
         "{} {} ({}, {}): {}\n",
         r.status.label(),
@@ -117,10 +116,15 @@ fn details(r: &RuleOutcome, width: Option<u16>) -> String {
         out.push_str(&format!("  {d}\n"));
     }
     if !r.sample.is_empty() {
-        let mut table = new_table(width);
+        let mut table = new_table(style.width);
+        if style.color {
+            table.enforce_styling();
+        }
         table.set_header(r.sample.columns.iter().map(String::as_str));
+        let position = |name: &str| r.sample.columns.iter().position(|c| c == name);
+        let pair = position("source").zip(position("target"));
         for row in &r.sample.rows {
-            table.add_row(row.iter().map(|v| truncate(&display(v))));
+            table.add_row(sample_cells(row, pair, style.color));
         }
         out.push_str(&table.to_string());
         out.push('\n');
@@ -136,13 +140,46 @@ fn details(r: &RuleOutcome, width: Option<u16>) -> String {
     out
 }
 
+/// A sample row's values cut to fit, the `source` and `target` pair (when the sample has
+/// one) so that they still differ; a NULL is also dimmed when colours are on.
+fn sample_cells(row: &[serde_json::Value], pair: Option<(usize, usize)>, color: bool) -> Vec<Cell> {
+    let mut texts: Vec<String> = row.iter().map(|v| truncate(&sample_value(v))).collect();
+    if let Some((s, t)) = pair
+        && let (Some(source), Some(target)) = (row.get(s), row.get(t))
+    {
+        let (a, b) = cut_pair(&sample_value(source), &sample_value(target));
+        texts[s] = a;
+        texts[t] = b;
+    }
+    texts
+        .into_iter()
+        .zip(row)
+        .map(|(text, value)| {
+            let cell = Cell::new(text);
+            if color && value.is_null() {
+                cell.add_attribute(Attribute::Dim)
+            } else {
+                cell
+            }
+        })
+        .collect()
+}
+
+/// Two values whose cut texts would be equal although the values differ (a long shared
+/// beginning: two view queries, two index definitions) are cut from a little before where
+/// they first differ, so the difference shows.
+fn cut_pair(a: &str, b: &str) -> (String, String) {
+    let (cut_a, cut_b) = (truncate(a), truncate(b));
+    if cut_a != cut_b || a == b {
+        return (cut_a, cut_b);
+    }
+    let shared = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    let from = shared.saturating_sub(MAX_CELL / 3);
+    let excerpt = |s: &str| truncate(&format!("…{}", s.chars().skip(from).collect::<String>()));
+    (excerpt(a), excerpt(b))
+}
+
 fn truncate(text: &str) -> String {
-    // Leading or trailing spaces are shown quoted: "Ben " and "Ben" must not look alike.
-    let text = if text != text.trim() {
-        format!("{text:?}")
-    } else {
-        text.to_string()
-    };
     let one_line = text.replace(['\n', '\r'], " ");
     if one_line.chars().count() <= MAX_CELL {
         return one_line;
@@ -165,4 +202,28 @@ pub fn summary_line(run: &RunOutcome) -> String {
         if s.errored == 1 { "error" } else { "errors" },
         format_duration(run.duration)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_that_differ_late_are_cut_where_they_differ() {
+        let shared = "SELECT payment.payment_id, payment.customer_id, payment.amount FROM payment";
+        let (a, b) = cut_pair(
+            &format!("{shared} WHERE amount > 10"),
+            &format!("{shared} WHERE amount > 100"),
+        );
+        assert_ne!(a, b);
+        assert!(a.starts_with('…') && a.ends_with("> 10"), "{a}");
+        assert!(b.ends_with("> 100"), "{b}");
+        let (a, b) = cut_pair(&"a".repeat(80), &"b".repeat(80));
+        assert!(
+            a.starts_with('a') && b.starts_with('b'),
+            "cut as usual when the cuts differ"
+        );
+        let same = "c".repeat(80);
+        assert_eq!(cut_pair(&same, &same).0, truncate(&same));
+    }
 }

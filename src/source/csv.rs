@@ -126,6 +126,9 @@ fn infer(stamps: &[FileStamp], csv: &CsvOptions, infer_records: usize) -> Result
         let read = if remaining == 0 { 0 } else { read };
         remaining -= read.min(remaining);
         let file_names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        if file_names.is_empty() {
+            return Err(empty_file(&file, csv.header));
+        }
         check_unique(&file_names, &file)?;
         match &names {
             None => {
@@ -169,6 +172,16 @@ fn merged_type(mut types: HashSet<DataType>) -> DataType {
             DataType::Float64
         }
         _ => DataType::Utf8,
+    }
+}
+
+/// A file with no line at all has no columns: it is no table, not even an empty one (an
+/// empty table still has its header), so it is an error rather than a table with no columns.
+fn empty_file(file: &str, header: bool) -> String {
+    if header {
+        format!("`{file}` is empty: no header line (an empty table still has its header)")
+    } else {
+        format!("`{file}` is empty: no record to take its columns from (`csv.header` is false)")
     }
 }
 

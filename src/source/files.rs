@@ -217,7 +217,9 @@ async fn open_table(
                 newline_delimited: !is_json_array(&table.path),
                 ..Default::default()
             };
-            (ctx.read_json(path, options).await?, stamps)
+            let guarded =
+                GuardedTable::new(ctx.read_json(path, options).await?.into_view(), stamps);
+            return Ok(Arc::new(guarded.with_inferred_types()));
         }
     };
     let (frame, stamps) = frame;

@@ -31,6 +31,7 @@ use super::stamp::{FileStamp, verify_all};
 pub struct GuardedTable {
     inner: Arc<dyn TableProvider>,
     files: Arc<Vec<FileStamp>>,
+    types_inferred: bool,
 }
 
 impl GuardedTable {
@@ -38,7 +39,21 @@ impl GuardedTable {
         Self {
             inner,
             files: Arc::new(files),
+            types_inferred: false,
         }
+    }
+
+    /// Marks the column types as inferred from the data (NDJSON), not declared (Parquet).
+    pub fn with_inferred_types(self) -> Self {
+        Self {
+            types_inferred: true,
+            ..self
+        }
+    }
+
+    /// Whether the column types were inferred from the data rather than declared.
+    pub fn types_inferred(&self) -> bool {
+        self.types_inferred
     }
 }
 

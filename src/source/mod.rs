@@ -28,6 +28,16 @@ pub const FILES_SCHEMA: &str = "public";
 /// A source's tables grouped by schema: `(schema, [(table, provider)])`.
 pub type SchemaTables = Vec<(String, Vec<(String, Arc<dyn TableProvider>)>)>;
 
+/// The columns a "column not found" message lists; a table with none says why it may have
+/// none (an NDJSON export of an empty table is an empty file), not an empty list.
+pub fn columns_note(names: &[&str]) -> String {
+    if names.is_empty() {
+        "it has no columns: a data file with no record has none to infer".into()
+    } else {
+        format!("columns: {}", names.join(", "))
+    }
+}
+
 /// What the run knows about one source after registering it.
 #[derive(Debug, Clone)]
 pub struct SourceInfo {

@@ -238,3 +238,25 @@ fn schema_describes_every_rule_type() {
             .is_some_and(|e| e.iter().any(|v| v == "orphans"))
     );
 }
+
+/// A `diff` of the command line names no line and column of a file it does not have
+/// (it said `(command line):0:0: table … not found`).
+#[test]
+fn a_command_line_diff_error_has_no_made_up_position() {
+    let Some(server) = crate::pg::server() else {
+        return;
+    };
+    let database = crate::pg::fresh_database(&server, "cc_command_line_position");
+    crate::pg::execute(&database, "CREATE TABLE users (id int)");
+    let dir = project(&[("b.csv", "id\n1\n")]);
+    let left = format!("{database}#userz");
+    let out = crosscheck(dir.path(), &["diff", &left, "b.csv", "--key", "id"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("(command line): table `left.public.userz` not found")
+            && !out.stdout.contains(":0:0"),
+        "{}",
+        out.stdout
+    );
+}

@@ -6,7 +6,7 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
 
-use crate::support::{crosscheck, project, runtime};
+use crate::support::{crosscheck, project, rule, run_json, runtime};
 use crosscheck::source::files::{list_tables, open_tables, text_table};
 
 /// Every value of column `column` of the only table in `dir`, as the raw-text view reads it.
@@ -140,4 +140,119 @@ fn the_text_view_of_a_vanished_or_changed_file_is_an_error() {
             "{change}: {text}"
         );
     }
+}
+
+/// A zero-byte CSV has no header, so no columns: an error naming the file (exit 2) in `run`
+/// and in `diff`, never a table of no columns ("columns: ") or a silent pass.
+#[test]
+fn a_zero_byte_csv_is_an_error_naming_the_file() {
+    let rules = "rules:\n  - name: counted\n    type: row_count\n    table: data.t\n    min: 0\n";
+    let dir = project(&[
+        ("crosscheck.yaml", "sources:\n  data:\n    files: data\n"),
+        ("rules/r.yaml", rules),
+        ("data/t.csv", ""),
+        ("full.csv", "id,name\n1,a\n"),
+    ]);
+    let expected = "data/t.csv` is empty: no header line";
+    let run = crosscheck(dir.path(), &["run", "-q", "--json", "-"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(rule(&run.json(), "counted")["status"], "error");
+    assert!(run.stdout.contains(expected), "{}", run.stdout);
+    for args in [
+        ["diff", "data/t.csv", "full.csv"],
+        ["diff", "full.csv", "data/t.csv"],
+    ] {
+        let out = crosscheck(dir.path(), &[&args[..], &["--key", "id"]].concat());
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert_eq!(out.code, 2, "{args:?}: {all}");
+        assert!(all.contains(expected), "{args:?}: {all}");
+    }
+}
+
+/// An NDJSON export of an empty table is an empty file (it has no header to keep): a table of
+/// no columns, so a rule naming a column says that, not "(columns: )".
+#[test]
+fn a_column_of_an_empty_ndjson_file_is_named_as_missing_with_the_reason() {
+    let rules = "rules:
+  - name: ids
+    type: not_null
+    table: data.t
+    columns: [id]
+";
+    let dir = project(&[
+        (
+            "crosscheck.yaml",
+            "sources:
+  data:
+    files: data
+",
+        ),
+        ("rules/r.yaml", rules),
+        ("data/t.ndjson", ""),
+        ("full.csv", "id\n1\n"),
+    ]);
+    let expected = "not found in `data.t` (it has no columns: a data file with no record";
+    let run = crosscheck(dir.path(), &["run", "-q", "--json", "-"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains(expected), "{}", run.stdout);
+    let diff = crosscheck(
+        dir.path(),
+        &["diff", "data/t.ndjson", "full.csv", "--key", "id"],
+    );
+    assert_eq!(diff.code, 2, "{}{}", diff.stdout, diff.stderr);
+    assert!(
+        diff.stdout
+            .contains("(it has no columns: a data file with no record"),
+        "{}",
+        diff.stdout
+    );
+}
+
+/// A CSV holding only its header is a table of 0 rows whose columns have no type yet: rules
+/// count 0 rows, and a diff of two such files (which overflowed the stack) finds them equal.
+#[test]
+fn a_header_only_csv_is_an_empty_table() {
+    let rules = "rules:
+  - name: no_rows
+    type: row_count
+    table: data.t
+    min: 0
+    max: 0
+  - name: same
+    type: diff
+    source: data.t
+    target: data.u
+    key: [id]
+";
+    let dir = project(&[
+        ("crosscheck.yaml", "sources:\n  data:\n    files: data\n"),
+        ("rules/r.yaml", rules),
+        ("data/t.csv", "id,name\n"),
+        ("data/u.csv", "id,name\n"),
+        ("full.csv", "id,name\n1,a\n"),
+    ]);
+    let (out, report) = run_json(dir.path(), &[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(rule(&report, "no_rows")["observed"], 0);
+    assert_eq!(rule(&report, "same")["violations"], 0);
+    let equal = crosscheck(
+        dir.path(),
+        &["diff", "data/t.csv", "data/u.csv", "--key", "id"],
+    );
+    assert_eq!(equal.code, 0, "{}{}", equal.stdout, equal.stderr);
+    let json = crosscheck(
+        dir.path(),
+        &[
+            "diff",
+            "data/t.csv",
+            "full.csv",
+            "--key",
+            "id",
+            "-q",
+            "--json",
+            "-",
+        ],
+    );
+    assert_eq!(json.code, 1, "{}{}", json.stdout, json.stderr);
+    assert_eq!(rule(&json.json(), "diff")["diff"]["only_in_target"], 1);
 }

@@ -260,3 +260,47 @@ fn a_statement_timeout_postgresql_cannot_enforce_is_rejected() {
         );
     }
 }
+
+/// A misspelt source in a `schema_match` (which takes sources or tables) is named as such,
+/// with the near miss, not as a table that needs its source.
+#[test]
+fn a_misspelt_source_of_a_schema_match_suggests_the_source() {
+    let config = "sources:\n  left:\n    files: data\n  right:\n    files: data\n";
+    let rules =
+        "rules:\n  - name: s\n    type: schema_match\n    source: left\n    target: rigth\n";
+    let err = stderr_of(&[
+        ("crosscheck.yaml", config),
+        ("data/users.csv", USERS),
+        ("rules/r.yaml", rules),
+    ]);
+    assert!(
+        err.contains("`rigth` is neither a source (sources: left, right) nor a table")
+            && err.contains("rules/r.yaml:5:13")
+            && err.contains("did you mean `right`?"),
+        "{err}"
+    );
+}
+
+/// A typo in a rule's SQL (a diff's `where` too) is reported by `run` at the line of the
+/// SQL, as `validate --connect` reports it, not as the planner's bare message.
+#[test]
+fn a_misspelt_column_in_a_condition_is_reported_at_its_line_by_run() {
+    let rules = "rules:\n  - name: scores\n    type: expect\n    table: left.users\n    condition: scor >= 0\n  - name: same\n    type: diff\n    source: left.users\n    target: left.users\n    key: [id]\n    where: scor > 1\n";
+    let dir = project(&[
+        ("crosscheck.yaml", CONFIG),
+        ("data/users.csv", USERS),
+        ("rules/r.yaml", rules),
+    ]);
+    let (out, report) = run_json(dir.path(), &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let error = crate::support::rule(&report, "scores")["error"].to_string();
+    assert!(
+        error.contains("rules/r.yaml:5:16") && error.contains("scor"),
+        "{error}"
+    );
+    let error = crate::support::rule(&report, "same")["error"].to_string();
+    assert!(
+        error.contains("rules/r.yaml:11:12") && error.contains("the `where` on `left.users`"),
+        "{error}"
+    );
+}

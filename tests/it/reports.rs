@@ -228,3 +228,86 @@ fn all_formats_in_one_run_and_no_sensitive_value_anywhere() {
         "no colour when stdout is not a terminal"
     );
 }
+
+/// A NULL on one side and the text 'NULL' on the other must not look alike in any report:
+/// NULL is the bare word, the text is quoted (`"NULL"`), and JSON keeps `null` and `"NULL"`.
+#[test]
+fn a_null_and_the_text_null_look_different_in_every_report() {
+    let rules = "rules:
+  - name: names_identical
+    type: diff
+    source: left.people
+    target: right.people
+    key: [id]
+  - name: literal
+    type: sql
+    sql: select 1 as id, null as gone, 'NULL' as written
+";
+    let dir = project(&[
+        ("crosscheck.yaml", CONFIG),
+        ("rules/r.yaml", rules),
+        // CSV's default `null: \"\"`: the empty field is NULL, `NULL` is a text.
+        ("left/people.csv", "id,name\n1,\n2,null\n3,Ann\n"),
+        ("right/people.csv", "id,name\n1,NULL\n2,\n3,\"Ann \"\n"),
+    ]);
+    let out = crosscheck(
+        dir.path(),
+        &["run", "--markdown", "r.md", "--junit", "r.xml"],
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let terminal = filtered(&out.stdout);
+    for row in [
+        "│ 1 ┆ name ┆ NULL ┆ \"NULL\" │",
+        "│ 2 ┆ name ┆ \"null\" ┆ NULL │",
+        "│ 3 ┆ name ┆ Ann ┆ \"Ann \" │",
+        "│ 1 ┆ NULL ┆ \"NULL\" │",
+    ] {
+        assert!(terminal.contains(row), "no `{row}` in:\n{terminal}");
+    }
+    let markdown = std::fs::read_to_string(dir.path().join("r.md")).expect("written");
+    for row in [
+        "| 1 | name | NULL | \"NULL\" |",
+        "| 2 | name | \"null\" | NULL |",
+        "| 1 | NULL | \"NULL\" |",
+    ] {
+        assert!(markdown.contains(row), "no `{row}` in:\n{markdown}");
+    }
+    let junit = std::fs::read_to_string(dir.path().join("r.xml")).expect("written");
+    assert!(
+        junit.contains("1 | name | NULL | &quot;NULL&quot;"),
+        "{junit}"
+    );
+    let (_, report) = run_json(dir.path(), &[]);
+    let rows = |name: &str| crate::support::rule(&report, name)["sample"]["rows"].to_string();
+    assert!(
+        rows("names_identical").contains(r#"[1,"name",null,"NULL"]"#),
+        "{report}"
+    );
+    assert!(rows("literal").contains(r#"[1,null,"NULL"]"#), "{report}");
+    // With colours, a NULL is also dimmed (SGR 2).
+    let colored = crosscheck(dir.path(), &["run", "--color", "always"]).stdout;
+    assert!(colored.contains("\u{1b}[2m NULL"), "{colored}");
+}
+
+/// Two long values that share their first 60 characters used to be cut to the same text in
+/// the terminal: they are cut where they differ instead, so the sample shows the difference.
+#[test]
+fn long_values_that_differ_late_still_differ_in_the_terminal() {
+    let shared = "x".repeat(70);
+    let dir = project(&[
+        ("crosscheck.yaml", CONFIG),
+        (
+            "rules/r.yaml",
+            "rules:\n  - name: same\n    type: diff\n    source: left.t\n    target: right.t\n    key: [id]\n",
+        ),
+        ("left/t.csv", &format!("id,v\n1,{shared}-old\n")),
+        ("right/t.csv", &format!("id,v\n1,{shared}-new\n")),
+    ]);
+    let out = crosscheck(dir.path(), &["run"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("xxx-old") && out.stdout.contains("xxx-new"),
+        "{}",
+        out.stdout
+    );
+}

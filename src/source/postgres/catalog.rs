@@ -42,11 +42,68 @@ impl PgColumn {
     }
 }
 
+/// What a relation of a PostgreSQL source is, as `pg_class.relkind` says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RelationKind {
+    Table,
+    PartitionedTable,
+    /// A partition of `parent`, named as in its own schema (schema-qualified when the parent
+    /// lives in another).
+    Partition {
+        parent: String,
+    },
+    View,
+    MaterializedView,
+    ForeignTable,
+}
+
+impl RelationKind {
+    /// From `relkind` and, for a partition, its parent's schema and name.
+    fn of(relkind: &str, own_schema: &str, parent: Option<(String, String)>) -> Self {
+        match (relkind, parent) {
+            ("r", Some((schema, name))) if schema == own_schema => Self::Partition { parent: name },
+            ("r", Some((schema, name))) => Self::Partition {
+                parent: format!("{schema}.{name}"),
+            },
+            ("p", _) => Self::PartitionedTable,
+            ("v", _) => Self::View,
+            ("m", _) => Self::MaterializedView,
+            ("f", _) => Self::ForeignTable,
+            _ => Self::Table,
+        }
+    }
+
+    /// The kind in words: `table`, `partition`, `partitioned table`, `view`…
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Table => "table",
+            Self::PartitionedTable => "partitioned table",
+            Self::Partition { .. } => "partition",
+            Self::View => "view",
+            Self::MaterializedView => "materialized view",
+            Self::ForeignTable => "foreign table",
+        }
+    }
+
+    /// The kind with what it belongs to: `partition of payment`, else [`Self::name`].
+    pub fn described(&self) -> String {
+        match self {
+            Self::Partition { parent } => format!("partition of {parent}"),
+            other => other.name().to_string(),
+        }
+    }
+}
+
 /// One table (or view) of a PostgreSQL source.
 #[derive(Clone, Debug)]
 pub struct PgTableDef {
     pub schema: String,
     pub name: String,
+    pub kind: RelationKind,
+    /// A partition's bound as PostgreSQL prints it (`FOR VALUES FROM ('2022-01-01') TO …`).
+    pub partition_bound: Option<String>,
+    /// A partitioned table's key (`RANGE (paid_on)`).
+    pub partition_key: Option<String>,
     pub columns: Vec<PgColumn>,
     /// Primary key, unique and foreign key constraints as PostgreSQL prints them
     /// (`PRIMARY KEY (id)`, `FOREIGN KEY (user_id) REFERENCES users(id)`), sorted.
@@ -86,12 +143,18 @@ SELECT n.nspname::text, c.relname::text, a.attname::text,
        a.attnotnull,
        format_type(a.atttypid, a.atttypmod) AS type_text,
        CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE '' END AS base_type,
-       c.reltuples::float8
+       c.reltuples::float8,
+       c.relkind::text, pn.nspname::text AS parent_schema, pc.relname::text AS parent,
+       pg_get_expr(c.relpartbound, c.oid) AS partition_bound,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype
+LEFT JOIN pg_catalog.pg_inherits inh ON c.relispartition AND inh.inhrelid = c.oid
+LEFT JOIN pg_catalog.pg_class pc ON pc.oid = inh.inhparent
+LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
 WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
@@ -119,6 +182,9 @@ pub async fn load_tables(client: &PooledClient) -> Result<Vec<PgTableDef>, Strin
         match tables.last_mut() {
             Some(t) if t.schema == schema && t.name == table => t.columns.push(column),
             _ => tables.push(PgTableDef {
+                kind: RelationKind::of(&row.get::<_, String>(10), &schema, parent_of(&row)),
+                partition_bound: row.get(13),
+                partition_key: row.get(14),
                 schema,
                 name: table,
                 columns: vec![column],
@@ -142,6 +208,13 @@ pub async fn load_tables(client: &PooledClient) -> Result<Vec<PgTableDef>, Strin
         }
     }
     Ok(tables)
+}
+
+/// A partition's parent (schema, name) from a row of `COLUMNS_SQL`.
+fn parent_of(row: &tokio_postgres::Row) -> Option<(String, String)> {
+    let schema: Option<String> = row.get(11);
+    let name: Option<String> = row.get(12);
+    schema.zip(name)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -239,5 +312,18 @@ mod tests {
         assert_eq!(kind_of("numeric", "b", (50 << 16) + 4), (Kind::Text, true));
         assert_eq!(kind_of("inet", "b", -1), (Kind::Text, true));
         assert_eq!(kind_of("mood", "e", -1), (Kind::Text, false));
+    }
+
+    #[test]
+    fn relation_kinds_are_named() {
+        let parent = |schema: &str| Some((schema.to_string(), "payment".to_string()));
+        let named = |relkind: &str, parent| RelationKind::of(relkind, "public", parent).described();
+        assert_eq!(named("r", None), "table");
+        assert_eq!(named("r", parent("public")), "partition of payment");
+        assert_eq!(named("r", parent("old")), "partition of old.payment");
+        assert_eq!(named("p", None), "partitioned table");
+        assert_eq!(named("v", None), "view");
+        assert_eq!(named("m", None), "materialized view");
+        assert_eq!(named("f", None), "foreign table");
     }
 }

@@ -18,10 +18,20 @@ pub struct TableFacts {
     /// Indexes that back no primary key or unique constraint (those are compared as
     /// constraints): index name → `CREATE [UNIQUE] INDEX ON table USING …`.
     pub indexes: BTreeMap<String, String>,
+    /// A partition's index → the index of its partitioned table it is attached to (the
+    /// partition's share of that index, created with it and dropped with it).
+    pub index_parents: BTreeMap<String, String>,
     /// CHECK constraint name → `CHECK (…)`.
     pub checks: BTreeMap<String, String>,
     /// Column → its default (`nextval('users_id_seq'::regclass)`), identity or generation.
     pub defaults: BTreeMap<String, String>,
+    /// A view's or materialized view's query as PostgreSQL prints it (`pg_get_viewdef`), its
+    /// white space collapsed.
+    pub view_query: Option<String>,
+    /// The enum and domain types its columns use (arrays of them too): type name →
+    /// `ENUM ('a', 'b')` or `DOMAIN integer NOT NULL CHECK (…)`. Named `mood` when the type
+    /// lives in the table's schema, else `schema.mood`.
+    pub types: BTreeMap<String, String>,
     /// Integer columns fed by a sequence (serial, identity, or a `nextval` default).
     pub sequences: Vec<SequenceUse>,
 }
@@ -54,7 +64,9 @@ impl SequenceUse {
 
 const INDEXES_SQL: &str = "
 SELECT t.relname::text, i.relname::text, pg_get_indexdef(i.oid),
-       quote_ident(i.relname), quote_ident(n.nspname)
+       quote_ident(i.relname), quote_ident(n.nspname),
+       (SELECT p.relname::text FROM pg_catalog.pg_inherits h
+        JOIN pg_catalog.pg_class p ON p.oid = h.inhparent WHERE h.inhrelid = i.oid)
 FROM pg_catalog.pg_index x
 JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
 JOIN pg_catalog.pg_class t ON t.oid = x.indrelid
@@ -86,6 +98,40 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 WHERE n.nspname = $1 AND c.relname = ANY($2) AND a.attnum > 0 AND NOT a.attisdropped
   AND (ad.oid IS NOT NULL OR a.attidentity <> '')
+ORDER BY 1, 2";
+
+const VIEWS_SQL: &str = "
+SELECT c.relname::text, pg_get_viewdef(c.oid)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind IN ('v', 'm')";
+
+/// The enums and domains behind the columns, each as a definition that compares across
+/// databases: an enum's labels in their order, a domain's base type, NOT NULL, default and
+/// checks (sorted by definition, not by name).
+const TYPES_SQL: &str = "
+SELECT DISTINCT c.relname::text,
+       CASE WHEN tn.nspname = $1 THEN t.typname::text ELSE tn.nspname || '.' || t.typname END,
+       CASE t.typtype
+         WHEN 'e' THEN 'ENUM (' || coalesce((SELECT string_agg(quote_literal(e.enumlabel), ', '
+                                                   ORDER BY e.enumsortorder)
+                                            FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid), '')
+                      || ')'
+         ELSE 'DOMAIN ' || format_type(t.typbasetype, t.typtypmod)
+              || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+              || coalesce(' DEFAULT ' || t.typdefault, '')
+              || coalesce((SELECT ' ' || string_agg(pg_get_constraintdef(d.oid), ' '
+                                                    ORDER BY pg_get_constraintdef(d.oid))
+                           FROM pg_catalog.pg_constraint d WHERE d.contypid = t.oid), '')
+       END
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_type col ON col.oid = a.atttypid
+JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN col.typcategory = 'A' THEN col.typelem ELSE col.oid END
+JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+WHERE n.nspname = $1 AND c.relname = ANY($2) AND a.attnum > 0 AND NOT a.attisdropped
+  AND t.typtype IN ('e', 'd')
 ORDER BY 1, 2";
 
 /// Columns linked to a sequence: owned (serial, `OWNED BY`), identity, or named by the
@@ -152,7 +198,11 @@ async fn load_with(
         let (table, name, definition): (String, String, String) =
             (row.get(0), row.get(1), row.get(2));
         let definition = index_definition(&definition, row.get(3), row.get(4));
+        let parent: Option<String> = row.get(5);
         if let Some(f) = facts.get_mut(&table) {
+            if let Some(parent) = parent {
+                f.index_parents.insert(name.clone(), parent);
+            }
             f.indexes.insert(name, definition);
         }
     }
@@ -166,6 +216,18 @@ async fn load_with(
         if let (Some(f), Some(default)) = (facts.get_mut(&row.get::<_, String>(0)), default) {
             f.defaults
                 .insert(row.get(1), unqualified_sequences(&default));
+        }
+    }
+    for row in query(VIEWS_SQL, "view queries").await? {
+        if let Some(f) = facts.get_mut(&row.get::<_, String>(0)) {
+            // Pretty-printed over lines: one line, so that it reads in a table cell.
+            let query: Option<String> = row.get(1);
+            f.view_query = query.map(|q| q.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
+    for row in query(TYPES_SQL, "enum and domain types").await? {
+        if let Some(f) = facts.get_mut(&row.get::<_, String>(0)) {
+            f.types.insert(row.get(1), row.get(2));
         }
     }
     if sequences {
