@@ -25,10 +25,15 @@ impl ColumnShape {
     /// type infers: text has no integer width, so its integers are `bigint` against any
     /// integer or decimal column, its decimals `double precision` against any decimal or float
     /// column, and instants written with an offset (`+00`, as psql writes a `timestamptz`)
-    /// `timestamp`. Two inferred types are both read from data and compare as they are, and
-    /// whole numbers against a float column still differ (the data lost its fractions).
+    /// `timestamp`. Text is what every type without a text form of its own reads as (psql's
+    /// `t`/`f`, uuids, `\x…` bytea, `{…}` arrays, JSON, intervals, enums); only against
+    /// numbers, dates and instants is it a difference (a value that is none). Two inferred
+    /// types are both read from data and compare as they are, and whole numbers against a
+    /// float column still differ (the data lost its fractions).
     pub fn inferred_fits(&self, other: &ColumnShape) -> bool {
         let timestamp = |c: &ColumnShape| c.type_name.starts_with("timestamp");
+        let inferable =
+            |c: &ColumnShape| c.number_kind().is_some() || timestamp(c) || c.type_name == "date";
         self.inferred
             && !other.inferred
             && (matches!(
@@ -37,7 +42,8 @@ impl ColumnShape {
                     Some(Number::Integer),
                     Some(Number::Integer | Number::Decimal)
                 ) | (Some(Number::Float), Some(Number::Decimal | Number::Float))
-            ) || (timestamp(self) && timestamp(other)))
+            ) || (timestamp(self) && timestamp(other))
+                || (self.type_name == "text" && !inferable(other)))
     }
 
     fn number_kind(&self) -> Option<Number> {
@@ -117,7 +123,26 @@ mod tests {
         assert!(csv("timestamp").inferred_fits(&db("timestamptz", "timestamp with time zone")));
         assert!(!csv("bigint").inferred_fits(&db("double precision", "double precision")));
         assert!(!csv("double precision").inferred_fits(&db("integer", "integer")));
-        assert!(!csv("text").inferred_fits(&db("boolean", "boolean")));
+        for (name, declared) in [
+            ("boolean", "boolean"),
+            ("text", "uuid"),
+            ("bytea", "bytea"),
+            ("text[]", "text[]"),
+            ("text", "jsonb"),
+        ] {
+            assert!(csv("text").inferred_fits(&db(name, declared)), "{declared}");
+        }
+        for (name, declared) in [
+            ("integer", "integer"),
+            ("numeric(5,2)", "numeric(5,2)"),
+            ("date", "date"),
+            ("timestamptz", "timestamp with time zone"),
+        ] {
+            assert!(
+                !csv("text").inferred_fits(&db(name, declared)),
+                "{declared}"
+            );
+        }
         assert!(
             !csv("bigint").inferred_fits(&csv("double precision")),
             "both inferred"
