@@ -471,8 +471,8 @@ pub async fn run(
     let key = escape_identifier(&plan.source.keys[0].0);
     let t_key = escape_identifier(&plan.target.keys[0].0);
     let ((s_bounds, s_nulls), (t_bounds, t_nulls)) = tokio::try_join!(
-        bounds(source.0, &key, source.1),
-        bounds(target.0, &t_key, target.1)
+        bounds(source.0, &plan.source.keys[0].0, source.1),
+        bounds(target.0, &plan.target.keys[0].0, target.1)
     )?;
     // Rows without a key fall in no range: they are always read, as join would match them.
     let null_keys = s_nulls || t_nulls;
@@ -545,18 +545,39 @@ pub async fn run(
     Ok(Some((merged, stats)))
 }
 
-/// The key's smallest and largest value, and whether some rows have no key.
+/// The key's smallest and largest value, and whether some rows have no key. min and max alone
+/// in their query read two entries of the key's index (one scan without an index), and a
+/// NOT NULL key needs no look for NULLs: a `count(*) FILTER (WHERE key IS NULL)` beside them
+/// read the whole table, a quarter of a checksum diff's time.
 async fn bounds(
     table: &PgTable,
-    key: &str,
+    key_name: &str,
     predicate: Option<&str>,
 ) -> Result<(Option<(i64, i64)>, bool), String> {
-    let filter = predicate
-        .map(|p| format!(" WHERE ({p})"))
-        .unwrap_or_default();
+    let key = escape_identifier(key_name);
+    let name = table.qualified_name();
+    let filter = |and: &str| {
+        predicate
+            .map(|p| format!(" {and} ({p})"))
+            .unwrap_or_default()
+    };
+    let not_null = table
+        .def
+        .columns
+        .iter()
+        .any(|c| c.name == key_name && c.not_null);
+    let null_keys = if not_null {
+        "false".to_string()
+    } else {
+        format!(
+            "EXISTS (SELECT 1 FROM {name} WHERE {key} IS NULL{})",
+            filter("AND")
+        )
+    };
     let sql = format!(
-        "SELECT min({key})::int8, max({key})::int8, count(*) FILTER (WHERE {key} IS NULL) > 0 FROM {}{filter}",
-        table.qualified_name()
+        "SELECT b.low::int8, b.high::int8, {null_keys} \
+         FROM (SELECT min({key}) AS low, max({key}) AS high FROM {name}{}) AS b",
+        filter("WHERE")
     );
     let rows = query(table, &sql).await?;
     let Some(row) = rows.first() else {

@@ -430,3 +430,45 @@ fn zero_and_nan_on_the_key_zero_row_differ_from_null() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Rows without a key (a nullable key column) are read by the checksum as join matches them,
+/// with and without an index on the key: the look for NULL keys goes through the index when
+/// there is one, and a NOT NULL key is not looked at all.
+#[test]
+fn rows_without_a_key_count_alike_under_every_algorithm() {
+    let Some(server) = server() else { return };
+    let source = fresh_database(&server, "cc_adv_nullkey_s");
+    let target = fresh_database(&server, "cc_adv_nullkey_t");
+    let table = "CREATE TABLE plain (id int, v text);
+        INSERT INTO plain SELECT g, 'v' || g FROM generate_series(1, 3000) g;
+        CREATE TABLE indexed (id int, v text); CREATE INDEX ON indexed (id);
+        INSERT INTO indexed SELECT g, 'v' || g FROM generate_series(1, 3000) g;";
+    execute(&source, table);
+    execute(
+        &target,
+        &format!(
+            "{table} INSERT INTO plain VALUES (NULL, 'lost'); INSERT INTO indexed VALUES (NULL, 'lost');
+             UPDATE plain SET v = 'x' WHERE id = 7; UPDATE indexed SET v = 'x' WHERE id = 7;"
+        ),
+    );
+    let dir = project(&[]);
+    for t in ["plain", "indexed"] {
+        let results: Vec<Value> = ["join", "checksum", "auto"]
+            .iter()
+            .map(|a| {
+                diff(
+                    dir.path(),
+                    &format!("{source}#{t}"),
+                    &format!("{target}#{t}"),
+                    &["--key", "id", "--algorithm", a],
+                )
+            })
+            .collect();
+        assert_eq!(counts(&results[0]), (0, 1, 1), "{t}: {}", results[0]);
+        for rule in &results[1..] {
+            assert_eq!(counts(rule), counts(&results[0]), "{t}: {rule}");
+            assert_eq!(rule["violations"], results[0]["violations"], "{t}: {rule}");
+        }
+        assert_eq!(results[1]["diff"]["algorithm"], "checksum", "{t}");
+    }
+}
