@@ -80,19 +80,38 @@ pub fn scrub_error(text: &str) -> String {
         out.push('\'');
         rest = &rest[close + 1..];
     }
-    out.push_str(rest);
+    // A quote left open (a message cut short, a value with a stray quote) runs to the end.
+    match next_open(rest) {
+        Some(open) if !after_name_word(&rest[..open]) => {
+            out.push_str(&rest[..=open]);
+            out.push_str(&mask_text(&rest[open + 1..]));
+        }
+        _ => out.push_str(rest),
+    }
     out
 }
 
 /// The byte offsets of the next quoted span's quotes. An apostrophe inside a word (`source's`,
 /// `O'Brien`) neither opens nor closes one.
 fn next_quoted(text: &str) -> Option<(usize, usize)> {
-    let bytes = text.as_bytes();
-    let word = |i: usize| bytes.get(i).is_some_and(|b| b.is_ascii_alphanumeric());
-    let quotes = || text.match_indices('\'').map(|(i, _)| i);
-    let open = quotes().find(|&i| i == 0 || !word(i - 1))?;
-    let close = quotes().find(|&i| i > open && !word(i + 1))?;
+    let open = next_open(text)?;
+    let close = quotes(text).find(|&i| i > open && !in_word(text, i + 1))?;
     Some((open, close))
+}
+
+/// The next quote that can open a quoted span: one not preceded by a letter or digit.
+fn next_open(text: &str) -> Option<usize> {
+    quotes(text).find(|&i| i == 0 || !in_word(text, i - 1))
+}
+
+fn quotes(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.match_indices('\'').map(|(i, _)| i)
+}
+
+fn in_word(text: &str, i: usize) -> bool {
+    text.as_bytes()
+        .get(i)
+        .is_some_and(|b| b.is_ascii_alphanumeric())
 }
 
 /// Whether the word before a quote (`before` ends just before it) names what follows.
@@ -170,6 +189,10 @@ mod tests {
             scrub_error("the source's value 'O'Brien' isn't"),
             format!("the source's value '{}' isn't", mask_text("O'Brien"))
         );
+        // A quote left open masks the rest: a message cut short never shows half a value.
+        let cut = scrub_error("Cannot cast string 'SSN-123-45");
+        assert!(!cut.contains("SSN") && cut.contains("sha256:"), "{cut}");
+        assert_eq!(scrub_error("the column 'email"), "the column 'email");
         assert_eq!(
             scrub_error("No field named 'emial'. Did you mean 'email'?"),
             "No field named 'emial'. Did you mean 'email'?"

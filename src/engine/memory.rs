@@ -90,6 +90,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_pool_leaves_the_program_its_reserve() {
+        assert_eq!(pool_size(256 * MIB), 160 * MIB);
+        assert_eq!(pool_size(512 * MIB), 416 * MIB);
+        // Below 192 MiB the limit cannot hold both: the pool keeps half of it.
+        assert_eq!(pool_size(128 * MIB), 64 * MIB);
+        assert_eq!(pool_size(16 * MIB), 8 * MIB);
+    }
+
+    #[test]
     fn settings_fit_the_limit() {
         assert_eq!(partitions(256 * MIB, 64), 8);
         assert_eq!(partitions(256 * MIB, 2), 2);

@@ -442,16 +442,51 @@ fn rows_without_a_key_count_alike_under_every_algorithm() {
     let table = "CREATE TABLE plain (id int, v text);
         INSERT INTO plain SELECT g, 'v' || g FROM generate_series(1, 3000) g;
         CREATE TABLE indexed (id int, v text); CREATE INDEX ON indexed (id);
-        INSERT INTO indexed SELECT g, 'v' || g FROM generate_series(1, 3000) g;";
+        INSERT INTO indexed SELECT g, 'v' || g FROM generate_series(1, 3000) g;
+        CREATE TABLE \"Mixed\" (\"Id\" int PRIMARY KEY, v text);
+        INSERT INTO \"Mixed\" SELECT g, 'v' || g FROM generate_series(1, 3000) g;";
     execute(&source, table);
     execute(
         &target,
         &format!(
             "{table} INSERT INTO plain VALUES (NULL, 'lost'); INSERT INTO indexed VALUES (NULL, 'lost');
-             UPDATE plain SET v = 'x' WHERE id = 7; UPDATE indexed SET v = 'x' WHERE id = 7;"
+             UPDATE plain SET v = 'x' WHERE id = 7; UPDATE indexed SET v = 'x' WHERE id = 7;
+             UPDATE \"Mixed\" SET v = 'x' WHERE \"Id\" = 7; DELETE FROM \"Mixed\" WHERE \"Id\" = 9;"
         ),
     );
     let dir = project(&[]);
+    // A NOT NULL key whose name needs quoting: its bounds come from the index alone.
+    let mixed: Vec<Value> = ["join", "checksum"]
+        .iter()
+        .map(|a| {
+            diff(
+                dir.path(),
+                &format!("{source}#Mixed"),
+                &format!("{target}#Mixed"),
+                &["--key", "Id", "--algorithm", a],
+            )
+        })
+        .collect();
+    assert_eq!(counts(&mixed[0]), (1, 0, 1), "{}", mixed[0]);
+    assert_eq!(counts(&mixed[1]), counts(&mixed[0]), "{}", mixed[1]);
+    assert_eq!(mixed[1]["diff"]["algorithm"], "checksum", "{}", mixed[1]);
+    // A `where` that leaves out the keyless row: it is not looked for, nor counted.
+    for t in ["plain", "indexed"] {
+        let filtered: Vec<Value> = ["join", "checksum"]
+            .iter()
+            .map(|a| {
+                diff(
+                    dir.path(),
+                    &format!("{source}#{t}"),
+                    &format!("{target}#{t}"),
+                    &["--key", "id", "--algorithm", a, "--where", "v <> 'lost'"],
+                )
+            })
+            .collect();
+        assert_eq!(counts(&filtered[0]), (0, 0, 1), "{t}: {}", filtered[0]);
+        assert_eq!(counts(&filtered[1]), (0, 0, 1), "{t}: {}", filtered[1]);
+        assert_eq!(filtered[1]["diff"]["algorithm"], "checksum", "{t}");
+    }
     for t in ["plain", "indexed"] {
         let results: Vec<Value> = ["join", "checksum", "auto"]
             .iter()
