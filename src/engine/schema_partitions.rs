@@ -116,6 +116,18 @@ mod tests {
         }
     }
 
+    /// A table of the same kind on both sides, with no facts of its own.
+    fn table<'a>(name: &'a str, kind: &'a RelationKind, diffs: Vec<Difference>) -> TableDiffs<'a> {
+        TableDiffs {
+            name,
+            source_kind: Some(kind),
+            target_kind: Some(kind),
+            source_facts: None,
+            target_facts: None,
+            diffs,
+        }
+    }
+
     #[test]
     fn a_partition_keeps_only_its_own_differences() {
         let parent_kind = RelationKind::PartitionedTable;
@@ -131,13 +143,10 @@ mod tests {
         let type_change =
             |object: &str| difference(object, "type differs", text("text"), text("varchar(40)"));
         let mut tables = [
-            TableDiffs {
-                name: "payment",
-                source_kind: Some(&parent_kind),
-                target_kind: Some(&parent_kind),
-                source_facts: None,
-                target_facts: None,
-                diffs: vec![
+            table(
+                "payment",
+                &parent_kind,
+                vec![
                     type_change("payment.note"),
                     difference(
                         "payment.payment_customer",
@@ -146,7 +155,7 @@ mod tests {
                         Value::Null,
                     ),
                 ],
-            },
+            ),
             TableDiffs {
                 name: "p1",
                 source_kind: Some(&p),
@@ -184,19 +193,16 @@ mod tests {
         let parent_kind = RelationKind::PartitionedTable;
         let p = partition();
         let mut tables = [
-            TableDiffs {
-                name: "payment",
-                source_kind: Some(&parent_kind),
-                target_kind: Some(&parent_kind),
-                source_facts: None,
-                target_facts: None,
-                diffs: vec![difference(
+            table(
+                "payment",
+                &parent_kind,
+                vec![difference(
                     "payment.note",
                     "type differs",
                     text("a"),
                     text("b"),
                 )],
-            },
+            ),
             TableDiffs {
                 name: "p1",
                 source_kind: Some(&p),

@@ -59,7 +59,8 @@ fn psql_export(url: &str, table: &str, file: &Path, options: &str) {
     );
 }
 
-fn diff(dir: &Path, left: &str, right: &str, extra: &[&str]) -> (i32, Value) {
+/// A diff that ran (exit 0 or 1): its exit code and its rule.
+pub(crate) fn diff(dir: &Path, left: &str, right: &str, extra: &[&str]) -> (i32, Value) {
     let mut args = vec!["diff", left, right, "-q", "--json", "-"];
     args.extend_from_slice(extra);
     let out = crosscheck(dir, &args);

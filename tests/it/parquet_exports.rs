@@ -19,7 +19,7 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{Value, json};
 
 use crate::pg::{execute, fresh_database, server};
-use crate::support::{crosscheck, fixture, project};
+use crate::support::{fixture, project};
 
 const TABLES: &str = include_str!("../fixtures/parquet-exports/tables.sql");
 
@@ -32,23 +32,13 @@ fn export(tool: &str, table: &str) -> PathBuf {
 /// The diff's exit code and its counts: only in source, only in target, changed, matched,
 /// per-column differences.
 fn diff(dir: &Path, left: &str, right: &str, extra: &[&str]) -> (i32, Value) {
-    let mut args = vec!["diff", left, right, "-q", "--json", "-"];
-    args.extend_from_slice(extra);
-    let out = crosscheck(dir, &args);
-    assert!(
-        out.code == 0 || out.code == 1,
-        "diff ran (exit {}): {}{}",
-        out.code,
-        out.stdout,
-        out.stderr
-    );
-    let rule = &out.json()["rules"][0];
+    let (code, rule) = crate::exports::diff(dir, left, right, extra);
     let d = &rule["diff"];
     let counts = json!({
         "only_in_source": d["only_in_source"], "only_in_target": d["only_in_target"],
         "changed": d["changed"], "matched": d["matched"], "columns": d["columns"],
     });
-    (out.code, counts)
+    (code, counts)
 }
 
 fn counts(changed: u64, matched: u64, columns: Value) -> Value {
