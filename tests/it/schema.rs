@@ -22,6 +22,31 @@ fn rows(rule: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Two schema_match rules between two databases: `whole` and `name` on one table of both.
+fn whole_and_one_table(
+    source: &str,
+    target: &str,
+    name: &str,
+    table: &str,
+) -> (crate::support::Output, serde_json::Value) {
+    let config =
+        format!("sources:\n  source:\n    postgres: {source}\n  target:\n    postgres: {target}\n");
+    let rules = format!(
+        "rules:
+  - name: whole
+    type: schema_match
+    source: source
+    target: target
+  - name: {name}
+    type: schema_match
+    source: source.{table}
+    target: target.{table}
+"
+    );
+    let dir = project(&[("crosscheck.yaml", &config), ("rules/r.yaml", &rules)]);
+    run_json(dir.path(), &[])
+}
+
 #[test]
 fn indexes_checks_defaults_and_sequences_are_compared() {
     let Some(server) = server() else { return };
@@ -210,20 +235,7 @@ fn a_partitioned_tables_changes_count_once_and_kinds_are_named() {
          DROP VIEW becomes_table; CREATE TABLE becomes_table (id int);
          CREATE OR REPLACE VIEW redefined AS SELECT name FROM customer WHERE id > 1;",
     );
-    let config =
-        format!("sources:\n  source:\n    postgres: {source}\n  target:\n    postgres: {target}\n");
-    let rules = "rules:
-  - name: whole
-    type: schema_match
-    source: source
-    target: target
-  - name: one_partition
-    type: schema_match
-    source: source.payment_p2
-    target: target.payment_p2
-";
-    let dir = project(&[("crosscheck.yaml", &config), ("rules/r.yaml", rules)]);
-    let (out, report) = run_json(dir.path(), &[]);
+    let (out, report) = whole_and_one_table(&source, &target, "one_partition", "payment_p2");
     assert_eq!(out.code, 1, "{}", out.stderr);
     let whole = rule(&report, "whole");
     let mut got = rows(whole);
@@ -273,20 +285,7 @@ CREATE TABLE review (id int PRIMARY KEY, m mood, y year);";
         &target,
         "ALTER TYPE mood ADD VALUE 'angry'; ALTER DOMAIN year DROP CONSTRAINT year_check;",
     );
-    let config =
-        format!("sources:\n  source:\n    postgres: {source}\n  target:\n    postgres: {target}\n");
-    let rules = "rules:
-  - name: whole
-    type: schema_match
-    source: source
-    target: target
-  - name: one_table
-    type: schema_match
-    source: source.review
-    target: target.review
-";
-    let dir = project(&[("crosscheck.yaml", &config), ("rules/r.yaml", rules)]);
-    let (out, report) = run_json(dir.path(), &[]);
+    let (out, report) = whole_and_one_table(&source, &target, "one_table", "review");
     assert_eq!(out.code, 1, "{}", out.stderr);
     let expected = [
         r#"["mood","enum differs","ENUM ('sad', 'ok', 'happy')","ENUM ('sad', 'ok', 'happy', 'angry')"]"#,
