@@ -72,18 +72,23 @@ PY
 }
 
 baseline=${CROSSCHECK_BASELINE:-}
+time_diff() { # binary left right algorithm [more args]
+    local binary=$1 left=$2 right=$3 algorithm=$4
+    shift 4
+    seconds "$binary" diff "$left" "$right" --key id --algorithm "$algorithm" -q --no-progress "$@"
+}
 run_case() { # label left right algorithm
     local json=$out/r.json t peak old
     if [[ -n $baseline ]]; then
         # Interleaved with the new build's runs so both see the same load.
         local times; times=$(for _ in 1 2; do
-            echo "new $(seconds "$bin" diff "$2" "$3" --key id --algorithm "$4" -q --no-progress --json "$json")"
-            echo "old $(seconds "$baseline" diff "$2" "$3" --key id --algorithm "$4" -q --no-progress)"
+            echo "new $(time_diff "$bin" "$2" "$3" "$4" --json "$json")"
+            echo "old $(time_diff "$baseline" "$2" "$3" "$4")"
         done)
         t=$(awk '$1=="new"{print $2}' <<<"$times" | best)
         old=$(awk '$1=="old"{print $2}' <<<"$times" | best)
     else
-        t=$(for _ in 1 2; do seconds "$bin" diff "$2" "$3" --key id --algorithm "$4" -q --no-progress --json "$json"; done | best)
+        t=$(for _ in 1 2; do time_diff "$bin" "$2" "$3" "$4" --json "$json"; done | best)
     fi
     # crosscheck exits 1 when it finds differences: that is not a failure here.
     peak=$( { /usr/bin/time -f %M "$bin" diff "$2" "$3" --key id --algorithm "$4" -q --no-progress >/dev/null || true; } 2>&1 | tail -1)
