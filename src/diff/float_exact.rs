@@ -168,6 +168,25 @@ mod tests {
     }
 
     #[test]
+    fn near_misses_of_a_float_against_a_decimal() {
+        // 0.1 + 0.2 is not 0.3; a whole float equals the decimal with trailing zeros; NaN is
+        // NaN; a float one step off a decimal's shortest form differs.
+        let floats: ArrayRef = Arc::new(Float64Array::from(vec![
+            0.1 + 0.2,
+            100.0,
+            f64::NAN,
+            f64::from_bits(3.1f64.to_bits() + 1),
+            -5.0,
+        ]));
+        let decimals: ArrayRef =
+            Arc::new(StringArray::from(vec!["0.3", "100.00", "NaN", "3.10", "5"]));
+        assert_eq!(
+            flags(equal(&decimals, &floats, true).unwrap()),
+            [false, true, true, false, false]
+        );
+    }
+
+    #[test]
     fn a_real_is_read_at_its_own_precision() {
         let reals: ArrayRef = Arc::new(Float32Array::from(vec![1.1, 16777216.0]));
         let decimals: ArrayRef = Arc::new(StringArray::from(vec!["1.1", "16777217"]));
