@@ -1,7 +1,8 @@
 //! JSON by meaning, for a database's `jsonb` column against the text another tool wrote for
 //! it (a `json` column keeps its exact text, spaces included, and compares as that text):
-//! pandas' `json.dumps` escapes non-ASCII (`"Zo\u00eb"`) and, through psycopg's floats, writes `1.50` as `1.5`; other writers drop the spaces or reorder keys. Each value
-//! becomes one canonical text — keys sorted (the last of duplicate keys wins, as in `jsonb`),
+//! pandas' `json.dumps` escapes non-ASCII (`"Zo\u00eb"`) and, through psycopg's floats,
+//! writes `1.50` as `1.5`; other writers drop the spaces or reorder keys. Each value becomes
+//! one canonical text — keys sorted (the last of duplicate keys wins, as in `jsonb`),
 //! strings with their escapes decoded, numbers by exact value (`canonical_number`, never
 //! through a float, so no digit is forgiven), no spaces. Text that is no JSON stays as it is.
 
