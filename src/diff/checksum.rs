@@ -16,7 +16,7 @@ use super::plan::{DiffPlan, SidePlan};
 use crate::source::postgres::PgTable;
 use crate::source::postgres::catalog::PgColumn;
 use crate::source::postgres::decode::Kind;
-use crate::source::postgres::hash::{self, HashAs};
+use crate::source::postgres::hash::{self, Direct, Element, HashAs};
 
 /// Buckets a range is cut into per level.
 pub const FAN_OUT: i128 = 1024;
@@ -119,7 +119,7 @@ pub fn hashed_expr(
     name: &str,
     policy: &Policy,
     trim_scale: bool,
-) -> String {
+) -> Element {
     let n = &policy.normalize;
     let select = column
         .map(|c| c.select.clone())
@@ -141,23 +141,23 @@ pub fn hashed_expr(
             HashAs::Numeric if matches!(kind, Kind::Numeric { .. }) => HashAs::NumericFixedScale,
             form => form,
         };
-        return form.wrap(&select);
+        return form.element(&select);
     }
     match policy.family {
-        Family::Exact if trim_scale => HashAs::Numeric.wrap(&format!("({select})::numeric")),
+        Family::Exact if trim_scale => HashAs::Numeric.element(&format!("({select})::numeric")),
         // Before PostgreSQL 13 (no trim_scale) 5.0 and 5.00 hash apart: such buckets are read
         // and compared by value, slower but never wrong.
-        Family::Exact => HashAs::Text.wrap(&format!("({select})::numeric")),
-        Family::Float => HashAs::Send("float8send").wrap(&format!("({select})::float8")),
-        Family::Instant => HashAs::Send("timestamptz_send").wrap(&match kind {
+        Family::Exact => HashAs::Text.element(&format!("({select})::numeric")),
+        Family::Float => Element::Direct(Direct::Float8, format!("({select})::float8")),
+        Family::Instant => HashAs::Send("timestamptz_send").element(&match kind {
             Kind::Timestamp => format!(
                 "(({select}) AT TIME ZONE {})",
                 escape_literal(policy.timezone.name())
             ),
             _ => format!("({select})::timestamptz"),
         }),
-        Family::Date => format!("({select})::date"),
-        Family::Bool => format!("({select})::bool"),
+        Family::Date => Element::Record(format!("({select})::date")),
+        Family::Bool => Element::Direct(Direct::Bool, format!("({select})::bool")),
         Family::Text | Family::Other => {
             let mut e = format!("({select})::text");
             if n.trim {
@@ -169,7 +169,7 @@ pub fn hashed_expr(
             if n.empty_as_null {
                 e = format!("nullif({e}, '')");
             }
-            e
+            Element::Direct(Direct::Text, e)
         }
     }
 }
@@ -250,7 +250,7 @@ impl<'a> Hashing<'a> {
         let trim_scale = [self.table, self.other]
             .iter()
             .all(|t| t.session.server_version.get().is_some_and(|v| *v >= 130000));
-        let values = |strict: bool| -> Vec<String> {
+        let values = |strict: bool| -> Vec<Element> {
             self.side
                 .columns
                 .iter()

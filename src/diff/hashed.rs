@@ -12,6 +12,9 @@ use super::plan::DiffPlan;
 use crate::source::postgres::PgTable;
 use crate::source::postgres::hash;
 
+/// The key hash's column in the digest query's inner subquery.
+const KEY_HASH: &str = "\"crosscheck key hash\"";
+
 /// Bits of the key hash added per level.
 pub const BITS: u32 = 10;
 /// Levels at most (60 bits of a 64-bit hash).
@@ -49,8 +52,9 @@ pub fn digest_sql(
 ) -> String {
     let parts = hashing.key_parts();
     let hash = hash::key_hash(&parts);
-    // The key hash seeds the row hash and is its last element (see `hash` for why).
-    let row_hashes = hashing.row_hashes(&hash);
+    // The key hash seeds every column's hash (see `hash` for why): computed once per row in a
+    // subquery the planner keeps (`OFFSET 0`), under a name no column has.
+    let row_hashes = hashing.row_hashes(KEY_HASH);
     let mut filters: Vec<String> = predicate.map(|p| format!("({p})")).into_iter().collect();
     if !parents.is_empty() {
         filters.push(format!(
@@ -78,7 +82,9 @@ pub fn digest_sql(
         .unwrap_or_default();
     format!(
         "SELECT (h & {mask}) AS bucket, count(*), count(DISTINCT h), {aggregate} \
-         FROM (SELECT {hash} AS h, {} AS rh{strict} FROM {}{filter}) AS hashed GROUP BY 1",
+         FROM (SELECT {KEY_HASH} AS h, {} AS rh{strict} \
+         FROM (SELECT {hash} AS {KEY_HASH}, * FROM {}{filter} OFFSET 0) AS keyed) AS hashed \
+         GROUP BY 1",
         row_hashes.0,
         hashing.table.qualified_name(),
         mask = Bucket::mask(level)
