@@ -10,7 +10,7 @@ use crate::config::{
     Algorithm, CountOrPercent, CsvOptions, DiffOptions, Normalize, Project, RuleKind, RuleSpec,
     Severity, SourceKind, SourceSpec, SqlText, TableName, fields::parse_tolerance,
 };
-use crate::error::{Error, Result};
+use crate::kernel::error::{Error, Result};
 
 pub async fn diff(args: DiffArgs) -> Result<u8> {
     let mut project = Project {

@@ -7,7 +7,7 @@ use datafusion::physical_plan::displayable;
 use super::{ExplainArgs, exit, load_project};
 use crate::config::diagnostic::did_you_mean;
 use crate::engine::{self, compile, measure, resolve};
-use crate::error::{Error, Result};
+use crate::kernel::error::{Error, Result};
 use crate::source::postgres::pushdown;
 
 pub async fn explain(args: ExplainArgs) -> Result<u8> {
@@ -23,7 +23,7 @@ pub async fn explain(args: ExplainArgs) -> Result<u8> {
             args.rule
         )));
     };
-    let ctx = engine::new_session();
+    let ctx = crate::kernel::new_session();
     let sources = crate::source::register_all(&ctx, &project.sources).await?;
     resolve::check_rule(&ctx, &sources, spec)
         .await
@@ -61,7 +61,7 @@ pub async fn explain(args: ExplainArgs) -> Result<u8> {
             None => ctx
                 .sql(&query.sql)
                 .await
-                .map_err(|e| engine::error_text(&e)),
+                .map_err(|e| crate::kernel::error_text(&e)),
         }
         .map_err(|e| Error::Usage(format!("rule `{}` cannot be planned: {e}", spec.name.value)))?;
         out.push_str(&format!("\n{}. {}", i + 1, query.label));
@@ -86,7 +86,7 @@ pub async fn explain(args: ExplainArgs) -> Result<u8> {
                 let plan = frame
                     .create_physical_plan()
                     .await
-                    .map_err(|e| Error::Usage(engine::error_text(&e)))?;
+                    .map_err(|e| Error::Usage(crate::kernel::error_text(&e)))?;
                 out.push_str("   runs in-process (DataFusion); each source is read by the scans at the leaves:\n");
                 out.push_str(&indent(
                     &displayable(plan.as_ref()).indent(false).to_string(),

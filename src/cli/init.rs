@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::exit;
-use crate::error::{Error, Result};
+use crate::kernel::error::{Error, Result};
 
 const CONFIG: &str = r#"# yaml-language-server: $schema=.crosscheck/schema.json
 # crosscheck project file. Each source is a set of tables that rules name as SOURCE.TABLE.
@@ -87,14 +87,14 @@ pub fn init(dir: Option<PathBuf>) -> Result<u8> {
     if !existing.is_empty() {
         return Err(Error::Usage(format!(
             "`{}` already has {}; init never overwrites files",
-            crate::config::display_path(&dir),
+            crate::filesystem::display_path(&dir),
             existing.join(", ")
         )));
     }
     for (path, text) in &files {
         crate::report::write_to(&dir.join(path), text)?;
     }
-    let shown = crate::config::display_path(&dir);
+    let shown = crate::filesystem::display_path(&dir);
     let cd = if shown.is_empty() || shown == "." {
         String::new()
     } else {

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use crate::error::{Error, Result};
+use crate::kernel::error::{Error, Result};
 
 /// Runs `work` to its end, unless a signal comes first.
 pub async fn interruptible<T>(work: impl Future<Output = Result<T>>) -> Result<T> {

@@ -4,7 +4,7 @@ use comfy_table::{Table, presets::NOTHING};
 
 use super::{ProjectArgs, exit, load_project};
 use crate::engine::rule_tables;
-use crate::error::Result;
+use crate::kernel::error::Result;
 
 pub fn list(args: ProjectArgs) -> Result<u8> {
     let project = load_project(&args, &[])?;

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::error::{Error, Result};
+use crate::kernel::error::{Error, Result};
 
 /// Exit codes (CONTRACT §4), decided here and nowhere else.
 pub mod exit {

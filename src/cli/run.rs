@@ -10,7 +10,7 @@ use super::{
 use crate::config::{Project, RuleSpec};
 use crate::engine::outcome::{RunOutcome, Status};
 use crate::engine::{self, RunOptions};
-use crate::error::{Error, Result};
+use crate::kernel::error::{Error, Result};
 use crate::report;
 
 pub async fn run(args: RunArgs) -> Result<u8> {

@@ -1,7 +1,7 @@
 //! `--select` / `--exclude`: rule name globs and `tag:WORD`.
 
 use crate::config::RuleSpec;
-use crate::engine::mask::glob;
+use crate::kernel::mask::glob;
 
 fn matches(rule: &RuleSpec, pattern: &str) -> bool {
     match pattern.strip_prefix("tag:") {

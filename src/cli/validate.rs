@@ -3,12 +3,12 @@
 use super::{ValidateArgs, exit, load_project};
 use crate::config::Diagnostics;
 use crate::engine::{self, compile, resolve};
-use crate::error::{Error, Result};
+use crate::kernel::error::{Error, Result};
 
 pub async fn validate(args: ValidateArgs) -> Result<u8> {
     let project = load_project(&args.project, &[])?;
     if args.connect {
-        let ctx = engine::new_session();
+        let ctx = crate::kernel::new_session();
         let sources = crate::source::register_all(&ctx, &project.sources).await?;
         let mut diags = Diagnostics::default();
         for rule in &project.rules {
@@ -33,7 +33,7 @@ pub async fn validate(args: ValidateArgs) -> Result<u8> {
     };
     let line = format!(
         "{} is valid: {} {} in {} rule {}, {} {}{connected}",
-        crate::config::display_path(&project.config_path),
+        crate::filesystem::display_path(&project.config_path),
         project.rules.len(),
         if project.rules.len() == 1 {
             "rule"

@@ -16,6 +16,8 @@ pub mod yaml;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+use crate::filesystem::{display_path, walk_files};
 use std::sync::Arc;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
@@ -123,8 +125,12 @@ pub const MAX_FILE_BYTES: u64 = 16 << 20;
 fn read_source_file(path: &Path) -> Result<Arc<SourceFile>, String> {
     use std::io::Read;
     let display = display_path(path);
-    let cannot =
-        |e: std::io::Error| format!("cannot read `{display}`: {}", crate::error::io_reason(&e));
+    let cannot = |e: std::io::Error| {
+        format!(
+            "cannot read `{display}`: {}",
+            crate::filesystem::io_reason(&e)
+        )
+    };
     // Opening a FIFO waits for a writer, reading a device never ends: only files are read.
     let metadata = std::fs::metadata(path).map_err(cannot)?;
     if !metadata.is_file() {
@@ -283,29 +289,6 @@ fn rule_files(root: &Path, paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<Pa
     out
 }
 
-/// Calls `f` for every file under `dir`, recursively, in sorted order; hidden entries skipped.
-pub fn walk_files(dir: &Path, f: &mut dyn FnMut(&Path)) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        if path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'))
-        {
-            continue;
-        }
-        if path.is_dir() {
-            walk_files(&path, f);
-        } else {
-            f(&path);
-        }
-    }
-}
-
 fn check_unique_names(names: &[location::Located<String>], diags: &mut Diagnostics) {
     let mut seen: HashMap<&str, &Loc> = HashMap::new();
     for name in names {
@@ -318,14 +301,4 @@ fn check_unique_names(names: &[location::Located<String>], diags: &mut Diagnosti
             seen.insert(&name.value, &name.loc);
         }
     }
-}
-
-/// A path as the user should see it: relative to the working directory when under it.
-pub fn display_path(path: &Path) -> String {
-    let shown = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf());
-    let text = shown.to_string_lossy().replace('\\', "/");
-    text.strip_prefix("./").map(str::to_string).unwrap_or(text)
 }

@@ -522,7 +522,7 @@ fn sql_of_rule(f: &HashMap<&str, &Node>, ctx: &RuleContext, r: &mut Reader) -> O
                     let message = format!(
                         "cannot read query file `{}`: {}",
                         path.display(),
-                        crate::error::io_reason(&e)
+                        crate::filesystem::io_reason(&e)
                     );
                     r.diags
                         .push(Diagnostic::at(&name.loc, message).with_help(help));
@@ -554,7 +554,7 @@ fn sql_of_rule(f: &HashMap<&str, &Node>, ctx: &RuleContext, r: &mut Reader) -> O
 
 fn list_queries(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
-    super::walk_files(dir, &mut |path| {
+    crate::filesystem::walk_files(dir, &mut |path| {
         if let Ok(rel) = path.strip_prefix(dir) {
             out.push(rel.to_string_lossy().replace('\\', "/"));
         }

@@ -109,8 +109,7 @@ pub struct Policy {
     pub json: bool,
 }
 
-/// Field metadata saying a column's NULL means unknown (see `Policy::null_is_unknown`).
-pub const NULL_IS_UNKNOWN: &str = "crosscheck.null_is_unknown";
+use crate::kernel::values::NULL_IS_UNKNOWN;
 
 /// Whether a field says its NULL means unknown.
 pub fn null_is_unknown(field: &datafusion::arrow::datatypes::Field) -> bool {
@@ -452,7 +451,7 @@ fn export_text(array: &ArrayRef) -> Result<ArrayRef, String> {
             let hex: StringArray = bytes
                 .as_binary::<i64>()
                 .iter()
-                .map(|v| v.map(crate::engine::values::bytea_text))
+                .map(|v| v.map(crate::kernel::values::bytea_text))
                 .collect();
             Ok(Arc::new(hex))
         }

@@ -15,7 +15,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::compare::{Policy, compare};
-use crate::engine::values::cell;
+use crate::kernel::values::cell;
 
 /// Matched pairs compared at a time.
 const CHUNK: usize = 8192;
@@ -124,7 +124,7 @@ impl Cursor {
             match self.stream.next().await {
                 None => self.done = true,
                 Some(batch) => {
-                    let batch = batch.map_err(|e| crate::engine::error_text(&e))?;
+                    let batch = batch.map_err(|e| crate::kernel::error_text(&e))?;
                     self.rows += batch.num_rows() as u64;
                     let keys = key_columns(&batch, spec)?;
                     let rows = converter

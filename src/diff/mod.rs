@@ -132,9 +132,9 @@ async fn checksum_eligibility(
 
 async fn pg_table(ctx: &SessionContext, name: &TableName) -> Result<PgTable, String> {
     let provider = ctx
-        .table_provider(crate::engine::resolve::reference(name))
+        .table_provider(crate::kernel::reference(name))
         .await
-        .map_err(|e| crate::engine::error_text(&e))?;
+        .map_err(|e| crate::kernel::error_text(&e))?;
     (provider.as_ref() as &dyn std::any::Any)
         .downcast_ref::<PgTable>()
         .map(|t| PgTable::new(t.session.clone(), t.def.clone()))

@@ -71,7 +71,7 @@ async fn table_provider(
 ) -> Result<Option<Arc<dyn TableProvider>>, String> {
     match side {
         Side::Table { table, .. } => ctx
-            .table_provider(crate::engine::resolve::reference(table))
+            .table_provider(crate::kernel::reference(table))
             .await
             .map(Some)
             .map_err(|_| format!("table `{table}` not found")),
@@ -88,9 +88,9 @@ pub async fn side_schema(ctx: &SessionContext, side: &Side) -> Result<SideSchema
             json: crate::source::jsonb_columns(provider.as_ref()),
         }),
         (None, Side::Query { source, sql }) => {
-            let ctx = crate::engine::session_on(ctx, source);
+            let ctx = crate::kernel::session_on(ctx, source);
             let frame = ctx.sql(sql).await.map_err(|e| {
-                format!("the query on `{source}`: {}", crate::engine::error_text(&e))
+                format!("the query on `{source}`: {}", crate::kernel::error_text(&e))
             })?;
             Ok(SideSchema {
                 schema: Arc::new(frame.schema().as_arrow().clone()),

@@ -26,7 +26,7 @@ pub async fn postgres_where(
     // `check_predicate` made sure the text is one expression, so it cannot end the WHERE.
     let sql = format!(
         "SELECT * FROM {} WHERE ({predicate})",
-        crate::engine::sqlgen::table(table)
+        crate::kernel::sqlgen::table(table)
     );
     let options = SQLOptions::new()
         .with_allow_ddl(false)
@@ -35,7 +35,7 @@ pub async fn postgres_where(
     let frame = ctx
         .sql_with_options(&sql, options)
         .await
-        .map_err(|e| fail(crate::engine::error_text(&e)))?;
+        .map_err(|e| fail(crate::kernel::error_text(&e)))?;
     let mut filter = None;
     let _ = frame.logical_plan().apply(|node| {
         if let LogicalPlan::Filter(f) = node {
@@ -72,12 +72,12 @@ pub async fn postgres_where(
             }
             other => Ok(Transformed::no(other)),
         })
-        .map_err(|e| fail(crate::engine::error_text(&e)))?
+        .map_err(|e| fail(crate::kernel::error_text(&e)))?
         .data;
     Unparser::new(&PostgreSqlDialect {})
         .expr_to_sql(&bare)
         .map(|ast| ast.to_string())
-        .map_err(|e| fail(crate::engine::error_text(&e)))
+        .map_err(|e| fail(crate::kernel::error_text(&e)))
 }
 
 /// The side's `where` as PostgreSQL SQL, when the side is a table with a `where`.
@@ -103,9 +103,9 @@ pub async fn check(ctx: &SessionContext, sides: [&Side; 2]) -> Result<(), String
             continue;
         };
         let provider = ctx
-            .table_provider(crate::engine::resolve::reference(table))
+            .table_provider(crate::kernel::reference(table))
             .await
-            .map_err(|e| crate::engine::error_text(&e))?;
+            .map_err(|e| crate::kernel::error_text(&e))?;
         if (provider.as_ref() as &dyn std::any::Any)
             .downcast_ref::<crate::source::postgres::PgTable>()
             .is_some()
@@ -114,12 +114,12 @@ pub async fn check(ctx: &SessionContext, sides: [&Side; 2]) -> Result<(), String
         } else {
             let sql = format!(
                 "SELECT * {}",
-                crate::engine::sqlgen::from_where(&crate::engine::sqlgen::table(table), Some(p))
+                crate::kernel::sqlgen::from_where(&crate::kernel::sqlgen::table(table), Some(p))
             );
             ctx.sql(&sql).await.map_err(|e| {
                 format!(
                     "the `where` on `{table}`: {}",
-                    crate::engine::error_text(&e)
+                    crate::kernel::error_text(&e)
                 )
             })?;
         }

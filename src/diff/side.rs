@@ -16,7 +16,7 @@ use postgres_protocol::escape::escape_identifier;
 
 use super::Side;
 use super::plan::SidePlan;
-use crate::engine::sqlgen::ident as sql_ident;
+use crate::kernel::sqlgen::ident as sql_ident;
 use crate::source::postgres::PgTable;
 use crate::source::postgres::decode::Kind;
 
@@ -27,9 +27,9 @@ pub async fn sorted_stream(
 ) -> Result<SendableRecordBatchStream, String> {
     if let Side::Table { table, predicate } = side {
         let provider = ctx
-            .table_provider(crate::engine::resolve::reference(table))
+            .table_provider(crate::kernel::reference(table))
             .await
-            .map_err(|e| crate::engine::error_text(&e))?;
+            .map_err(|e| crate::kernel::error_text(&e))?;
         if let Some(pg) = (provider.as_ref() as &dyn Any).downcast_ref::<PgTable>() {
             let pg_where = match predicate {
                 Some(p) => Some(super::predicate::postgres_where(ctx, table, p).await?),
@@ -42,22 +42,22 @@ pub async fn sorted_stream(
         {
             return raw_stream(ctx, provider.schema(), text, predicate.as_deref(), plan)
                 .await
-                .map_err(|e| crate::engine::error_text(&e));
+                .map_err(|e| crate::kernel::error_text(&e));
         }
     }
     let sql = datafusion_sql(side, plan);
     let ctx = match side {
-        Side::Query { source, .. } => crate::engine::session_on(ctx, source),
+        Side::Query { source, .. } => crate::kernel::session_on(ctx, source),
         Side::Table { .. } => ctx.clone(),
     };
     let frame = ctx
         .sql(&sql)
         .await
-        .map_err(|e| crate::engine::error_text(&e))?;
+        .map_err(|e| crate::kernel::error_text(&e))?;
     frame
         .execute_stream()
         .await
-        .map_err(|e| crate::engine::error_text(&e))
+        .map_err(|e| crate::kernel::error_text(&e))
 }
 
 /// A CSV side read as its exact text. Keys are cast to the merge type (a CAST that fails is
@@ -126,13 +126,13 @@ pub fn datafusion_sql(side: &Side, plan: &SidePlan) -> String {
         }
     }));
     let from = match side {
-        Side::Table { table, predicate } => crate::engine::sqlgen::from_where(
-            &crate::engine::sqlgen::table(table),
+        Side::Table { table, predicate } => crate::kernel::sqlgen::from_where(
+            &crate::kernel::sqlgen::table(table),
             predicate.as_deref(),
         ),
         Side::Query { sql, .. } => format!(
             "FROM ({}) AS side",
-            crate::engine::sqlgen::strip_semicolons(sql)
+            crate::kernel::sqlgen::strip_semicolons(sql)
         ),
     };
     let order: Vec<String> = (0..plan.keys.len())

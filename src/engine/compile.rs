@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::config::{CountOrPercent, RuleKind, RuleSpec, TableName, TableOrSource};
 
-use super::sqlgen::{all_not_null, from_where, ident, in_list, strip_semicolons, table};
+use crate::kernel::sqlgen::{all_not_null, from_where, ident, in_list, strip_semicolons, table};
 
 /// Rules reading the same table with the same `where` share one scan.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -9,13 +9,16 @@ use crate::source::postgres::pushdown::{self, PushError};
 use serde_json::Value;
 
 use super::compile::{CountsKind, Plan, predicate_sample_sql};
-use super::mask::Masker;
 use super::outcome::{Measure, Sample};
-use super::values::{as_u64, cell};
+use crate::kernel::mask::Masker;
+use crate::kernel::values::{as_u64, cell};
 
 /// Runs `sql` to completion.
 pub async fn collect(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>, String> {
-    let frame = ctx.sql(sql).await.map_err(|e| super::error_text(&e))?;
+    let frame = ctx
+        .sql(sql)
+        .await
+        .map_err(|e| crate::kernel::error_text(&e))?;
     collect_frame(frame).await
 }
 
@@ -29,7 +32,10 @@ pub async fn collect_frame(frame: DataFrame) -> Result<Vec<RecordBatch>, String>
             Err(PushError::NotUnderstood(_)) => {}
         }
     }
-    frame.collect().await.map_err(|e| super::error_text(&e))
+    frame
+        .collect()
+        .await
+        .map_err(|e| crate::kernel::error_text(&e))
 }
 
 /// The integer in column `name` of the first row (0 when there is no row or it is NULL).
@@ -104,7 +110,10 @@ pub async fn sample_frame(
     sql: &str,
     limit: usize,
 ) -> Result<DataFrame, String> {
-    let frame = ctx.sql(sql).await.map_err(|e| super::error_text(&e))?;
+    let frame = ctx
+        .sql(sql)
+        .await
+        .map_err(|e| crate::kernel::error_text(&e))?;
     let order: Vec<_> = frame
         .schema()
         .columns()
@@ -117,7 +126,7 @@ pub async fn sample_frame(
     };
     frame
         .limit(0, Some(limit))
-        .map_err(|e| super::error_text(&e))
+        .map_err(|e| crate::kernel::error_text(&e))
 }
 
 /// Offending rows of a query, or none when the rule keeps no sample.
@@ -283,7 +292,7 @@ pub async fn freshness(
         let shown = m.masker.apply(m.origin, column, newest.clone());
         return Err(format!(
             "the newest value `{}` is not a timestamp or date",
-            super::values::display(&shown)
+            crate::kernel::values::display(&shown)
         ));
     };
     let age = m.now.signed_duration_since(newest_at);
@@ -291,7 +300,7 @@ pub async fn freshness(
     let stale = age > limit;
     let verdict = if stale { "older than" } else { "within" };
     let (newest_text, message) = if m.masker.is_sensitive(m.origin, column) {
-        let masked = super::mask::mask_text(&super::values::display(&newest));
+        let masked = crate::kernel::mask::mask_text(&crate::kernel::values::display(&newest));
         let message = format!("newest value {masked} (sensitive) is {verdict} {max_age_text}");
         (masked, message)
     } else {

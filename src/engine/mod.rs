@@ -3,89 +3,28 @@
 //! scan; at most `jobs` queries run at once.
 
 pub mod compile;
-pub mod mask;
 pub mod measure;
-pub mod memory;
 pub mod outcome;
 pub mod resolve;
 pub mod schema;
 mod schema_columns;
 mod schema_objects;
 mod schema_partitions;
-pub mod sqlgen;
 pub mod time;
-pub mod values;
 
 use std::collections::HashMap;
 use std::time::Instant;
 
-use datafusion::error::DataFusionError;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 
 use crate::config::{Project, RuleSpec};
-use crate::error::Result;
+use crate::kernel::error::Result;
+use crate::kernel::mask::Masker;
+use crate::kernel::{error_text, mask, new_session, session_on};
 use compile::{CompiledRule, Plan, ScanKey};
-use mask::Masker;
 use measure::MeasureContext;
 use outcome::{Measure, RuleOutcome, RunOutcome, Status};
-
-/// DataFusion's error text without backtraces and repeated wrapping.
-pub fn error_text(e: &DataFusionError) -> String {
-    let mut text = e.strip_backtrace();
-    // Context layers ("… caused by …") repeat what the innermost error says.
-    if let Some(i) = text.rfind("caused by") {
-        text = text[i + "caused by".len()..].to_string();
-    }
-    let mut text = text.trim();
-    let prefixes = [
-        "Error during planning: ",
-        "Arrow error: ",
-        "External error: ",
-        "Execution error: ",
-        "Schema error: ",
-        "Csv error: ",
-        "Json error: ",
-        "Parquet error: ",
-        "Parser error: ",
-        "Object Store error: ",
-        "Io error: ",
-        "IO error: ",
-    ];
-    while let Some(rest) = prefixes.iter().find_map(|p| text.strip_prefix(p)) {
-        text = rest.trim();
-    }
-    memory::spill_context(
-        text.replace(" records, found ", " fields, found ")
-            .replace(" records at line ", " fields at line ")
-            .replace("Expected ", "expected "),
-    )
-}
-
-/// A session configured for crosscheck: `target_partitions` from the machine.
-pub fn new_session() -> SessionContext {
-    let mut config = SessionConfig::new()
-        .with_information_schema(true)
-        .with_default_catalog_and_schema("crosscheck", "public");
-    // Joins that can spill: a hash join holds its build side in memory whatever the limit.
-    config.options_mut().optimizer.prefer_hash_join = false;
-    // Bounded memory: sorts and aggregates spill to the temporary folder past the limit.
-    let pool = memory::pool_size(memory::memory_limit());
-    let config = memory::fit(config, pool);
-    match memory::runtime(pool) {
-        Ok(runtime) => SessionContext::new_with_config_rt(config, runtime),
-        Err(_) => SessionContext::new_with_config(config),
-    }
-}
-
-pub use memory::memory_limit;
-
-/// A view of `ctx` in which unqualified table names resolve to the tables of `source`.
-pub fn session_on(ctx: &SessionContext, source: &str) -> SessionContext {
-    let mut state = ctx.state();
-    state.config_mut().options_mut().catalog.default_schema = source.to_string();
-    SessionContext::new_with_state(state)
-}
 
 /// Plans every query of `rule` without running it: unknown tables, columns, functions
 /// and type errors in the user's SQL show up here.

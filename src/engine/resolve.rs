@@ -3,12 +3,12 @@
 //! than a planner message.
 
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::TableReference;
 use datafusion::prelude::SessionContext;
 
 use crate::config::diagnostic::{Diagnostic, did_you_mean};
 use crate::config::location::Located;
 use crate::config::{RuleKind, RuleSpec, TableName, TableOrSource, TableRef};
+use crate::kernel::reference;
 use crate::source::{self, SourceInfo};
 
 /// The schema of a table, or a diagnostic saying why it cannot be used.
@@ -52,15 +52,6 @@ pub async fn table_schema(
             )
             .with_help(help))
         }
-    }
-}
-
-pub fn reference(name: &TableName) -> TableReference {
-    match &name.schema {
-        Some(schema) => {
-            TableReference::full(name.source.clone(), schema.clone(), name.table.clone())
-        }
-        None => TableReference::partial(name.source.clone(), name.table.clone()),
     }
 }
 

@@ -9,15 +9,15 @@ use std::sync::Arc;
 use datafusion::prelude::SessionContext;
 use serde_json::Value;
 
-use super::mask::glob;
 use super::outcome::{Measure, Sample};
-use super::resolve::reference;
 use super::schema_columns::{ColumnShape, type_name};
 use super::schema_objects::{behind_sequences, compare_objects, compare_types};
 use super::schema_partitions::{
     TableDiffs, absent_with_parent, drop_inherited, exported_with_parent,
 };
 use crate::config::{TableName, TableOrSource};
+use crate::kernel::mask::glob;
+use crate::kernel::reference;
 use crate::source;
 use crate::source::csv::CsvTable;
 use crate::source::guard::GuardedTable;
@@ -180,7 +180,7 @@ async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape,
     let provider = ctx
         .table_provider(reference(table))
         .await
-        .map_err(|e| super::error_text(&e))?;
+        .map_err(|e| crate::kernel::error_text(&e))?;
     let schema = provider.schema();
     let any = provider.as_ref() as &dyn Any;
     let pg = any.downcast_ref::<PgTable>();

@@ -7,7 +7,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::sample_value::sample_value;
 use crate::engine::outcome::{RuleOutcome, RunOutcome, Status};
-use crate::error::{Error, Result};
+use crate::kernel::error::{Error, Result};
 
 pub fn render(run: &RunOutcome) -> Result<String> {
     let mut report = Report::new("crosscheck");

@@ -10,7 +10,7 @@ pub mod terminal;
 use std::io::Write;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::kernel::error::{Error, Result};
 
 /// Writes `text` to `path`, or to standard output when `path` is `-`.
 pub fn write_to(path: &Path, text: &str) -> Result<()> {
@@ -22,7 +22,7 @@ pub fn write_to(path: &Path, text: &str) -> Result<()> {
             Error::Io(format!(
                 "cannot create folder `{}`: {}",
                 parent.display(),
-                crate::error::io_reason(&e)
+                crate::filesystem::io_reason(&e)
             ))
         })?;
     }
@@ -30,7 +30,7 @@ pub fn write_to(path: &Path, text: &str) -> Result<()> {
         Error::Io(format!(
             "cannot write `{}`: {}",
             path.display(),
-            crate::error::io_reason(&e)
+            crate::filesystem::io_reason(&e)
         ))
     })
 }
@@ -43,7 +43,7 @@ pub fn write_stdout(text: &str) -> Result<()> {
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io(format!(
             "cannot write to standard output: {}",
-            crate::error::io_reason(&e)
+            crate::filesystem::io_reason(&e)
         ))),
         _ => Ok(()),
     }

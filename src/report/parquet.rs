@@ -8,8 +8,8 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::parquet::arrow::ArrowWriter;
 
 use crate::engine::outcome::Sample;
-use crate::engine::values::display;
-use crate::error::{Error, Result};
+use crate::kernel::error::{Error, Result};
+use crate::kernel::values::display;
 
 pub fn write_differences(path: &std::path::Path, differences: &Sample) -> Result<()> {
     let schema = Arc::new(Schema::new(
@@ -33,7 +33,8 @@ pub fn write_differences(path: &std::path::Path, differences: &Sample) -> Result
         .map_err(|e| Error::Internal(e.to_string()))?;
     let failed =
         |e: &dyn std::fmt::Display| Error::Io(format!("cannot write `{}`: {e}", path.display()));
-    let file = std::fs::File::create(path).map_err(|e| failed(&crate::error::io_reason(&e)))?;
+    let file =
+        std::fs::File::create(path).map_err(|e| failed(&crate::filesystem::io_reason(&e)))?;
     let mut writer = ArrowWriter::try_new(file, schema, None).map_err(|e| failed(&e))?;
     writer.write(&batch).map_err(|e| failed(&e))?;
     writer.close().map_err(|e| failed(&e))?;

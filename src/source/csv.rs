@@ -37,7 +37,8 @@ use regex::Regex;
 
 use super::nullmark::{MarkedReader, NullMarker, SENTINEL_REGEX};
 use super::stamp::FileStamp;
-use crate::config::{CsvOptions, display_path};
+use crate::config::CsvOptions;
+use crate::filesystem::display_path;
 
 /// The field metadata key the raw-text view sets: the column's type was never declared.
 pub const UNTYPED_KEY: &str = "crosscheck.untyped";
@@ -118,7 +119,7 @@ fn infer(stamps: &[FileStamp], csv: &CsvOptions, infer_records: usize) -> Result
     for stamp in stamps {
         let file = display_path(&stamp.path);
         let reader = marked(stamp, csv)
-            .map_err(|e| format!("cannot read `{file}`: {}", crate::error::io_reason(&e)))?;
+            .map_err(|e| format!("cannot read `{file}`: {}", crate::filesystem::io_reason(&e)))?;
         // Even when enough records were read, later files still have their header checked.
         let (schema, read) = format
             .infer_schema(reader, Some(remaining.max(1)))
@@ -418,7 +419,7 @@ impl FileRead {
             if e.kind() == std::io::ErrorKind::InvalidData {
                 e.to_string()
             } else {
-                crate::error::io_reason(e)
+                crate::filesystem::io_reason(e)
             }
         ))
     }

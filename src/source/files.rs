@@ -12,7 +12,8 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use super::csv::CsvTable;
 use super::guard::GuardedTable;
-use crate::config::{CsvOptions, display_path};
+use crate::config::CsvOptions;
+use crate::filesystem::display_path;
 
 /// The formats a data file can have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +71,7 @@ pub fn list_tables(dir: &Path) -> Result<Vec<FileTable>, String> {
         format!(
             "cannot read folder `{}`: {}",
             display_path(dir),
-            crate::error::io_reason(&e)
+            crate::filesystem::io_reason(&e)
         )
     })?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -114,7 +115,7 @@ pub fn list_tables(dir: &Path) -> Result<Vec<FileTable>, String> {
 fn folder_table(dir: &Path) -> Result<Option<FileTable>, String> {
     let mut format = None;
     let mut mixed = false;
-    crate::config::walk_files(dir, &mut |p| match (Format::of(p), format) {
+    crate::filesystem::walk_files(dir, &mut |p| match (Format::of(p), format) {
         (Some(f), None) => format = Some(f),
         (Some(f), Some(g)) if f != g => mixed = true,
         _ => {}
@@ -236,7 +237,7 @@ fn table_files(table: &FileTable) -> Vec<PathBuf> {
         return vec![table.path.clone()];
     }
     let mut files = Vec::new();
-    crate::config::walk_files(&table.path, &mut |p| {
+    crate::filesystem::walk_files(&table.path, &mut |p| {
         if Format::of(p) == Some(table.format) {
             files.push(p.to_path_buf());
         }
@@ -267,5 +268,5 @@ fn is_json_array(path: &Path) -> bool {
 
 /// DataFusion's error text without its layered prefixes.
 pub fn clean_error(e: &datafusion::error::DataFusionError) -> String {
-    crate::engine::error_text(e)
+    crate::kernel::error_text(e)
 }

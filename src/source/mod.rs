@@ -19,8 +19,9 @@ use datafusion::catalog::{
 };
 use datafusion::prelude::SessionContext;
 
-use crate::config::{SourceKind, SourceSpec, display_path};
-use crate::error::{Error, Result};
+use crate::config::{SourceKind, SourceSpec};
+use crate::filesystem::display_path;
+use crate::kernel::error::{Error, Result};
 
 /// The schema name under which a files source's tables also appear (`export.public.users`).
 pub const FILES_SCHEMA: &str = "public";

@@ -5,7 +5,7 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use crate::config::display_path;
+use crate::filesystem::display_path;
 
 const MAGIC: &[u8; 4] = b"PAR1";
 /// The leading magic, the footer length and the trailing magic.
@@ -17,7 +17,7 @@ pub fn check_table(path: &Path) -> Result<(), String> {
         return check_file(path);
     }
     let mut first_error = None;
-    crate::config::walk_files(path, &mut |file| {
+    crate::filesystem::walk_files(path, &mut |file| {
         let is_parquet = file
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
@@ -36,7 +36,7 @@ pub fn check_file(path: &Path) -> Result<(), String> {
             display_path(path)
         )
     };
-    let io = |e: std::io::Error| broken(crate::error::io_reason(&e));
+    let io = |e: std::io::Error| broken(crate::filesystem::io_reason(&e));
     let mut file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
     if len < FRAME {

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use datafusion::error::DataFusionError;
 
-use crate::config::display_path;
+use crate::filesystem::display_path;
 
 /// A file's size and modification time at open time.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,7 +24,7 @@ impl FileStamp {
             format!(
                 "cannot read `{}`: {}",
                 display_path(path),
-                crate::error::io_reason(&e)
+                crate::filesystem::io_reason(&e)
             )
         })?;
         Ok(FileStamp {

@@ -17,7 +17,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
 use sha2::{Digest, Sha256};
 
-use crate::config::display_path;
+use crate::filesystem::display_path;
 
 /// The table a tree source holds.
 pub const TABLE: &str = "files";
@@ -55,7 +55,7 @@ pub fn schema() -> SchemaRef {
         // unknown, so a diff never finds two of them equal.
         Field::new("sha256", DataType::Utf8, true).with_metadata(
             [(
-                crate::diff::compare::NULL_IS_UNKNOWN.to_string(),
+                crate::kernel::values::NULL_IS_UNKNOWN.to_string(),
                 "true".to_string(),
             )]
             .into(),
@@ -110,7 +110,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, String)>) -> Result<(),
         format!(
             "cannot read folder `{}`: {}",
             display_path(dir),
-            crate::error::io_reason(&e)
+            crate::filesystem::io_reason(&e)
         )
     })?;
     let mut paths: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -152,7 +152,7 @@ fn describe(path: &Path, relative: &str) -> FileRow {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) => {
-            row.error = Some(crate::error::io_reason(&e));
+            row.error = Some(crate::filesystem::io_reason(&e));
             return row;
         }
     };
@@ -238,7 +238,7 @@ impl<R: Read> Read for Hashing<R> {
 
 /// The SHA-256 of the file, and for JSON whether it parses — one streaming pass.
 fn hash(path: &Path, json: bool) -> Result<(String, Option<bool>), String> {
-    let file = std::fs::File::open(path).map_err(|e| crate::error::io_reason(&e))?;
+    let file = std::fs::File::open(path).map_err(|e| crate::filesystem::io_reason(&e))?;
     let mut reader = Hashing {
         inner: BufReader::with_capacity(256 * 1024, file),
         hasher: Sha256::new(),
@@ -251,7 +251,8 @@ fn hash(path: &Path, json: bool) -> Result<(String, Option<bool>), String> {
         None
     };
     // Whatever the JSON parser did not consume is hashed too.
-    std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| crate::error::io_reason(&e))?;
+    std::io::copy(&mut reader, &mut std::io::sink())
+        .map_err(|e| crate::filesystem::io_reason(&e))?;
     let digest = reader.hasher.finalize();
     Ok((
         digest.iter().map(|b| format!("{b:02x}")).collect(),

@@ -64,10 +64,10 @@ fn seeds() -> Vec<Seed> {
             .to_string();
         seeds.push(Seed { name, config, text });
     };
-    config::walk_files(&root.join("rules"), &mut |p| {
+    crosscheck::filesystem::walk_files(&root.join("rules"), &mut |p| {
         add(p, root.join("crosscheck.yaml"))
     });
-    config::walk_files(&root.join("tests/fixtures"), &mut |p| {
+    crosscheck::filesystem::walk_files(&root.join("tests/fixtures"), &mut |p| {
         let is_yaml = p.extension().is_some_and(|e| e == "yaml" || e == "yml");
         if !is_yaml || !p.components().any(|c| c.as_os_str() == "rules") {
             return;

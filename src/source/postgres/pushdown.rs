@@ -151,7 +151,7 @@ impl Pushed {
         let mut stream = copy_stream(self.session.clone(), select, wire_schema, kinds);
         let mut out = Vec::new();
         while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(|e| PushError::Failed(crate::engine::error_text(&e)))?;
+            let batch = batch.map_err(|e| PushError::Failed(crate::kernel::error_text(&e)))?;
             out.push(self.conform(&batch).map_err(PushError::Failed)?);
         }
         Ok(out)

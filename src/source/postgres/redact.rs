@@ -5,7 +5,7 @@
 //! names (`column "email"`, `constraint "users_pkey"`) stay. DETAIL, HINT and CONTEXT,
 //! which quote whole rows (`Failing row contains (…)`), are never shown at all.
 
-use crate::engine::mask::mask_text;
+use crate::kernel::mask::mask_text;
 
 /// Words after which PostgreSQL quotes a name from the catalog or a token of the SQL text
 /// (`at or near "…"`), never a data value.

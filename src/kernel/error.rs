@@ -62,21 +62,6 @@ fn interrupted_text(signal: &str, cancelled: Option<(usize, usize)>) -> String {
     }
 }
 
-/// An I/O error's reason without the "(os error 2)" noise.
-pub fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or folder".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => {
-            let text = e.to_string();
-            match text.find(" (os error") {
-                Some(i) => text[..i].to_string(),
-                None => text,
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

@@ -82,6 +82,10 @@ pub fn as_u64(array: &ArrayRef, row: usize) -> Option<u64> {
     }
 }
 
+/// Field metadata a source sets on a column whose NULL means unknown (a folder tree's
+/// missing hash), which the diff's comparison honours (see `diff::compare::Policy`).
+pub const NULL_IS_UNKNOWN: &str = "crosscheck.null_is_unknown";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,7 +37,7 @@ impl Masker {
         if value.is_null() || !self.is_sensitive(table, column) {
             return value;
         }
-        Value::String(mask_text(&crate::engine::values::display(&value)))
+        Value::String(mask_text(&crate::kernel::values::display(&value)))
     }
 }
 
