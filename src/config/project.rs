@@ -28,6 +28,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "tree",
     "schema",
     "statement_timeout",
+    "max_connections",
     "csv",
 ];
 pub const CSV_KEYS: &[&str] = &["delimiter", "header", "null"];
@@ -242,4 +243,45 @@ pub fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Diagnostics {
+        let file = Arc::new(SourceFile {
+            display: "crosscheck.yaml".into(),
+            path: "crosscheck.yaml".into(),
+            text: text.into(),
+        });
+        let mut diags = Diagnostics::default();
+        parse_project_file(&file, Path::new("."), &mut diags);
+        diags
+    }
+
+    /// Every key `SOURCE_KEYS` offers in "expected one of" is one the parser takes.
+    #[test]
+    fn every_listed_source_key_is_accepted() {
+        let db = "postgres: postgres://u@h/db\n    schema: s\n    statement_timeout: 30s\n    \
+                  max_connections: 2";
+        let files = "files: data\n    csv:\n      delimiter: ';'";
+        let tree = "tree: folder";
+        let text =
+            format!("sources:\n  db:\n    {db}\n  exports:\n    {files}\n  t:\n    {tree}\n");
+        let diags = problems(&text);
+        assert!(diags.is_empty(), "{diags}");
+        let listed: Vec<&str> = [db, files, tree]
+            .iter()
+            .flat_map(|s| s.lines())
+            .filter_map(|l| l.trim().split(':').next())
+            .filter(|k| SOURCE_KEYS.contains(k))
+            .collect();
+        for key in SOURCE_KEYS {
+            assert!(listed.contains(key), "{key} is not exercised here");
+        }
+        let typo =
+            problems("sources:\n  db:\n    postgres: postgres://h/db\n    max_conections: 2\n");
+        assert!(typo.to_string().contains("max_connections"), "{typo}");
+    }
 }

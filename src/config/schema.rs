@@ -211,9 +211,17 @@ mod tests {
         }
         let source = &s["definitions"]["project"]["properties"]["sources"]["additionalProperties"]
             ["properties"];
-        for key in super::super::project::SOURCE_KEYS {
-            assert!(source.get(*key).is_some(), "source key {key} missing");
-        }
+        // The same keys: the parser's list (for "expected one of") and the schema's.
+        let mut in_schema: Vec<&str> = source
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut parsed = super::super::project::SOURCE_KEYS.to_vec();
+        in_schema.sort();
+        parsed.sort();
+        assert_eq!(in_schema, parsed);
         for key in super::super::project::TOP_KEYS {
             assert!(
                 s["definitions"]["project"]["properties"]
