@@ -58,7 +58,7 @@ fn side(
             used.push(spec);
         }
     };
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+    if crate::config::is_postgres_url(text) {
         let (url, table) = text.split_once('#').ok_or_else(|| {
             Error::Usage(format!(
                 "`{}` names no table: add `#table` or `#schema.table`",
@@ -69,12 +69,7 @@ fn side(
             Some((schema, table)) => (schema.to_string(), table.to_string()),
             None => ("public".to_string(), table.to_string()),
         };
-        let kind = SourceKind::Postgres {
-            url: url.to_string(),
-            schema: schema.clone(),
-            statement_timeout: std::time::Duration::from_secs(600),
-            max_connections: crate::config::project::DEFAULT_MAX_CONNECTIONS,
-        };
+        let kind = SourceKind::postgres(url, &schema);
         add(
             used,
             SourceSpec {
@@ -164,8 +159,15 @@ fn rule(
         })?;
         tolerance.push((column.clone(), parsed));
     }
+    let timezone = match &args.timezone {
+        Some(zone) => Some(
+            zone.parse::<chrono_tz::Tz>()
+                .map_err(|_| Error::Usage(format!("--timezone {zone}: unknown time zone")))?,
+        ),
+        None => None,
+    };
     let mut normalize = Normalize {
-        timezone: args.timezone.clone(),
+        timezone,
         ..Default::default()
     };
     for option in &args.normalize {
@@ -179,13 +181,6 @@ fn rule(
                 )));
             }
         }
-    }
-    if let Some(zone) = &args.timezone
-        && zone.parse::<chrono_tz::Tz>().is_err()
-    {
-        return Err(Error::Usage(format!(
-            "--timezone {zone}: unknown time zone"
-        )));
     }
     let predicate = match &args.where_ {
         Some(w) => {

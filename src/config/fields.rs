@@ -363,7 +363,7 @@ impl Reader<'_> {
                 "empty_as_null" => out.empty_as_null = flag(self, value)?,
                 "timezone" => {
                     let zone = self.text(value)?;
-                    if zone.value.parse::<chrono_tz::Tz>().is_err() {
+                    let Ok(parsed) = zone.value.parse::<chrono_tz::Tz>() else {
                         let help = did_you_mean(
                             &zone.value,
                             chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()),
@@ -376,8 +376,8 @@ impl Reader<'_> {
                             .with_help(help),
                         );
                         return None;
-                    }
-                    out.timezone = Some(zone.value);
+                    };
+                    out.timezone = Some(parsed);
                 }
                 other => {
                     let keys = ["trim", "case_insensitive", "empty_as_null", "timezone"];

@@ -211,10 +211,8 @@ fn apply_overrides(
 
 /// A URL replaces with PostgreSQL; a path replaces with files (or a tree, for a tree source).
 fn override_kind(old: &SourceKind, location: &str) -> SourceKind {
-    if location.starts_with("postgres://")
-        || location.starts_with("postgresql://")
-        || location.contains("host=")
-    {
+    // A URL, or connection words naming a host.
+    if spec::is_postgres_url(location) || location.contains("host=") {
         let (schema, statement_timeout, max_connections) = match old {
             SourceKind::Postgres {
                 schema,
@@ -224,8 +222,8 @@ fn override_kind(old: &SourceKind, location: &str) -> SourceKind {
             } => (schema.clone(), *statement_timeout, *max_connections),
             _ => (
                 "public".into(),
-                std::time::Duration::from_secs(600),
-                project::DEFAULT_MAX_CONNECTIONS,
+                spec::DEFAULT_STATEMENT_TIMEOUT,
+                spec::DEFAULT_MAX_CONNECTIONS,
             ),
         };
         return SourceKind::Postgres {

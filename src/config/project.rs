@@ -7,7 +7,10 @@ use std::time::Duration;
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::fields::Reader;
 use super::location::SourceFile;
-use super::spec::{CsvOptions, Defaults, SourceKind, SourceSpec};
+use super::spec::{
+    CsvOptions, DEFAULT_MAX_CONNECTIONS, DEFAULT_STATEMENT_TIMEOUT, Defaults, SourceKind,
+    SourceSpec,
+};
 use super::yaml::{self, Node, Value};
 
 /// The parsed project file.
@@ -17,9 +20,6 @@ pub struct ProjectFile {
     pub defaults: Defaults,
     pub sensitive: Vec<String>,
 }
-
-/// Connections per PostgreSQL source unless `max_connections` says otherwise.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 4;
 
 pub const TOP_KEYS: &[&str] = &["sources", "defaults", "sensitive"];
 pub const SOURCE_KEYS: &[&str] = &[
@@ -172,7 +172,7 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
         "postgres" => SourceKind::Postgres {
             url: location,
             schema: schema.unwrap_or_else(|| "public".into()),
-            statement_timeout: timeout.unwrap_or(Duration::from_secs(600)),
+            statement_timeout: timeout.unwrap_or(DEFAULT_STATEMENT_TIMEOUT),
             max_connections: max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
         },
         "files" => SourceKind::Files {

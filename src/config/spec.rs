@@ -127,7 +127,7 @@ pub struct Normalize {
     pub case_insensitive: bool,
     pub empty_as_null: bool,
     /// The zone naive timestamps are read in when compared with instants (default UTC).
-    pub timezone: Option<String>,
+    pub timezone: Option<chrono_tz::Tz>,
 }
 
 /// How a diff reads the two sides.
@@ -317,7 +317,27 @@ pub enum SourceKind {
     },
 }
 
+/// A PostgreSQL source's `statement_timeout` unless it says otherwise.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Connections per PostgreSQL source unless `max_connections` says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4;
+
+/// A `postgres://` or `postgresql://` URL.
+pub fn is_postgres_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
 impl SourceKind {
+    /// A PostgreSQL source at `url` with the default limits.
+    pub fn postgres(url: &str, schema: &str) -> SourceKind {
+        SourceKind::Postgres {
+            url: url.to_string(),
+            schema: schema.to_string(),
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+
     pub fn kind_name(&self) -> &'static str {
         match self {
             SourceKind::Postgres { .. } => "postgres",

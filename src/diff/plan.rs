@@ -255,12 +255,7 @@ pub async fn plan(
         .into_iter()
         .filter(|c| !options.key.contains(c) && !is_excluded(c))
         .collect();
-    let timezone = match &options.normalize.timezone {
-        Some(zone) => zone
-            .parse::<chrono_tz::Tz>()
-            .map_err(|_| format!("unknown time zone `{zone}`"))?,
-        None => chrono_tz::UTC,
-    };
+    let timezone = options.normalize.timezone.unwrap_or(chrono_tz::UTC);
     let unknown = |schema: &SchemaRef, name: &str| {
         schema
             .field_with_name(name)

@@ -101,7 +101,7 @@ const KEYS: &[(&str, &str)] = &[
 
 /// Parses `conn` (URL or key=value) and fills the gaps from `env`.
 pub fn resolve(conn: &str, env: &Environment) -> Result<ConnInfo, String> {
-    let mut given = if conn.starts_with("postgres://") || conn.starts_with("postgresql://") {
+    let mut given = if crate::config::is_postgres_url(conn) {
         parse_url(conn)?
     } else {
         parse_key_values(conn)?
