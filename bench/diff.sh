@@ -13,6 +13,10 @@
 #
 # also times an older build on the same data in the same run (interleaved, best of 2 each)
 # and prints new/old for every case: how a change moved the cost, on a noisy machine.
+#
+#   ALGORITHMS="checksum" PARQUET=no bash bench/diff.sh
+#
+# runs only the named algorithms (default: auto join checksum), without the Parquet case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-5000000}
@@ -100,9 +104,11 @@ run_case() { # label left right algorithm
 }
 
 for set in a b; do
-    for algorithm in auto join checksum; do
+    for algorithm in ${ALGORITHMS:-auto join checksum}; do
         run_case "($set) $algorithm" "$base/bench_source#t" "$base/bench_$set#t" "$algorithm"
     done
 done
-target/release/examples/pg_read "$base/bench_a" t "$out/bench_a.parquet" >/dev/null
-run_case "(a) postgres vs parquet (join)" "$base/bench_source#t" "$out/bench_a.parquet" auto
+if [[ ${PARQUET:-yes} != no ]]; then
+    target/release/examples/pg_read "$base/bench_a" t "$out/bench_a.parquet" >/dev/null
+    run_case "(a) postgres vs parquet (join)" "$base/bench_source#t" "$out/bench_a.parquet" auto
+fi
