@@ -561,3 +561,89 @@ fn list_queries(dir: &Path) -> Vec<String> {
     });
     out
 }
+
+/// Rules read from `yaml` as if from `rules/test.yaml` of a project with the sources `prod`
+/// and `staging`: for the unit tests of the layers that take rules.
+#[cfg(test)]
+pub(crate) fn parse_for_test(yaml: &str) -> (Vec<RuleSpec>, Diagnostics) {
+    let file = Arc::new(SourceFile {
+        display: "rules/test.yaml".into(),
+        path: "rules/test.yaml".into(),
+        text: yaml.into(),
+    });
+    let sources = ["prod".to_string(), "staging".to_string()];
+    let defaults = Defaults::default();
+    let ctx = RuleContext {
+        sources: &sources,
+        defaults: &defaults,
+        queries_dir: Path::new("queries"),
+    };
+    let mut diags = Diagnostics::default();
+    let rules = parse_rule_file(&file, &ctx, &mut diags, &mut Vec::new());
+    (rules, diags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_of_every_common_type_is_read_with_its_fields() {
+        let (rules, diags) = parse_for_test(
+            "rules:
+  - {name: a, type: row_count, table: prod.users, min: 1, max: 10}
+  - {name: b, type: not_null, table: prod.users, columns: [id, email], severity: warn}
+  - {name: c, type: foreign_key, child: prod.orders(user_id), parent: staging.users(id)}
+  - {name: d, type: accepted_values, table: prod.users, column: kind, values: [x, 2]}
+",
+        );
+        assert!(diags.is_empty(), "{diags}");
+        let names: Vec<&str> = rules.iter().map(|r| r.name.value.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "d"]);
+        assert!(matches!(
+            rules[0].kind,
+            RuleKind::RowCount {
+                min: Some(1),
+                max: Some(10),
+                ..
+            }
+        ));
+        assert_eq!(rules[1].severity, crate::config::Severity::Warn);
+        let RuleKind::ForeignKey { child, parent } = &rules[2].kind else {
+            panic!("{:?}", rules[2].kind)
+        };
+        assert_eq!(
+            (child.table.source.as_str(), child.table.table.as_str()),
+            ("prod", "orders")
+        );
+        assert_eq!(parent.table.source, "staging");
+        assert_eq!(parent.columns[0].value, "id");
+    }
+
+    #[test]
+    fn problems_name_the_file_line_and_what_was_expected() {
+        let (rules, diags) = parse_for_test(
+            "rules:
+  - {name: a, type: row_count, table: prod.users, min: 5, max: 1}
+  - {name: b, type: not_nul, table: prod.users, columns: [id]}
+  - {name: c, type: row_count, table: nowhere.users}
+  - {name: d, type: accepted_values, table: prod.users, column: kind, values: []}
+",
+        );
+        let text = diags.to_string();
+        assert!(rules.len() < 4, "{text}");
+        for expected in [
+            "rules/test.yaml:2",
+            "min",
+            "rules/test.yaml:3",
+            "not_null",
+            "nowhere",
+            ":5",
+        ] {
+            assert!(
+                text.contains(expected),
+                "`{expected}` missing from:\n{text}"
+            );
+        }
+    }
+}
