@@ -81,6 +81,33 @@ pub struct MergeSpec {
 
 type Position = (u64, usize);
 
+/// The differences kept, each with the merge step (key group) it was found at. Unmatched
+/// rows are known at once, changed ones only when their chunk of pairs is compared, so each
+/// kind keeps its own first `keep` and the two are put back in key order at the end.
+#[derive(Default)]
+struct Kept {
+    unmatched: Vec<(u64, Difference)>,
+    changed: Vec<(u64, Difference)>,
+}
+
+impl Kept {
+    fn wants(list: &[(u64, Difference)], spec: &MergeSpec) -> bool {
+        spec.keep_all || list.len() < spec.keep
+    }
+
+    /// Both kinds in key order, the first `keep` of them (all with `keep_all`).
+    fn into_differences(self, spec: &MergeSpec) -> Vec<Difference> {
+        let mut all: Vec<(u64, Difference)> = self.unmatched;
+        all.extend(self.changed);
+        // Stable: a changed row's column differences keep their column order.
+        all.sort_by_key(|(step, _)| *step);
+        if !spec.keep_all {
+            all.truncate(spec.keep);
+        }
+        all.into_iter().map(|(_, d)| d).collect()
+    }
+}
+
 /// One side: retained batches (by increasing id), their key rows, and a cursor.
 struct Cursor {
     stream: SendableRecordBatchStream,
@@ -209,8 +236,11 @@ pub async fn merge(
         column_forgiven: vec![0; spec.column_names.len()],
         ..Default::default()
     };
-    let mut pairs: Vec<(Position, Position)> = Vec::new();
+    let mut pairs: Vec<(Position, Position, u64)> = Vec::new();
+    let mut kept = Kept::default();
+    let mut step = 0u64;
     loop {
+        step += 1;
         let (s_ready, t_ready) = (
             s.ready(spec, &converter).await?,
             t.ready(spec, &converter).await?,
@@ -229,7 +259,8 @@ pub async fn merge(
                 } else {
                     Kind::OnlyInSource
                 };
-                record_row(&mut result, spec, kind, s.key_values(first, spec.keys), n);
+                let key = s.key_values(first, spec.keys);
+                record_row(&mut result, &mut kept, spec, (step, kind), key, n);
             }
             Ordering::Greater => {
                 let (first, n) = t.take_group(spec, &converter).await?;
@@ -238,24 +269,21 @@ pub async fn merge(
                 } else {
                     Kind::OnlyInTarget
                 };
-                record_row(&mut result, spec, kind, t.key_values(first, spec.keys), n);
+                let key = t.key_values(first, spec.keys);
+                record_row(&mut result, &mut kept, spec, (step, kind), key, n);
             }
             Ordering::Equal => {
                 let (sf, sn) = s.take_group(spec, &converter).await?;
                 let (tf, tn) = t.take_group(spec, &converter).await?;
                 if sn > 1 || tn > 1 {
                     // Never matched silently: which of the duplicates would be the pair?
-                    record_row(
-                        &mut result,
-                        spec,
-                        Kind::DuplicateKey,
-                        s.key_values(sf, spec.keys),
-                        sn + tn,
-                    );
+                    let key = s.key_values(sf, spec.keys);
+                    let found = (step, Kind::DuplicateKey);
+                    record_row(&mut result, &mut kept, spec, found, key, sn + tn);
                 } else {
-                    pairs.push((sf, tf));
+                    pairs.push((sf, tf, step));
                     if pairs.len() >= CHUNK {
-                        compare_pairs(&mut result, spec, &s, &t, &pairs)?;
+                        compare_pairs(&mut result, &mut kept, spec, &s, &t, &pairs)?;
                         pairs.clear();
                     }
                 }
@@ -266,17 +294,21 @@ pub async fn merge(
             t.release(t.position.0);
         }
     }
-    compare_pairs(&mut result, spec, &s, &t, &pairs)?;
+    compare_pairs(&mut result, &mut kept, spec, &s, &t, &pairs)?;
+    result.differences = kept.into_differences(spec);
     result.source_rows = s.rows;
     result.target_rows = t.rows;
     Ok(result)
 }
 
-fn wants_more(result: &MergeResult, spec: &MergeSpec) -> bool {
-    spec.keep_all || result.differences.len() < spec.keep
-}
-
-fn record_row(result: &mut MergeResult, spec: &MergeSpec, kind: Kind, key: Vec<Value>, rows: u64) {
+fn record_row(
+    result: &mut MergeResult,
+    kept: &mut Kept,
+    spec: &MergeSpec,
+    (step, kind): (u64, Kind),
+    key: Vec<Value>,
+    rows: u64,
+) {
     let (source, target) = match kind {
         Kind::OnlyInSource => {
             result.only_in_source += 1;
@@ -294,24 +326,26 @@ fn record_row(result: &mut MergeResult, spec: &MergeSpec, kind: Kind, key: Vec<V
             )
         }
     };
-    if wants_more(result, spec) {
-        result.differences.push(Difference {
+    if Kept::wants(&kept.unmatched, spec) {
+        let difference = Difference {
             key,
             kind,
             column: None,
             source,
             target,
-        });
+        };
+        kept.unmatched.push((step, difference));
     }
 }
 
 /// Compares a chunk of matched pairs column by column.
 fn compare_pairs(
     result: &mut MergeResult,
+    kept: &mut Kept,
     spec: &MergeSpec,
     s: &Cursor,
     t: &Cursor,
-    pairs: &[(Position, Position)],
+    pairs: &[(Position, Position, u64)],
 ) -> Result<(), String> {
     if pairs.is_empty() {
         return Ok(());
@@ -340,19 +374,20 @@ fn compare_pairs(
             continue;
         }
         result.changed += 1;
-        if !wants_more(result, spec) {
+        if !Kept::wants(&kept.changed, spec) {
             continue;
         }
         let key = s.key_values(pairs[i].0, spec.keys);
         for (j, (verdict, s_array, t_array)) in column_verdicts.iter().enumerate() {
-            if verdict.differs.value(i) && wants_more(result, spec) {
-                result.differences.push(Difference {
+            if verdict.differs.value(i) && Kept::wants(&kept.changed, spec) {
+                let difference = Difference {
                     key: key.clone(),
                     kind: Kind::Changed,
                     column: Some(spec.column_names[j].clone()),
                     source: cell(s_array, i),
                     target: cell(t_array, i),
-                });
+                };
+                kept.changed.push((pairs[i].2, difference));
             }
         }
     }
@@ -374,4 +409,220 @@ fn aligned(
         .map(|(id, row)| ((id - cursor.first_id) as usize, row))
         .collect();
     interleave(&arrays, &indices).map_err(|e| e.to_string())
+}
+
+/// The merge against a naive count over maps, on the shapes that break a streaming merge:
+/// duplicate-key groups and runs of equal keys split across batch boundaries, empty and
+/// one-row batches, a side that ends first, and more matched pairs than one chunk.
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+
+    use super::*;
+    use crate::config::Normalize;
+    use crate::diff::compare::Family;
+
+    /// A deterministic pseudo-random sequence (no dependency for it).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self, below: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) % below
+        }
+    }
+
+    type Rows = Vec<(i64, Option<i64>)>;
+
+    /// `rows` (sorted by key) as a stream of batches of random sizes, empty ones included.
+    fn stream(rows: &Rows, rng: &mut Lcg) -> SendableRecordBatchStream {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int64, false),
+            Field::new("v", DataType::Int64, true),
+        ]));
+        let mut batches = Vec::new();
+        let mut at = 0;
+        while at < rows.len() {
+            let size = [0, 1, 2, 7, 300, 5000][rng.next(6) as usize].min(rows.len() - at);
+            let part = &rows[at..at + size];
+            batches.push(Ok(RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(Int64Array::from_iter_values(part.iter().map(|r| r.0))),
+                    Arc::new(Int64Array::from_iter(part.iter().map(|r| r.1))),
+                ],
+            )
+            .unwrap()));
+            at += size;
+        }
+        Box::pin(RecordBatchStreamAdapter::new(
+            schema,
+            futures::stream::iter(batches),
+        ))
+    }
+
+    fn spec() -> MergeSpec {
+        MergeSpec {
+            keys: 1,
+            key_types: vec![DataType::Int64],
+            column_names: vec!["v".into()],
+            policies: vec![Policy {
+                family: Family::Exact,
+                tolerance: None,
+                normalize: Normalize::default(),
+                timezone: chrono_tz::UTC,
+                same_type: true,
+                null_is_unknown: false,
+                exact_text: false,
+                float_against_exact: false,
+                json: false,
+            }],
+            keep: 5,
+            keep_all: false,
+        }
+    }
+
+    /// `(only in source, only in target, changed, duplicate keys, matched)` counted naively.
+    fn naive(source: &Rows, target: &Rows) -> (u64, u64, u64, u64, u64) {
+        let group = |rows: &Rows| {
+            let mut m: BTreeMap<i64, Vec<Option<i64>>> = BTreeMap::new();
+            for (k, v) in rows {
+                m.entry(*k).or_default().push(*v);
+            }
+            m
+        };
+        let (s, t) = (group(source), group(target));
+        let mut counts = (0, 0, 0, 0, 0);
+        let keys: std::collections::BTreeSet<&i64> = s.keys().chain(t.keys()).collect();
+        for key in keys {
+            match (s.get(key), t.get(key)) {
+                (Some(a), Some(b)) if a.len() == 1 && b.len() == 1 => {
+                    counts.4 += 1;
+                    counts.2 += u64::from(a[0] != b[0]);
+                }
+                (Some(a), None) if a.len() == 1 => counts.0 += 1,
+                (None, Some(b)) if b.len() == 1 => counts.1 += 1,
+                _ => counts.3 += 1,
+            }
+        }
+        counts
+    }
+
+    fn table(rng: &mut Lcg, rows: usize) -> Rows {
+        let mut out: Rows = (0..rows as i64)
+            .map(|k| (k, (k % 11 != 0).then_some(k * 3)))
+            .collect();
+        // Duplicate keys in runs of 2 and 3, wherever the batches happen to split them.
+        for _ in 0..rows / 500 {
+            let k = rng.next(rows as u64) as i64;
+            for _ in 0..1 + rng.next(2) {
+                out.push((k, Some(k * 3)));
+            }
+        }
+        out.sort_by_key(|r| r.0);
+        out
+    }
+
+    #[tokio::test]
+    async fn a_merge_over_any_batch_split_counts_what_a_naive_compare_counts() {
+        let mut rng = Lcg(7);
+        for round in 0..12 {
+            let rows = [0, 1, 40, 20_000][round % 4];
+            let source = table(&mut rng, rows);
+            let mut target = table(&mut rng, rows);
+            // Changes: values (to NULL, from NULL, another), rows dropped, rows added past
+            // the source's end.
+            for row in target.iter_mut() {
+                match rng.next(40) {
+                    0 => row.1 = None,
+                    1 => row.1 = Some(-1),
+                    2 if row.1.is_none() => row.1 = Some(0),
+                    _ => {}
+                }
+            }
+            target.retain(|_| rng.next(50) != 0);
+            let end = rows as i64;
+            target.extend((end..end + (rng.next(3) as i64)).map(|k| (k, Some(k))));
+            let result = merge(
+                stream(&source, &mut rng),
+                stream(&target, &mut rng),
+                &spec(),
+            )
+            .await
+            .unwrap();
+            let got = (
+                result.only_in_source,
+                result.only_in_target,
+                result.changed,
+                result.duplicate_keys,
+                result.matched,
+            );
+            assert_eq!(got, naive(&source, &target), "round {round}, {rows} rows");
+            assert_eq!(result.source_rows, source.len() as u64);
+            assert_eq!(result.target_rows, target.len() as u64);
+            assert_eq!(result.column_differences, [result.changed]);
+            let keys: Vec<i64> = result
+                .differences
+                .iter()
+                .map(|d| d.key[0].as_i64().unwrap())
+                .collect();
+            assert!(
+                keys.is_sorted(),
+                "round {round}: differences out of key order {keys:?}"
+            );
+            let expected = naive(&source, &target);
+            let found = expected.0 + expected.1 + expected.2 + expected.3;
+            assert_eq!(
+                keys.len() as u64,
+                found.min(5),
+                "round {round}: the first five"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn differences_come_in_key_order_with_both_values() {
+        let mut rng = Lcg(1);
+        let source: Rows = vec![(1, Some(10)), (2, Some(20)), (4, None)];
+        let target: Rows = vec![(2, Some(21)), (3, Some(30)), (4, Some(0))];
+        let result = merge(
+            stream(&source, &mut rng),
+            stream(&target, &mut rng),
+            &spec(),
+        )
+        .await
+        .unwrap();
+        let shown: Vec<(Value, Kind, Value, Value)> = result
+            .differences
+            .iter()
+            .map(|d| (d.key[0].clone(), d.kind, d.source.clone(), d.target.clone()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    1.into(),
+                    Kind::OnlyInSource,
+                    "present".into(),
+                    "missing".into()
+                ),
+                (2.into(), Kind::Changed, 20.into(), 21.into()),
+                (
+                    3.into(),
+                    Kind::OnlyInTarget,
+                    "missing".into(),
+                    "present".into()
+                ),
+                (4.into(), Kind::Changed, Value::Null, 0.into()),
+            ]
+        );
+    }
 }
