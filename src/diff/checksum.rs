@@ -412,7 +412,7 @@ mod tests {
 /// connection. The rows count as read from the source.
 pub async fn query(table: &PgTable, sql: &str) -> Result<Vec<tokio_postgres::Row>, String> {
     let client = table.session.client().await?;
-    match client.query(sql, &[]).await {
+    match client.query_serial(sql).await {
         Ok(rows) => {
             table
                 .session

@@ -133,3 +133,39 @@ fn jobs_do_not_change_results() {
     let (_, four) = run_json(&root(), &["-j", "4"]);
     assert_eq!(strip(one), strip(four));
 }
+
+/// `explain` on the bundled file project: each query with the SQL crosscheck runs, where it
+/// runs (in-process, reading the CSV files at the leaves), the offending-rows query with its
+/// limit; a diff says its algorithm and why; a typo'd rule name is exit 2 with a suggestion.
+#[test]
+fn explain_shows_each_query_and_the_files_it_reads() {
+    let out = crosscheck(&root(), &["explain", "user_email_unique"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout;
+    for expected in [
+        "rule `user_email_unique` (unique, rules/integrity.yaml:18:5)",
+        "1. counts",
+        "GROUP BY \"email\"",
+        "runs in-process (DataFusion)",
+        "CsvScanExec: files=[examples/learning-platform/prod/users.csv]",
+        "2. offending rows (the first 5, sorted by every column",
+        "HAVING count(*) > 1",
+    ] {
+        assert!(text.contains(expected), "`{expected}` missing:\n{text}");
+    }
+    let diff = crosscheck(&root(), &["explain", "assets_match_staging"]).stdout;
+    for expected in [
+        "algorithm: join (asked: auto); not checksum because",
+        "key: path; compared columns: sha256, size",
+        "both streams are merged by key in one pass",
+    ] {
+        assert!(diff.contains(expected), "`{expected}` missing:\n{diff}");
+    }
+    let typo = crosscheck(&root(), &["explain", "user_email_uniqe"]);
+    assert_eq!(typo.code, 2);
+    assert!(
+        typo.stderr.contains("did you mean `user_email_unique`?"),
+        "{}",
+        typo.stderr
+    );
+}

@@ -199,6 +199,20 @@ impl Conn {
         self.bounded(self.client.query(sql, params)).await
     }
 
+    /// `query` without parallel workers, for the checksum's digests: their row hashes are
+    /// costly enough per row that the planner picks a parallel plan, which groups by sorting
+    /// (spilling the whole table to disk) instead of hashing the 1,024 buckets, on a server
+    /// whose other cores the other side and the other queries already use. Measured on 2M
+    /// rows: 2.5-3.5 s against 1.3-1.5 s serial. The setting lasts until the query ends.
+    pub async fn query_serial(&self, sql: &str) -> Result<Vec<Row>, PgError> {
+        self.batch_execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            .await?;
+        let rows = self.query(sql, &[]).await?;
+        self.batch_execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
+            .await?;
+        Ok(rows)
+    }
+
     pub async fn query_one(
         &self,
         sql: &str,
