@@ -14,9 +14,10 @@
 # also times an older build on the same data in the same run (interleaved, best of 2 each)
 # and prints new/old for every case: how a change moved the cost, on a noisy machine.
 #
-#   ALGORITHMS="checksum" PARQUET=no bash bench/diff.sh
+#   ALGORITHMS="checksum" SETS=b REPEAT=5 PARQUET=no bash bench/diff.sh
 #
-# runs only the named algorithms (default: auto join checksum), without the Parquet case.
+# runs only the named algorithms (default: auto join checksum) on the named data sets
+# (default: a b), best of REPEAT runs (default 2), without the Parquet case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-5000000}
@@ -85,14 +86,14 @@ run_case() { # label left right algorithm
     local json=$out/r.json t peak old
     if [[ -n $baseline ]]; then
         # Interleaved with the new build's runs so both see the same load.
-        local times; times=$(for _ in 1 2; do
+        local times; times=$(for _ in $(seq "${REPEAT:-2}"); do
             echo "new $(time_diff "$bin" "$2" "$3" "$4" --json "$json")"
             echo "old $(time_diff "$baseline" "$2" "$3" "$4")"
         done)
         t=$(awk '$1=="new"{print $2}' <<<"$times" | best)
         old=$(awk '$1=="old"{print $2}' <<<"$times" | best)
     else
-        t=$(for _ in 1 2; do time_diff "$bin" "$2" "$3" "$4" --json "$json"; done | best)
+        t=$(for _ in $(seq "${REPEAT:-2}"); do time_diff "$bin" "$2" "$3" "$4" --json "$json"; done | best)
     fi
     # crosscheck exits 1 when it finds differences: that is not a failure here.
     peak=$( { /usr/bin/time -f %M "$bin" diff "$2" "$3" --key id --algorithm "$4" -q --no-progress >/dev/null || true; } 2>&1 | tail -1)
@@ -103,7 +104,7 @@ run_case() { # label left right algorithm
     printf '%34s peak memory %d MB\n' "" "$((peak / 1024))"
 }
 
-for set in a b; do
+for set in ${SETS:-a b}; do
     for algorithm in ${ALGORITHMS:-auto join checksum}; do
         run_case "($set) $algorithm" "$base/bench_source#t" "$base/bench_$set#t" "$algorithm"
     done
