@@ -327,6 +327,36 @@ fn equal_values_in_other_text_types_are_not_read() {
     );
 }
 
+/// Under a nondeterministic collation (ICU, case-insensitive) PostgreSQL hashes 'Ab' like
+/// 'ab'; the join compares text bytewise, and the checksum must too.
+#[test]
+fn a_case_insensitive_collation_still_hashes_case_apart() {
+    let Some(server) = server() else { return };
+    let table = "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', \
+                 deterministic = false);
+         CREATE TABLE c (id int PRIMARY KEY, name text COLLATE ci, tk text COLLATE ci UNIQUE);
+         INSERT INTO c SELECT i, 'Name' || i, 'Key' || i FROM generate_series(1, 3000) i;";
+    let source = fresh_database(&server, "cc_adv_ci_s");
+    let target = fresh_database(&server, "cc_adv_ci_t");
+    execute(&source, table);
+    execute(
+        &target,
+        &format!("{table} UPDATE c SET name = lower(name) WHERE id IN (7, 1500);"),
+    );
+    let dir = project(&[]);
+    for key in ["id", "tk"] {
+        for algorithm in ["join", "checksum", "auto"] {
+            let rule = diff(
+                dir.path(),
+                &format!("{source}#c"),
+                &format!("{target}#c"),
+                &["--key", key, "--algorithm", algorithm],
+            );
+            assert_eq!(counts(&rule), (0, 0, 2), "key {key}, {algorithm}: {rule}");
+        }
+    }
+}
+
 #[test]
 fn duplicate_keys_agree_under_every_algorithm() {
     let Some(server) = server() else { return };
