@@ -171,16 +171,15 @@ fn rule(
         ..Default::default()
     };
     for option in &args.normalize {
-        match option.as_str() {
-            "trim" => normalize.trim = true,
-            "case_insensitive" => normalize.case_insensitive = true,
-            "empty_as_null" => normalize.empty_as_null = true,
-            other => {
-                return Err(Error::Usage(format!(
-                    "--normalize {other}: expected trim, case_insensitive or empty_as_null"
-                )));
-            }
-        }
+        let slot = normalize.flag_mut(option).ok_or_else(|| {
+            let help = crate::config::diagnostic::did_you_mean(option, Normalize::FLAGS);
+            let help = help.map(|h| format!(" ({h})")).unwrap_or_default();
+            Error::Usage(format!(
+                "--normalize {option}: expected one of {}{help}",
+                Normalize::FLAGS.join(", ")
+            ))
+        })?;
+        *slot = true;
     }
     let predicate = match &args.where_ {
         Some(w) => {

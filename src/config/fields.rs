@@ -357,10 +357,11 @@ impl Reader<'_> {
                     None
                 }
             };
+            if let Some(slot) = out.flag_mut(&key.value) {
+                *slot = flag(self, value)?;
+                continue;
+            }
             match key.value.as_str() {
-                "trim" => out.trim = flag(self, value)?,
-                "case_insensitive" => out.case_insensitive = flag(self, value)?,
-                "empty_as_null" => out.empty_as_null = flag(self, value)?,
                 "timezone" => {
                     let zone = self.text(value)?;
                     let Ok(parsed) = zone.value.parse::<chrono_tz::Tz>() else {
@@ -380,8 +381,9 @@ impl Reader<'_> {
                     out.timezone = Some(parsed);
                 }
                 other => {
-                    let keys = ["trim", "case_insensitive", "empty_as_null", "timezone"];
-                    let help = did_you_mean(other, keys);
+                    let keys: Vec<&str> =
+                        Normalize::FLAGS.into_iter().chain(["timezone"]).collect();
+                    let help = did_you_mean(other, keys.iter().copied());
                     self.diags.push(
                         Diagnostic::at(&key.loc, format!("unknown normalize option `{other}`"))
                             .with_label(format!("expected one of: {}", keys.join(", ")))

@@ -130,6 +130,21 @@ pub struct Normalize {
     pub timezone: Option<chrono_tz::Tz>,
 }
 
+impl Normalize {
+    /// The on/off options, named alike in a rule's `normalize:` and in `--normalize`.
+    pub const FLAGS: [&'static str; 3] = ["trim", "case_insensitive", "empty_as_null"];
+
+    /// The on/off option called `name`, if there is one.
+    pub fn flag_mut(&mut self, name: &str) -> Option<&mut bool> {
+        match name {
+            "trim" => Some(&mut self.trim),
+            "case_insensitive" => Some(&mut self.case_insensitive),
+            "empty_as_null" => Some(&mut self.empty_as_null),
+            _ => None,
+        }
+    }
+}
+
 /// How a diff reads the two sides.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Algorithm {

@@ -442,3 +442,78 @@ pub fn rule_tables(spec: &RuleSpec) -> Vec<String> {
         kind => kind.tables().iter().map(|t| t.value.to_string()).collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn specs(yaml: &str) -> Vec<RuleSpec> {
+        let (rules, diags) = crate::config::rules::parse_for_test(yaml);
+        assert!(diags.is_empty(), "{diags}");
+        rules
+    }
+
+    fn status(spec: &RuleSpec, violations: u64, checked: u64) -> (Status, u64) {
+        let measure = Measure {
+            violations,
+            checked,
+            ..Default::default()
+        };
+        let outcome = finish(spec, Ok(measure), Instant::now());
+        (outcome.status, outcome.max_violations)
+    }
+
+    /// A count allows that many; a percentage is of the rows checked, rounded down; a warn
+    /// rule over its threshold warns; a rule that could not measure is an error, whatever
+    /// its severity.
+    #[test]
+    fn thresholds_turn_measures_into_verdicts() {
+        let rules = specs(
+            "rules:
+  - {name: zero, type: not_null, table: prod.users, columns: [id]}
+  - {name: two, type: not_null, table: prod.users, columns: [id], max_violations: 2}
+  - {name: pct, type: not_null, table: prod.users, columns: [id], max_violations: 1%}
+  - {name: warn, type: not_null, table: prod.users, columns: [id], severity: warn}
+",
+        );
+        assert_eq!(status(&rules[0], 0, 10), (Status::Pass, 0));
+        assert_eq!(status(&rules[0], 1, 10), (Status::Fail, 0));
+        assert_eq!(status(&rules[1], 2, 10), (Status::Pass, 2));
+        assert_eq!(status(&rules[1], 3, 10), (Status::Fail, 2));
+        // 1% of 150 is 1.5: one allowed, never two; of 99 rows, none.
+        assert_eq!(status(&rules[2], 1, 150), (Status::Pass, 1));
+        assert_eq!(status(&rules[2], 2, 150), (Status::Fail, 1));
+        assert_eq!(status(&rules[2], 1, 99), (Status::Fail, 0));
+        assert_eq!(status(&rules[3], 1, 10), (Status::Warn, 0));
+        let broken = finish(&rules[3], Err("no such table".into()), Instant::now());
+        assert_eq!(broken.status, Status::Error);
+        assert_eq!(broken.error.as_deref(), Some("no such table"));
+    }
+
+    /// Rules on one table with one `where` share a scan; another `where`, another table or a
+    /// rule that is not a row predicate runs on its own.
+    #[test]
+    fn jobs_group_rules_by_table_and_where() {
+        let rules = specs(
+            "rules:
+  - {name: a, type: not_null, table: prod.users, columns: [id]}
+  - {name: b, type: row_count, table: prod.users, min: 1}
+  - {name: c, type: not_null, table: prod.users, columns: [id], where: id > 1}
+  - {name: d, type: unique, table: prod.users, columns: [id]}
+  - {name: e, type: not_null, table: staging.users, columns: [id]}
+  - {name: f, type: not_null, table: prod.users, columns: [email]}
+",
+        );
+        let compiled: Vec<CompiledRule> = rules.iter().map(compile::compile).collect();
+        let runnable: Vec<usize> = (0..compiled.len()).collect();
+        let mut shapes: Vec<Vec<usize>> = plan_jobs(&compiled, &runnable)
+            .into_iter()
+            .map(|job| match job {
+                Job::Scan { members, .. } => members,
+                Job::Single(i) => vec![100 + i],
+            })
+            .collect();
+        shapes.sort();
+        assert_eq!(shapes, [vec![0, 1, 5], vec![2], vec![4], vec![103]]);
+    }
+}
