@@ -62,7 +62,7 @@ fn side(
         let (url, table) = text.split_once('#').ok_or_else(|| {
             Error::Usage(format!(
                 "`{}` names no table: add `#table` or `#schema.table`",
-                crate::source::postgres::conninfo::mask(text)
+                crate::source::mask_location(text)
             ))
         })?;
         let (schema, table) = match table.split_once('.') {

@@ -8,7 +8,7 @@ use super::{ExplainArgs, exit, load_project};
 use crate::config::diagnostic::did_you_mean;
 use crate::engine::{self, compile, measure, resolve};
 use crate::kernel::error::{Error, Result};
-use crate::source::postgres::pushdown;
+use crate::source::pushdown;
 
 pub async fn explain(args: ExplainArgs) -> Result<u8> {
     let project = load_project(&args.project, &args.source)?;
@@ -75,8 +75,8 @@ pub async fn explain(args: ExplainArgs) -> Result<u8> {
             Some(pushed) => {
                 out.push_str(&format!(
                     "   runs inside PostgreSQL source `{}`, which receives:\n{}\n",
-                    pushed.session.source,
-                    indent(&pushed.sql, 6)
+                    pushed.source(),
+                    indent(pushed.sql(), 6)
                 ));
                 out.push_str(
                     "   (if PostgreSQL rejects that SQL, the query runs in-process instead)\n",

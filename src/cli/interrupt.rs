@@ -16,7 +16,7 @@ pub async fn interruptible<T>(work: impl Future<Output = Result<T>>) -> Result<T
     // `work` is still alive here, so every connection it holds is still listed and gets a
     // cancel request; a second signal stops waiting for the servers to take them.
     let cancelled = tokio::select! {
-        cancelled = crate::source::postgres::cancel_all() => Some(cancelled),
+        cancelled = crate::source::cancel_all() => Some(cancelled),
         _ = signalled() => None,
     };
     Err(Error::Interrupted { signal, cancelled })

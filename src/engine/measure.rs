@@ -5,7 +5,7 @@ use std::time::Duration;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::{DataFrame, Expr, SessionContext};
 
-use crate::source::postgres::pushdown::{self, PushError};
+use crate::source::pushdown::{self, PushError};
 use serde_json::Value;
 
 use super::compile::{CountsKind, Plan, predicate_sample_sql};

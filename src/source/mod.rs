@@ -8,6 +8,7 @@ pub mod guard;
 mod nullmark;
 pub mod parquet_footer;
 pub mod postgres;
+pub mod pushdown;
 pub mod stamp;
 pub mod tree;
 
@@ -28,6 +29,17 @@ pub const FILES_SCHEMA: &str = "public";
 
 /// A source's tables grouped by schema: `(schema, [(table, provider)])`.
 pub type SchemaTables = Vec<(String, Vec<(String, Arc<dyn TableProvider>)>)>;
+
+/// Asks every database source to cancel the statements it is running (a signal came), and
+/// waits a bounded time for the servers: (statements running, servers that did not answer).
+pub async fn cancel_all() -> (usize, usize) {
+    postgres::cancel_all().await
+}
+
+/// A location as it may be shown to the user: any password in it masked.
+pub fn mask_location(location: &str) -> String {
+    postgres::conninfo::mask(location)
+}
 
 /// The columns a "column not found" message lists; a table with none says why it may have
 /// none (an NDJSON export of an empty table is an empty file), not an empty list.

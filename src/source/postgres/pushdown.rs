@@ -19,6 +19,7 @@ use futures::StreamExt;
 use super::catalog::kind_of;
 use super::session::PgSession;
 use super::table::{PgTable, copy_stream};
+use crate::source::pushdown::PushError;
 
 /// A query that will run inside one PostgreSQL source.
 pub struct Pushed {
@@ -80,14 +81,6 @@ pub fn try_push(plan: &LogicalPlan) -> Option<Pushed> {
 }
 
 /// Why a pushed query did not give a result.
-pub enum PushError {
-    /// PostgreSQL did not accept the SQL (the unparser wrote something it lacks): run the
-    /// query in-process instead.
-    NotUnderstood(String),
-    /// A real failure (timeout, cancel, connection): report it.
-    Failed(String),
-}
-
 impl Pushed {
     /// Runs the query in PostgreSQL and returns its rows in the types DataFusion expects.
     pub async fn execute(&self) -> Result<Vec<RecordBatch>, PushError> {
