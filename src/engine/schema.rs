@@ -3,8 +3,6 @@
 //! database sequences left behind their column's data (`schema_objects.rs`).
 
 use std::any::Any;
-use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use datafusion::prelude::SessionContext;
 use serde_json::Value;
@@ -21,9 +19,7 @@ use crate::kernel::reference;
 use crate::source;
 use crate::source::csv::CsvTable;
 use crate::source::guard::GuardedTable;
-use crate::source::postgres::catalog::RelationKind;
-use crate::source::postgres::schema_facts::{self, TableFacts};
-use crate::source::postgres::{PgSession, PgTable};
+use crate::source::schema_facts::{self, Place, RelationKind, TableFacts};
 
 /// One difference: the object, what differs, the source side, the target side.
 pub type Difference = [Value; 4];
@@ -38,8 +34,8 @@ struct TableShape {
     partition_key: Option<String>,
     /// Primary key, unique and foreign key constraints; only databases declare them.
     constraints: Option<Vec<String>>,
-    /// Where a PostgreSQL table lives, to load its facts from.
-    pg: Option<(Arc<PgSession>, String, String)>,
+    /// Where a database table lives, to load its facts from.
+    place: Option<Place>,
     /// Indexes, checks, defaults and sequences, once loaded (databases only).
     facts: Option<TableFacts>,
 }
@@ -99,7 +95,7 @@ pub async fn explain(
     // Whether a side is a database: a table of one, or a source whose tables are.
     async fn side_is_database(ctx: &SessionContext, side: &TableOrSource) -> Result<bool, String> {
         match side {
-            TableOrSource::Table(t) => Ok(describe(ctx, &t.value).await?.pg.is_some()),
+            TableOrSource::Table(t) => Ok(describe(ctx, &t.value).await?.place.is_some()),
             TableOrSource::Source(s) => is_database(ctx, s, &source::table_names(ctx, s)).await,
         }
     }
@@ -183,7 +179,7 @@ async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape,
         .map_err(|e| crate::kernel::error_text(&e))?;
     let schema = provider.schema();
     let any = provider.as_ref() as &dyn Any;
-    let pg = any.downcast_ref::<PgTable>();
+    let declared = schema_facts::declared(provider.as_ref());
     let inferred = any.downcast_ref::<CsvTable>().is_some()
         || any
             .downcast_ref::<GuardedTable>()
@@ -193,24 +189,35 @@ async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape,
         .iter()
         .enumerate()
         .map(|(i, field)| {
-            let declared = pg.and_then(|t| t.def.columns.get(i));
+            let column = declared.as_ref().and_then(|d| d.columns.get(i));
             ColumnShape {
                 name: field.name().clone(),
                 type_name: type_name(field.data_type()),
-                declared_type: declared.map(|c| c.type_text.clone()),
-                nullable: declared.map(|c| !c.not_null),
+                declared_type: column.map(|(type_text, _)| type_text.clone()),
+                nullable: column.map(|(_, not_null)| !not_null),
                 inferred,
             }
         })
         .collect();
-    Ok(TableShape {
-        columns,
-        kind: pg.map(|t| t.def.kind.clone()),
-        partition_bound: pg.and_then(|t| t.def.partition_bound.clone()),
-        partition_key: pg.and_then(|t| t.def.partition_key.clone()),
-        constraints: pg.map(|t| t.def.constraints.clone()),
-        pg: pg.map(|t| (t.session.clone(), t.def.schema.clone(), t.def.name.clone())),
-        facts: None,
+    Ok(match declared {
+        Some(d) => TableShape {
+            columns,
+            kind: Some(d.kind),
+            partition_bound: d.partition_bound,
+            partition_key: d.partition_key,
+            constraints: Some(d.constraints),
+            place: Some(d.place),
+            facts: None,
+        },
+        None => TableShape {
+            columns,
+            kind: None,
+            partition_bound: None,
+            partition_key: None,
+            constraints: None,
+            place: None,
+            facts: None,
+        },
     })
 }
 
@@ -228,7 +235,7 @@ async fn load_facts_of(
     sources: &mut [&mut TableShape],
     targets: &mut [&mut TableShape],
 ) -> Result<(), String> {
-    let all_pg = |shapes: &[&mut TableShape]| shapes.iter().all(|s| s.pg.is_some());
+    let all_pg = |shapes: &[&mut TableShape]| shapes.iter().all(|s| s.place.is_some());
     if all_pg(sources) && all_pg(targets) && !sources.is_empty() {
         attach(sources, false).await?;
     }
@@ -236,25 +243,15 @@ async fn load_facts_of(
 }
 
 async fn attach(shapes: &mut [&mut TableShape], sequences: bool) -> Result<(), String> {
-    // One source's tables share a session; (source, schema) keeps two sources apart.
-    type Group = (Arc<PgSession>, Vec<String>);
-    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
-    for (session, schema, table) in shapes.iter().filter_map(|s| s.pg.as_ref()) {
-        groups
-            .entry((session.source.clone(), schema.clone()))
-            .or_insert_with(|| (session.clone(), Vec::new()))
-            .1
-            .push(table.clone());
-    }
-    let mut loaded = BTreeMap::new();
-    for ((source, schema), (session, tables)) in &groups {
-        for (table, facts) in schema_facts::load(session, schema, tables, sequences).await? {
-            loaded.insert((source.clone(), schema.clone(), table), facts);
-        }
-    }
+    let places: Vec<&Place> = shapes.iter().filter_map(|s| s.place.as_ref()).collect();
+    let mut loaded = schema_facts::load(&places, sequences).await?;
     for shape in shapes.iter_mut() {
-        if let Some((session, schema, table)) = &shape.pg {
-            let key = (session.source.clone(), schema.clone(), table.clone());
+        if let Some(place) = &shape.place {
+            let key = (
+                place.source().to_string(),
+                place.schema.clone(),
+                place.table.clone(),
+            );
             shape.facts = loaded.remove(&key);
         }
     }
@@ -351,7 +348,7 @@ async fn is_database(
     tables: &[String],
 ) -> Result<bool, String> {
     match tables.first() {
-        Some(name) => Ok(describe(ctx, &table(source, name)).await?.pg.is_some()),
+        Some(name) => Ok(describe(ctx, &table(source, name)).await?.place.is_some()),
         None => Ok(false),
     }
 }

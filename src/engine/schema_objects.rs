@@ -1,14 +1,14 @@
 //! The `schema_match` differences beyond columns and key constraints: indexes, CHECK
 //! constraints, column defaults (between two databases) and sequences left behind their
 //! column's data (in a target database). Pure: the facts come from
-//! `source::postgres::schema_facts`.
+//! `source::schema_facts`.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::schema::{Difference, difference, text};
-use crate::source::postgres::schema_facts::TableFacts;
+use crate::source::schema_facts::TableFacts;
 
 /// A view's query, indexes, checks and defaults that differ; objects are `{prefix}{name}`
 /// (a view's query: the table itself). Defaults are compared for the `shared` columns only: a
@@ -173,7 +173,7 @@ pub fn behind_sequences(prefix: &str, target: &TableFacts) -> Vec<Difference> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::postgres::schema_facts::SequenceUse;
+    use crate::source::schema_facts::SequenceUse;
 
     fn facts(indexes: &[(&str, &str)], defaults: &[(&str, &str)]) -> TableFacts {
         let map = |pairs: &[(&str, &str)]| {

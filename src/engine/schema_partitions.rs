@@ -9,8 +9,7 @@
 use serde_json::Value;
 
 use super::schema::Difference;
-use crate::source::postgres::catalog::RelationKind;
-use crate::source::postgres::schema_facts::TableFacts;
+use crate::source::schema_facts::{RelationKind, TableFacts};
 
 /// The differences found on one table present in both sources, with what tells whether they
 /// were inherited.

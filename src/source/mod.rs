@@ -9,6 +9,7 @@ mod nullmark;
 pub mod parquet_footer;
 pub mod postgres;
 pub mod pushdown;
+pub mod schema_facts;
 pub mod stamp;
 pub mod tree;
 

@@ -6,6 +6,7 @@ use postgres_protocol::escape::escape_identifier;
 use super::decode::{ArrayOf, Kind};
 use super::hash::HashAs;
 use super::session::PooledClient;
+use crate::source::schema_facts::RelationKind;
 
 /// One column of a PostgreSQL table.
 #[derive(Clone, Debug)]
@@ -42,55 +43,24 @@ impl PgColumn {
     }
 }
 
-/// What a relation of a PostgreSQL source is, as `pg_class.relkind` says.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RelationKind {
-    Table,
-    PartitionedTable,
-    /// A partition of `parent`, named as in its own schema (schema-qualified when the parent
-    /// lives in another).
-    Partition {
-        parent: String,
-    },
-    View,
-    MaterializedView,
-    ForeignTable,
-}
-
-impl RelationKind {
-    /// From `relkind` and, for a partition, its parent's schema and name.
-    fn of(relkind: &str, own_schema: &str, parent: Option<(String, String)>) -> Self {
-        match (relkind, parent) {
-            ("r", Some((schema, name))) if schema == own_schema => Self::Partition { parent: name },
-            ("r", Some((schema, name))) => Self::Partition {
-                parent: format!("{schema}.{name}"),
-            },
-            ("p", _) => Self::PartitionedTable,
-            ("v", _) => Self::View,
-            ("m", _) => Self::MaterializedView,
-            ("f", _) => Self::ForeignTable,
-            _ => Self::Table,
+/// From `relkind` and, for a partition, its parent's schema and name.
+fn relation_kind(
+    relkind: &str,
+    own_schema: &str,
+    parent: Option<(String, String)>,
+) -> RelationKind {
+    match (relkind, parent) {
+        ("r", Some((schema, name))) if schema == own_schema => {
+            RelationKind::Partition { parent: name }
         }
-    }
-
-    /// The kind in words: `table`, `partition`, `partitioned table`, `view`…
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Table => "table",
-            Self::PartitionedTable => "partitioned table",
-            Self::Partition { .. } => "partition",
-            Self::View => "view",
-            Self::MaterializedView => "materialized view",
-            Self::ForeignTable => "foreign table",
-        }
-    }
-
-    /// The kind with what it belongs to: `partition of payment`, else [`Self::name`].
-    pub fn described(&self) -> String {
-        match self {
-            Self::Partition { parent } => format!("partition of {parent}"),
-            other => other.name().to_string(),
-        }
+        ("r", Some((schema, name))) => RelationKind::Partition {
+            parent: format!("{schema}.{name}"),
+        },
+        ("p", _) => RelationKind::PartitionedTable,
+        ("v", _) => RelationKind::View,
+        ("m", _) => RelationKind::MaterializedView,
+        ("f", _) => RelationKind::ForeignTable,
+        _ => RelationKind::Table,
     }
 }
 
@@ -182,7 +152,7 @@ pub async fn load_tables(client: &PooledClient) -> Result<Vec<PgTableDef>, Strin
         match tables.last_mut() {
             Some(t) if t.schema == schema && t.name == table => t.columns.push(column),
             _ => tables.push(PgTableDef {
-                kind: RelationKind::of(&row.get::<_, String>(10), &schema, parent_of(&row)),
+                kind: relation_kind(&row.get::<_, String>(10), &schema, parent_of(&row)),
                 partition_bound: row.get(13),
                 partition_key: row.get(14),
                 schema,
@@ -317,7 +287,7 @@ mod tests {
     #[test]
     fn relation_kinds_are_named() {
         let parent = |schema: &str| Some((schema.to_string(), "payment".to_string()));
-        let named = |relkind: &str, parent| RelationKind::of(relkind, "public", parent).described();
+        let named = |relkind: &str, parent| relation_kind(relkind, "public", parent).described();
         assert_eq!(named("r", None), "table");
         assert_eq!(named("r", parent("public")), "partition of payment");
         assert_eq!(named("r", parent("old")), "partition of old.payment");

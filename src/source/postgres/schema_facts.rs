@@ -10,57 +10,7 @@ use std::sync::Arc;
 use postgres_protocol::escape::escape_identifier;
 
 use super::session::{PgSession, PooledClient};
-
-/// What one table has besides its columns, each part keyed by name, definitions in a form
-/// that compares across databases (no schema or index names inside).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TableFacts {
-    /// Indexes that back no primary key or unique constraint (those are compared as
-    /// constraints): index name → `CREATE [UNIQUE] INDEX ON table USING …`.
-    pub indexes: BTreeMap<String, String>,
-    /// A partition's index → the index of its partitioned table it is attached to (the
-    /// partition's share of that index, created with it and dropped with it).
-    pub index_parents: BTreeMap<String, String>,
-    /// CHECK constraint name → `CHECK (…)`.
-    pub checks: BTreeMap<String, String>,
-    /// Column → its default (`nextval('users_id_seq'::regclass)`), identity or generation.
-    pub defaults: BTreeMap<String, String>,
-    /// A view's or materialized view's query as PostgreSQL prints it (`pg_get_viewdef`), its
-    /// white space collapsed.
-    pub view_query: Option<String>,
-    /// The enum and domain types its columns use (arrays of them too): type name →
-    /// `ENUM ('a', 'b')` or `DOMAIN integer NOT NULL CHECK (…)`. Named `mood` when the type
-    /// lives in the table's schema, else `schema.mood`.
-    pub types: BTreeMap<String, String>,
-    /// Integer columns fed by a sequence (serial, identity, or a `nextval` default).
-    pub sequences: Vec<SequenceUse>,
-}
-
-/// A column fed by a sequence, and where both stand.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SequenceUse {
-    pub column: String,
-    /// `schema.sequence`, quoted where PostgreSQL would quote.
-    pub sequence: String,
-    /// The value the next `nextval` returns; `None` when the user may not read the sequence.
-    pub next_value: Option<i64>,
-    pub increment: i64,
-    /// The column's largest value (its smallest for a descending sequence); `None` when the
-    /// table is empty.
-    pub extreme: Option<i64>,
-}
-
-impl SequenceUse {
-    /// Whether the next value is one the column already holds (or passed): inserts that rely
-    /// on the sequence would fail on a unique key, or silently duplicate.
-    pub fn is_behind(&self) -> bool {
-        match (self.next_value, self.extreme) {
-            (Some(next), Some(extreme)) if self.increment >= 0 => next <= extreme,
-            (Some(next), Some(extreme)) => next >= extreme,
-            _ => false,
-        }
-    }
-}
+use crate::source::schema_facts::{SequenceUse, TableFacts};
 
 const INDEXES_SQL: &str = "
 SELECT t.relname::text, i.relname::text, pg_get_indexdef(i.oid),
