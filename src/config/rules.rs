@@ -435,8 +435,10 @@ fn build_kind(
             }
         }
         other => {
+            // Worded as `kernel::error::bug` words it (config lies below the kernel).
             r.diags.push(Diagnostic::plain(format!(
-                "internal error (this is a bug): rule type `{other}` has no builder"
+                "internal error (this is a bug, please report it): rule type `{other}` has no \
+                 builder"
             )));
             return None;
         }

@@ -43,11 +43,11 @@ pub fn first_u64(batches: &[RecordBatch], name: &str) -> Result<u64, String> {
     let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
         return Ok(0);
     };
-    let column = batch.column_by_name(name).ok_or_else(|| {
-        format!("internal error (this is a bug): no column `{name}` in the result")
-    })?;
+    let column = batch
+        .column_by_name(name)
+        .ok_or_else(|| crate::kernel::error::bug(format!("no column `{name}` in the result")))?;
     as_u64(column, 0)
-        .ok_or_else(|| format!("internal error (this is a bug): column `{name}` is not a count"))
+        .ok_or_else(|| crate::kernel::error::bug(format!("column `{name}` is not a count")))
 }
 
 /// The first value in column `name`, as JSON.
@@ -147,7 +147,7 @@ pub async fn row_predicate(
     violations: u64,
 ) -> Result<Measure, String> {
     let Plan::RowPredicate { scan, violation } = plan else {
-        return Err("internal error (this is a bug): not a row predicate".into());
+        return Err(crate::kernel::error::bug("not a row predicate"));
     };
     let sample = sample_rows(m, &predicate_sample_sql(scan, violation), violations).await?;
     Ok(Measure {

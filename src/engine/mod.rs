@@ -186,7 +186,7 @@ pub async fn run(
             r.unwrap_or_else(|| {
                 errored(
                     &c.spec,
-                    "internal error (this is a bug): the rule was never run".into(),
+                    crate::kernel::error::bug("the rule was never run"),
                     Default::default(),
                 )
             })
@@ -358,7 +358,7 @@ async fn measure_single(
             options,
         } => measure::diff(&m, source, target, options).await,
         Plan::RowPredicate { .. } | Plan::RowCount { .. } => {
-            Err("internal error (this is a bug): scan rule run alone".into())
+            Err(crate::kernel::error::bug("scan rule run alone"))
         }
     }
 }

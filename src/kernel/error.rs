@@ -33,6 +33,12 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The text of a broken invariant where an error is still text (a rule's outcome, a
+/// DataFusion error): worded once, as `Error::Internal` renders it.
+pub fn bug(what: impl std::fmt::Display) -> String {
+    Error::Internal(what.to_string()).to_string()
+}
+
 impl From<Diagnostics> for Error {
     fn from(d: Diagnostics) -> Self {
         Error::Config(Box::new(d))
@@ -64,6 +70,14 @@ fn interrupted_text(signal: &str, cancelled: Option<(usize, usize)>) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_bug_is_worded_as_the_internal_error() {
+        assert_eq!(
+            super::bug("scan rule run alone"),
+            "internal error (this is a bug, please report it): scan rule run alone"
+        );
+    }
+
     #[test]
     fn error_stays_small() {
         assert!(std::mem::size_of::<super::Error>() <= 56);

@@ -325,8 +325,9 @@ impl ExecutionPlan for CsvScanExec {
             if self.table.files.is_empty() {
                 return Ok(builder.build());
             }
-            return Err(DataFusionError::Internal(format!(
-                "CsvScanExec has no partition {partition} (this is a bug)"
+            // Not DataFusion's Internal: its text blames DataFusion's code.
+            return Err(DataFusionError::Execution(crate::kernel::error::bug(
+                format!("CsvScanExec has no partition {partition}"),
             )));
         };
         let read = FileRead {

@@ -139,7 +139,7 @@ impl ExecutionPlan for GuardExec {
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let [input] = <[_; 1]>::try_from(children).map_err(|_| {
-            DataFusionError::Internal("GuardExec takes one child (this is a bug)".into())
+            DataFusionError::Execution(crate::kernel::error::bug("GuardExec takes one child"))
         })?;
         Ok(Arc::new(GuardExec {
             input,
