@@ -477,3 +477,75 @@ mod tests {
         assert_eq!((k.merge_type, k.as_text), (us, false));
     }
 }
+
+/// `plan` over two tables of a real DataFusion session: which columns are compared under
+/// which names, what one side alone has, and the errors a user meets first.
+#[cfg(test)]
+mod plan_tests {
+    use datafusion::prelude::SessionContext;
+
+    use super::*;
+    use crate::config::RuleKind;
+
+    async fn session() -> SessionContext {
+        let ctx = crate::kernel::new_session();
+        for sql in [
+            "CREATE SCHEMA prod",
+            "CREATE SCHEMA staging",
+            "CREATE TABLE staging.users AS SELECT * FROM (VALUES (1, 'a', 1.5, 'x', 'y'))
+               AS v(id, name, score, legacy, skipped)",
+            "CREATE TABLE prod.users AS SELECT * FROM (VALUES (1, 'a', 2, 'z', true))
+               AS v(id, full_name, score, skipped, added)",
+        ] {
+            ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        }
+        ctx
+    }
+
+    async fn planned(rule: &str) -> Result<DiffPlan, String> {
+        let (rules, diags) = crate::config::rules::parse_for_test(&format!(
+            "rules:\n  - {{name: d, type: diff, source: staging.users, target: prod.users, {rule}}}\n"
+        ));
+        assert!(diags.is_empty(), "{diags}");
+        let RuleKind::Diff {
+            source,
+            target,
+            options,
+        } = &rules[0].kind
+        else {
+            panic!("{:?}", rules[0].kind)
+        };
+        let side = |t: &crate::config::TableName| Side::Table {
+            table: t.clone(),
+            predicate: None,
+        };
+        plan(&session().await, &side(source), &side(target), options).await
+    }
+
+    #[tokio::test]
+    async fn renamed_excluded_and_one_sided_columns() {
+        let plan = planned("key: [id], rename: {full_name: name}, exclude: [skipped]")
+            .await
+            .unwrap();
+        assert_eq!(plan.key_names, ["id"]);
+        assert_eq!(plan.column_names, ["name", "score"]);
+        assert_eq!(plan.target.columns, ["full_name", "score"]);
+        let one_sided: Vec<(&str, &str)> = plan
+            .one_sided
+            .iter()
+            .map(|o| (o.column.as_str(), o.side))
+            .collect();
+        assert_eq!(one_sided, [("legacy", "source"), ("added", "target")]);
+        // 1.5 against 2: a float against an integer compares as numbers, not text.
+        assert_eq!(plan.policies[1].family, Family::Float);
+        assert_eq!(plan.policies[0].timezone, chrono_tz::UTC);
+    }
+
+    #[tokio::test]
+    async fn a_key_or_column_one_side_lacks_is_named() {
+        let missing_key = planned("key: [user_id]").await.err().unwrap();
+        assert!(missing_key.contains("user_id"), "{missing_key}");
+        let missing_column = planned("key: [id], columns: [nope]").await.err().unwrap();
+        assert!(missing_column.contains("nope"), "{missing_column}");
+    }
+}
