@@ -34,6 +34,8 @@ fn create(table: &str, primary_key: bool) -> String {
     )
 }
 
+const ALGORITHMS: [&str; 3] = ["join", "checksum", "auto"];
+
 const TYPES: &str =
     "CREATE EXTENSION IF NOT EXISTS citext; CREATE TYPE mood AS ENUM ('ok', 'sad');";
 
@@ -196,6 +198,24 @@ fn diff(dir: &std::path::Path, left: &str, right: &str, args: &[&str]) -> Value 
     report["rules"][0].clone()
 }
 
+/// The same diff under each algorithm, in order.
+fn diffs(
+    dir: &std::path::Path,
+    left: &str,
+    right: &str,
+    algorithms: &[&str],
+    args: &[&str],
+) -> Vec<Value> {
+    algorithms
+        .iter()
+        .map(|a| {
+            let mut all = args.to_vec();
+            all.extend(["--algorithm", a]);
+            diff(dir, left, right, &all)
+        })
+        .collect()
+}
+
 fn counts(rule: &Value) -> (u64, u64, u64) {
     let d = &rule["diff"];
     let n = |k: &str| d[k].as_u64().unwrap_or(u64::MAX);
@@ -345,16 +365,83 @@ fn a_case_insensitive_collation_still_hashes_case_apart() {
     );
     let dir = project(&[]);
     for key in ["id", "tk"] {
-        for algorithm in ["join", "checksum", "auto"] {
-            let rule = diff(
-                dir.path(),
-                &format!("{source}#c"),
-                &format!("{target}#c"),
-                &["--key", key, "--algorithm", algorithm],
-            );
-            assert_eq!(counts(&rule), (0, 0, 2), "key {key}, {algorithm}: {rule}");
+        let (left, right) = (format!("{source}#c"), format!("{target}#c"));
+        for rule in diffs(dir.path(), &left, &right, &ALGORITHMS, &["--key", key]) {
+            assert_eq!(counts(&rule), (0, 0, 2), "key {key}: {rule}");
         }
     }
+}
+
+/// The types hashed directly by their own function (uuid, int2, real, bool, varchar,
+/// char(n), with NULLs and a text key beside the integer one), each given the changes that
+/// break a combination of per-column hashes: two rows swapping a value, every row set to one
+/// value, a value moved to the neighbouring column of the same type, a value turned NULL and
+/// a NULL given the type's zero.
+#[test]
+fn every_change_to_a_directly_hashed_type_is_found() {
+    let Some(server) = server() else { return };
+    let base = |t: &str| {
+        format!(
+            "CREATE TABLE {t} (id int PRIMARY KEY, tk text UNIQUE, u uuid, u2 uuid, s int2,
+               s2 int2, r real, b bool, v varchar(20), c char(4));
+             INSERT INTO {t} SELECT i, 'k' || i, md5(i::text)::uuid, md5((-i)::text)::uuid,
+               i % 300, i % 7, CASE WHEN i % 5 = 0 THEN NULL ELSE i / 4.0 END, i % 2 = 0,
+               'v' || i, 'c' || (i % 9) FROM generate_series(1, 3000) i;"
+        )
+    };
+    // (table, mutation, changed rows)
+    let cases = [
+        (
+            "swap_uuid",
+            "UPDATE $T SET u = CASE id WHEN 1 THEN (SELECT u FROM $T WHERE id = 2)
+            ELSE (SELECT u FROM $T WHERE id = 1) END WHERE id IN (1, 2)",
+            2,
+        ),
+        ("one_int2", "UPDATE $T SET s = 7", 2990),
+        ("move_uuid", "UPDATE $T SET u = u2, u2 = u WHERE id = 5", 1),
+        ("move_int2", "UPDATE $T SET s = s2, s2 = s WHERE id = 8", 1),
+        (
+            "real_to_null",
+            "UPDATE $T SET r = NULL WHERE id IN (1, 2, 3)",
+            3,
+        ),
+        ("null_to_zero", "UPDATE $T SET r = 0 WHERE r IS NULL", 600),
+        ("flip_bools", "UPDATE $T SET b = NOT b", 3000),
+        ("varchar_case", "UPDATE $T SET v = upper(v) WHERE id = 9", 1),
+        (
+            "char_to_null",
+            "UPDATE $T SET c = NULL WHERE id IN (10, 11)",
+            2,
+        ),
+    ];
+    let source = fresh_database(&server, "cc_adv_direct_s");
+    let target = fresh_database(&server, "cc_adv_direct_t");
+    let (mut s_sql, mut t_sql) = (String::new(), String::new());
+    for (table, mutation, _) in &cases {
+        s_sql.push_str(&base(table));
+        t_sql.push_str(&base(table));
+        t_sql.push_str(&mutation.replace("$T", table));
+        t_sql.push(';');
+    }
+    execute(&source, &s_sql);
+    execute(&target, &t_sql);
+    let dir = project(&[]);
+    let mut problems = Vec::new();
+    for (table, _, changed) in cases {
+        let (left, right) = (format!("{source}#{table}"), format!("{target}#{table}"));
+        for key in ["id", "tk"] {
+            for rule in diffs(dir.path(), &left, &right, &ALGORITHMS, &["--key", key]) {
+                if counts(&rule) != (0, 0, changed) {
+                    problems.push(format!(
+                        "{table} (key {key}, {}): expected {changed} changed, got {:?}",
+                        rule["diff"]["algorithm"],
+                        counts(&rule)
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
@@ -544,49 +631,37 @@ fn rows_without_a_key_count_alike_under_every_algorithm() {
     );
     let dir = project(&[]);
     // A NOT NULL key whose name needs quoting: its bounds come from the index alone.
-    let mixed: Vec<Value> = ["join", "checksum"]
-        .iter()
-        .map(|a| {
-            diff(
-                dir.path(),
-                &format!("{source}#Mixed"),
-                &format!("{target}#Mixed"),
-                &["--key", "Id", "--algorithm", a],
-            )
-        })
-        .collect();
+    let mixed = diffs(
+        dir.path(),
+        &format!("{source}#Mixed"),
+        &format!("{target}#Mixed"),
+        &["join", "checksum"],
+        &["--key", "Id"],
+    );
     assert_eq!(counts(&mixed[0]), (1, 0, 1), "{}", mixed[0]);
     assert_eq!(counts(&mixed[1]), counts(&mixed[0]), "{}", mixed[1]);
     assert_eq!(mixed[1]["diff"]["algorithm"], "checksum", "{}", mixed[1]);
     // A `where` that leaves out the keyless row: it is not looked for, nor counted.
     for t in ["plain", "indexed"] {
-        let filtered: Vec<Value> = ["join", "checksum"]
-            .iter()
-            .map(|a| {
-                diff(
-                    dir.path(),
-                    &format!("{source}#{t}"),
-                    &format!("{target}#{t}"),
-                    &["--key", "id", "--algorithm", a, "--where", "v <> 'lost'"],
-                )
-            })
-            .collect();
+        let filtered = diffs(
+            dir.path(),
+            &format!("{source}#{t}"),
+            &format!("{target}#{t}"),
+            &["join", "checksum"],
+            &["--key", "id", "--where", "v <> 'lost'"],
+        );
         assert_eq!(counts(&filtered[0]), (0, 0, 1), "{t}: {}", filtered[0]);
         assert_eq!(counts(&filtered[1]), (0, 0, 1), "{t}: {}", filtered[1]);
         assert_eq!(filtered[1]["diff"]["algorithm"], "checksum", "{t}");
     }
     for t in ["plain", "indexed"] {
-        let results: Vec<Value> = ["join", "checksum", "auto"]
-            .iter()
-            .map(|a| {
-                diff(
-                    dir.path(),
-                    &format!("{source}#{t}"),
-                    &format!("{target}#{t}"),
-                    &["--key", "id", "--algorithm", a],
-                )
-            })
-            .collect();
+        let results = diffs(
+            dir.path(),
+            &format!("{source}#{t}"),
+            &format!("{target}#{t}"),
+            &["join", "checksum", "auto"],
+            &["--key", "id"],
+        );
         assert_eq!(counts(&results[0]), (0, 1, 1), "{t}: {}", results[0]);
         for rule in &results[1..] {
             assert_eq!(counts(rule), counts(&results[0]), "{t}: {rule}");

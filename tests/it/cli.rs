@@ -260,3 +260,61 @@ fn a_command_line_diff_error_has_no_made_up_position() {
         out.stdout
     );
 }
+
+/// `diff`'s `--normalize` and `--timezone` are read by the names a rule's `normalize:` takes:
+/// a typo is exit 2 with the near name, before any file is read; the names that exist work.
+#[test]
+fn diff_flags_misspelt_are_named_with_a_suggestion() {
+    let dir = project(&[("a.csv", "id,v\n1,x \n"), ("b.csv", "id,v\n1,x\n")]);
+    let out = crosscheck(
+        dir.path(),
+        &[
+            "diff",
+            "a.csv",
+            "b.csv",
+            "--key",
+            "id",
+            "--normalize",
+            "trm",
+        ],
+    );
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("--normalize trm") && out.stderr.contains("did you mean `trim`?"),
+        "{}",
+        out.stderr
+    );
+    let zone = crosscheck(
+        dir.path(),
+        &[
+            "diff",
+            "a.csv",
+            "b.csv",
+            "--key",
+            "id",
+            "--timezone",
+            "Europe/Berln",
+        ],
+    );
+    assert_eq!(zone.code, 2);
+    assert!(
+        zone.stderr
+            .contains("--timezone Europe/Berln: unknown time zone"),
+        "{}",
+        zone.stderr
+    );
+    let trimmed = crosscheck(
+        dir.path(),
+        &[
+            "diff",
+            "a.csv",
+            "b.csv",
+            "--key",
+            "id",
+            "--normalize",
+            "trim",
+            "-q",
+        ],
+    );
+    assert_eq!(trimmed.code, 0, "{}{}", trimmed.stdout, trimmed.stderr);
+}
