@@ -67,6 +67,18 @@ pub enum Direct {
 }
 
 impl Direct {
+    /// The value as an element of a record (a key hash): the types whose record hash is
+    /// unsound go through their send form, as `HashAs::Send` does.
+    fn in_record(self, expr: &str) -> String {
+        match self {
+            Direct::Int8 => format!("int8send({expr})"),
+            // `+ 0` turns -0 into 0, which PostgreSQL and the join count as equal.
+            Direct::Float4 => format!("float4send(({expr}) + 0::float4)"),
+            Direct::Float8 => format!("float8send(({expr}) + 0::float8)"),
+            _ => expr.to_string(),
+        }
+    }
+
     /// The call hashing `value` with `seed` (both int8 expressions but `value`).
     fn call(self, value: &str, seed: &str) -> String {
         match self {
@@ -106,8 +118,8 @@ pub enum HashAs {
     Direct(Direct),
     /// The type's own hash is sound inside a record: date, and types read as text.
     Native,
-    /// Through the named binary send function (`int8send(x)`): 64-bit values, floats, `bpchar`
-    /// with its padding, interval fields.
+    /// Through the named binary send function (`timestamp_send(x)`): timestamps, `time`,
+    /// `interval` fields, `bpchar` with its padding.
     Send(&'static str),
     /// `numeric_send(trim_scale(x))`: the sign, NaN and ±Infinity kept, 5.0 and 5.00 alike.
     Numeric,
@@ -132,9 +144,9 @@ impl HashAs {
             "bool" => HashAs::Direct(Direct::Bool),
             "uuid" => HashAs::Direct(Direct::Uuid),
             "text" | "varchar" => HashAs::Direct(Direct::Text),
-            "int8" => HashAs::Send("int8send"),
-            "float4" => HashAs::Send("float4send"),
-            "float8" => HashAs::Send("float8send"),
+            "int8" => HashAs::Direct(Direct::Int8),
+            "float4" => HashAs::Direct(Direct::Float4),
+            "float8" => HashAs::Direct(Direct::Float8),
             "timestamp" => HashAs::Send("timestamp_send"),
             "timestamptz" => HashAs::Send("timestamptz_send"),
             "time" => HashAs::Send("time_send"),
@@ -151,10 +163,8 @@ impl HashAs {
     /// The expression PostgreSQL hashes for the value `expr` inside a record (key hashes).
     pub fn wrap(self, expr: &str) -> String {
         match self {
-            HashAs::Direct(_) | HashAs::Native => expr.to_string(),
-            // `+ 0` turns -0 into 0, which PostgreSQL and the join count as equal.
-            HashAs::Send(f @ "float8send") => format!("{f}(({expr}) + 0::float8)"),
-            HashAs::Send(f @ "float4send") => format!("{f}(({expr}) + 0::float4)"),
+            HashAs::Direct(direct) => direct.in_record(expr),
+            HashAs::Native => expr.to_string(),
             HashAs::Send(function) => format!("{function}({expr})"),
             HashAs::Numeric => format!("numeric_send(trim_scale({expr}))"),
             HashAs::NumericFixedScale => format!("numeric_send({expr})"),
@@ -168,9 +178,6 @@ impl HashAs {
     pub fn element(self, expr: &str) -> Element {
         match self {
             HashAs::Direct(direct) => Element::Direct(direct, expr.to_string()),
-            HashAs::Send("int8send") => Element::Direct(Direct::Int8, expr.to_string()),
-            HashAs::Send("float8send") => Element::Direct(Direct::Float8, expr.to_string()),
-            HashAs::Send("float4send") => Element::Direct(Direct::Float4, expr.to_string()),
             // Its text with the padding (a cast to text trims it), as `text` values hash.
             HashAs::Send("bpcharsend") => {
                 Element::Direct(Direct::Text, format!("textin(bpcharout({expr}))"))
