@@ -490,6 +490,11 @@ mod tests {
         }
     }
 
+    async fn merged(source: &Rows, target: &Rows, rng: &mut Lcg) -> MergeResult {
+        let (s, t) = (stream(source, rng), stream(target, rng));
+        merge(s, t, &spec()).await.unwrap()
+    }
+
     /// `(only in source, only in target, changed, duplicate keys, matched)` counted naively.
     fn naive(source: &Rows, target: &Rows) -> (u64, u64, u64, u64, u64) {
         let group = |rows: &Rows| {
@@ -551,13 +556,7 @@ mod tests {
             target.retain(|_| rng.next(50) != 0);
             let end = rows as i64;
             target.extend((end..end + (rng.next(3) as i64)).map(|k| (k, Some(k))));
-            let result = merge(
-                stream(&source, &mut rng),
-                stream(&target, &mut rng),
-                &spec(),
-            )
-            .await
-            .unwrap();
+            let result = merged(&source, &target, &mut rng).await;
             let got = (
                 result.only_in_source,
                 result.only_in_target,
@@ -593,13 +592,7 @@ mod tests {
         let mut rng = Lcg(1);
         let source: Rows = vec![(1, Some(10)), (2, Some(20)), (4, None)];
         let target: Rows = vec![(2, Some(21)), (3, Some(30)), (4, Some(0))];
-        let result = merge(
-            stream(&source, &mut rng),
-            stream(&target, &mut rng),
-            &spec(),
-        )
-        .await
-        .unwrap();
+        let result = merged(&source, &target, &mut rng).await;
         let shown: Vec<(Value, Kind, Value, Value)> = result
             .differences
             .iter()
