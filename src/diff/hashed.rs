@@ -55,21 +55,16 @@ pub fn digest_sql(
     // The key hash seeds every column's hash (see `hash` for why): computed once per row in a
     // subquery the planner keeps (`OFFSET 0`), under a name no column has.
     let row_hashes = hashing.row_hashes(KEY_HASH);
-    let mut filters: Vec<String> = predicate.map(|p| format!("({p})")).into_iter().collect();
-    if !parents.is_empty() {
-        filters.push(format!(
-            "({})",
-            parents
-                .iter()
-                .map(|b| b.condition(&hash))
-                .collect::<Vec<_>>()
-                .join(" OR ")
-        ));
-    }
-    let filter = if filters.is_empty() {
+    // The user's `where` inside; the parent buckets outside, on the key hash already
+    // computed, so neither it nor the row hash is computed for rows of other buckets twice.
+    let filter = predicate
+        .map(|p| format!(" WHERE ({p})"))
+        .unwrap_or_default();
+    let buckets = if parents.is_empty() {
         String::new()
     } else {
-        format!(" WHERE {}", filters.join(" AND "))
+        let any: Vec<String> = parents.iter().map(|b| b.condition(KEY_HASH)).collect();
+        format!(" WHERE {}", any.join(" OR "))
     };
     let aggregate = match &row_hashes.1 {
         Some(_) => "sum(rh)::text || '/' || sum(rs)::text",
@@ -83,8 +78,8 @@ pub fn digest_sql(
     format!(
         "SELECT (h & {mask}) AS bucket, count(*), count(DISTINCT h), {aggregate} \
          FROM (SELECT {KEY_HASH} AS h, {} AS rh{strict} \
-         FROM (SELECT {hash} AS {KEY_HASH}, * FROM {}{filter} OFFSET 0) AS keyed) AS hashed \
-         GROUP BY 1",
+         FROM (SELECT {hash} AS {KEY_HASH}, * FROM {}{filter} OFFSET 0) AS keyed{buckets}) \
+         AS hashed GROUP BY 1",
         row_hashes.0,
         hashing.table.qualified_name(),
         mask = Bucket::mask(level)
