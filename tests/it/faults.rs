@@ -274,6 +274,64 @@ fn a_frozen_backend_ends_in_exit_2_by_the_client_side_timeout() {
     assert_eq!(after["status"], "pass", "{after}");
 }
 
+/// The checksum's statements (bounds, digests, each wrapped in its own planner setting) are
+/// bounded by the same client-side limit: a backend frozen in one of them ends the rule in
+/// an error naming the source, and the connection is not handed to the next rule.
+#[test]
+fn a_frozen_backend_in_a_checksum_ends_in_exit_2() {
+    let Some(server) = server() else { return };
+    let db = slow_database(&server, "cc_frozen_sum");
+    execute(
+        &db,
+        "CREATE TABLE wide (id int4 PRIMARY KEY, v text);
+         INSERT INTO wide SELECT g, 'v' || g FROM generate_series(1, 50) g;
+         CREATE VIEW slow_wide AS SELECT id, v FROM wide, LATERAL pg_sleep(0.5) AS pause;",
+    );
+    let config = "sources:\n  db:\n    postgres: ${CC_DB}\n    statement_timeout: 2s\n    max_connections: 1\n";
+    let rules = "rules:
+  - name: slow_sum
+    type: diff
+    source: db.wide
+    target: db.slow_wide
+    key: [id]
+    algorithm: checksum
+  - name: after
+    type: sql
+    sql: SELECT id FROM db.t WHERE id < 0
+";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    let started = Instant::now();
+    let child = spawn_run(dir.path(), &db);
+    let mut backend = None;
+    assert!(eventually(Duration::from_secs(20), || {
+        backend = active_queries(&server, "cc_frozen_sum")
+            .into_iter()
+            .find(|(_, q)| q.contains("slow_wide"))
+            .map(|(pid, _)| pid);
+        backend.is_some()
+    }));
+    let pid = backend.expect("a backend") as u32;
+    signal(pid, "STOP");
+    let _resume = Resume(pid);
+    let out = wait_bounded(child, Duration::from_secs(30), "a frozen checksum");
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let report = out.json();
+    let slow = crate::support::rule(&report, "slow_sum");
+    let message = slow["message"].as_str().unwrap_or_default();
+    assert_eq!(slow["status"], "error", "{slow}");
+    assert!(
+        message.contains("`db`") && message.contains("no answer"),
+        "{message}"
+    );
+    let after = crate::support::rule(&report, "after");
+    assert_eq!(after["status"], "pass", "{after}");
+}
+
 // --- 3. signals -----------------------------------------------------------------------------
 
 #[test]
