@@ -74,13 +74,15 @@ pub async fn explain(args: ExplainArgs) -> Result<u8> {
         match pushdown::try_push(frame.logical_plan()) {
             Some(pushed) => {
                 out.push_str(&format!(
-                    "   runs inside PostgreSQL source `{}`, which receives:\n{}\n",
+                    "   runs inside {} source `{}`, which receives:\n{}\n",
+                    pushed.engine(),
                     pushed.source(),
                     indent(pushed.sql(), 6)
                 ));
-                out.push_str(
-                    "   (if PostgreSQL rejects that SQL, the query runs in-process instead)\n",
-                );
+                out.push_str(&format!(
+                    "   (if {} rejects that SQL, the query runs in-process instead)\n",
+                    pushed.engine()
+                ));
             }
             None => {
                 let plan = frame

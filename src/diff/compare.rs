@@ -15,22 +15,7 @@ use datafusion::arrow::compute::kernels::cmp::not_distinct;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 
 use crate::config::{Normalize, Tolerance};
-
-/// What the values of a column pair mean, decided from both sides' types.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Family {
-    /// Integers and decimals: exact.
-    Exact,
-    /// A float (or a number written as text) on either side: compared as f64.
-    Float,
-    Text,
-    /// Timestamps; `aware` when either side carries a time zone.
-    Instant,
-    Date,
-    Bool,
-    /// Anything else compares by its text.
-    Other,
-}
+pub use crate::source::keyed::{Family, Policy};
 
 fn is_int(t: &DataType) -> bool {
     t.is_integer()
@@ -83,30 +68,6 @@ pub fn family_against_text(typed: &DataType) -> Family {
         // Bytes, lists and the rest compare by the text an export writes for them.
         _ => Family::Other,
     }
-}
-
-/// How one column pair is compared.
-#[derive(Clone, Debug)]
-pub struct Policy {
-    pub family: Family,
-    pub tolerance: Option<Tolerance>,
-    pub normalize: Normalize,
-    /// The zone naive timestamps are read in, when compared with instants.
-    pub timezone: chrono_tz::Tz,
-    /// Both sides have the same Arrow type: the checksum may hash values as they are.
-    pub same_type: bool,
-    /// NULL means "could not be determined" (a tree file's `sha256` when it was not read):
-    /// it equals nothing, not even another NULL.
-    pub null_is_unknown: bool,
-    /// The text side of the pair holds exact numbers (a database's unconstrained `numeric`):
-    /// against a float it is not rounded to one (see `float_exact`).
-    pub exact_text: bool,
-    /// A float against an exact number (see `float_exact`): compared by the digits the float
-    /// holds, which the checksum cannot hash.
-    pub float_against_exact: bool,
-    /// A database's `jsonb` column on either side: text compares as JSON values (see
-    /// `json_text`). A `json` column's exact text is its value, and compares as text.
-    pub json: bool,
 }
 
 use crate::kernel::values::NULL_IS_UNKNOWN;
@@ -308,10 +269,7 @@ fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> Result<Arr
             let uuids: StringArray = array
                 .as_fixed_size_binary()
                 .iter()
-                .map(|v| {
-                    v.map(crate::source::postgres::decode::uuid_text)
-                        .transpose()
-                })
+                .map(|v| v.map(crate::kernel::values::uuid_text).transpose())
                 .collect::<Result<_, _>>()?;
             Ok(Arc::new(uuids))
         }

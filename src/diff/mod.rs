@@ -3,6 +3,7 @@
 //! `side` reads each side sorted by key; `merge` walks both in one pass; `compare` decides
 //! equality by meaning. The result is plain data for the engine and the reports.
 
+pub mod bisect;
 pub mod checksum;
 pub mod compare;
 pub mod float_exact;
@@ -19,7 +20,7 @@ use std::collections::BTreeMap;
 use datafusion::prelude::SessionContext;
 
 use crate::config::{Algorithm, DiffOptions, TableName};
-use crate::source::postgres::PgTable;
+use crate::source::keyed::{Digester, HashBucket, KeyedTable, Pairing, Range};
 pub use merge::{Difference, Kind};
 
 /// One side of a diff.
@@ -100,14 +101,14 @@ fn merged_with(mut merged: merge::MergeResult, agreed_rows: u64) -> merge::Merge
     merged
 }
 
-/// Both sides as PostgreSQL tables the checksum algorithm can bisect, or why not.
+/// Both sides as database tables the checksum algorithm can bisect, or why not.
 async fn checksum_eligibility(
     ctx: &SessionContext,
     source: &Side,
     target: &Side,
     plan: &plan::DiffPlan,
     options: &DiffOptions,
-) -> Result<(PgTable, PgTable), String> {
+) -> Result<[Box<dyn KeyedTable>; 2], String> {
     let table = |side: &Side| match side {
         Side::Table { table, .. } => Ok(table.clone()),
         Side::Query { .. } => Err(
@@ -115,7 +116,7 @@ async fn checksum_eligibility(
         ),
     };
     let (s, t) = (table(source)?, table(target)?);
-    let (s, t) = (pg_table(ctx, &s).await?, pg_table(ctx, &t).await?);
+    let (s, t) = (keyed_table(ctx, &s).await?, keyed_table(ctx, &t).await?);
 
     if plan.policies.iter().any(|p| p.tolerance.is_some()) || !options.tolerance.is_empty() {
         return Err("tolerances cannot be hashed".into());
@@ -127,18 +128,39 @@ async fn checksum_eligibility(
             plan.column_names[i]
         ));
     }
-    Ok((s, t))
+    Ok([s, t])
 }
 
-async fn pg_table(ctx: &SessionContext, name: &TableName) -> Result<PgTable, String> {
+async fn keyed_table(
+    ctx: &SessionContext,
+    name: &TableName,
+) -> Result<Box<dyn KeyedTable>, String> {
     let provider = ctx
         .table_provider(crate::kernel::reference(name))
         .await
         .map_err(|e| crate::kernel::error_text(&e))?;
-    (provider.as_ref() as &dyn std::any::Any)
-        .downcast_ref::<PgTable>()
-        .map(|t| PgTable::new(t.session.clone(), t.def.clone()))
-        .ok_or_else(|| format!("`{name}` is not a PostgreSQL table"))
+    crate::source::keyed::keyed(provider.as_ref())
+        .ok_or_else(|| format!("`{name}` is not a database table"))
+}
+
+fn pairing(plan: &plan::DiffPlan) -> Pairing<'_> {
+    Pairing {
+        source: &plan.source,
+        target: &plan.target,
+        policies: &plan.policies,
+    }
+}
+
+/// Both sides' digesters, each with its `where` in its database's SQL.
+async fn digesters<'a>(
+    ctx: &SessionContext,
+    [s, t]: &'a [Box<dyn KeyedTable>; 2],
+    [source, target]: [&Side; 2],
+    plan: &'a plan::DiffPlan,
+) -> Result<[Box<dyn Digester + 'a>; 2], String> {
+    let s_where = predicate::side_where(ctx, source, s.as_ref()).await?;
+    let t_where = predicate::side_where(ctx, target, t.as_ref()).await?;
+    s.digesters(t.as_ref(), pairing(plan), [s_where, t_where])
 }
 
 /// Runs a diff of `source` against `target`; keeps the first `keep` differences (all of
@@ -167,17 +189,14 @@ pub async fn run(
                 "the checksum algorithm cannot run here: {reason}; use `algorithm: join`"
             ));
         }
-        (Algorithm::Checksum | Algorithm::Auto, Ok((s, t))) => {
-            let s_where = predicate::side_where(ctx, source).await?;
-            let t_where = predicate::side_where(ctx, target).await?;
-            let (s_pred, t_pred) = (s_where.as_deref(), t_where.as_deref());
+        (Algorithm::Checksum | Algorithm::Auto, Ok(tables)) => {
+            let sides = digesters(ctx, &tables, [source, target], &plan).await?;
             let result = if integer_key(&plan) {
-                checksum::run((&s, s_pred), (&t, t_pred), &plan, &spec)
+                checksum::run(&sides, &spec)
                     .await?
-                    .map(|(m, run)| merged_with(m, run.agreed_rows))
+                    .map(|(m, agreed)| merged_with(m, agreed))
             } else {
-                let (merged, agreed) =
-                    hashed::run((&s, s_pred), (&t, t_pred), &plan, &spec).await?;
+                let (merged, agreed) = hashed::run(&sides, &spec).await?;
                 Some(merged_with(merged, agreed))
             };
             match result {
@@ -244,31 +263,28 @@ pub async fn explain(
         plan.key_names.join(", "),
         plan.column_names.join(", ")
     ));
-    if let Ok((s, t)) = &eligible
+    if let Ok(tables) = &eligible
         && algorithm == "checksum"
     {
-        let s_where = predicate::side_where(ctx, source).await?;
+        let [s, _] = digesters(ctx, tables, [source, target], &plan).await?;
         let digest = if integer_key(&plan) {
-            let range = [checksum::Range { low: 0, high: 0 }];
-            let (hashing, _) = checksum::Hashing::pair(s, t, &plan);
-            let sql = checksum::digest_sql(hashing, s_where.as_deref(), &range);
+            let sql = s.range_digest_sql(&[Range { low: 0, high: 0 }]);
             format!(
                 "key ranges ({} buckets a level), e.g. the source receives:\n  {}",
-                checksum::FAN_OUT,
+                crate::source::keyed::FAN_OUT,
                 sql.replace("BETWEEN 0 AND 0", "BETWEEN LOW AND HIGH")
             )
         } else {
-            let (hashing, _) = checksum::Hashing::pair(s, t, &plan);
-            let sql = hashed::digest_sql(hashing, s_where.as_deref(), 1, &[]);
+            let sql = s.hash_digest_sql(&[HashBucket::ALL]);
             format!(
                 "buckets of the key's hash ({} bits a level), e.g. the source receives:\n  {sql}",
-                hashed::BITS
+                crate::source::keyed::HASH_BITS
             )
         };
         out.push_str(&format!("each database sums row hashes per {digest}\n"));
         out.push_str(&format!(
             "differing buckets of at most {} rows are read sorted by key and merged\n",
-            checksum::READ_ROWS
+            bisect::READ_ROWS
         ));
         return Ok(out);
     }
@@ -277,11 +293,11 @@ pub async fn explain(
         ("target", target, &plan.target),
     ] {
         match side {
-            Side::Table { table, .. } => match pg_table(ctx, table).await {
-                Ok(pg) => {
-                    let pg_where = predicate::side_where(ctx, side).await?;
-                    let (sql, _) = side::postgres_sql(&pg, pg_where.as_deref(), side_plan);
-                    out.push_str(&format!("{label}: PostgreSQL source `{}` streams, in key order:\n  {sql}\n", table.source));
+            Side::Table { table, .. } => match keyed_table(ctx, table).await {
+                Ok(keyed) => {
+                    let keyed_where = predicate::side_where(ctx, side, keyed.as_ref()).await?;
+                    let sql = keyed.sorted_sql(keyed_where.as_deref(), side_plan);
+                    out.push_str(&format!("{label}: {} source `{}` streams, in key order:\n  {sql}\n", keyed.engine(), table.source));
                 }
                 Err(_) => out.push_str(&format!("{label}: read and sorted in-process (DataFusion, spilling to disk if needed):\n  {}\n", side::datafusion_sql(side, side_plan))),
             },

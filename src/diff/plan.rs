@@ -16,21 +16,7 @@ use super::Side;
 use super::compare::{Family, Policy, family, family_against_text};
 use crate::config::diagnostic::did_you_mean;
 use crate::config::{DiffOptions, Tolerance};
-
-/// How one side is read: its key expressions, then its compared columns, in merge order.
-#[derive(Clone, Debug)]
-pub struct SidePlan {
-    /// `(column, cast to text)` per key.
-    pub keys: Vec<(String, bool)>,
-    /// Per key of a side read as raw text: the merge type its text is cast to before sorting.
-    pub key_casts: Vec<Option<DataType>>,
-    pub columns: Vec<String>,
-    /// Per column: read as the source's own text form (a time or an interval compared with
-    /// a CSV field holds what the database would write).
-    pub as_text: Vec<bool>,
-    /// Every column read as its exact text: a CSV side against a typed side.
-    pub raw: bool,
-}
+pub use crate::source::keyed::SidePlan;
 
 /// What the merge needs to know of a column that is only on one side.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,28 +1,32 @@
-//! A diff's `where` on a PostgreSQL table, made safe to send: the user's text is planned by
+//! A diff's `where` on a database table, made safe to send: the user's text is planned by
 //! DataFusion against the table's columns (so only columns of the table and functions
-//! DataFusion knows are accepted) and unparsed to PostgreSQL SQL, as pushed-down queries of
-//! the other rules are. Text is never pasted into the SQL PostgreSQL receives: a server
+//! DataFusion knows are accepted) and unparsed to the database's SQL
+//! (`KeyedTable::where_sql`), as pushed-down queries of the other rules are. Text is never pasted into the SQL PostgreSQL receives: a server
 //! function such as `pg_terminate_backend` or a user function with side effects is unknown
 //! to DataFusion and rejected before anything is sent.
 
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::TreeNode;
 use datafusion::execution::context::SQLOptions;
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::SessionContext;
-use datafusion::sql::unparser::Unparser;
-use datafusion::sql::unparser::dialect::PostgreSqlDialect;
 
 use super::Side;
 use crate::config::TableName;
+use crate::source::keyed::KeyedTable;
 
-/// The `where` of a table side as PostgreSQL SQL over the table's bare column names.
-pub async fn postgres_where(
+/// The `where` of a table side as the database's SQL over the table's bare column names.
+pub async fn where_sql(
     ctx: &SessionContext,
     table: &TableName,
     predicate: &str,
+    keyed: &dyn KeyedTable,
 ) -> Result<String, String> {
-    let fail =
-        |why: String| format!("the `where` on `{table}` cannot be sent to PostgreSQL: {why}");
+    let fail = |why: String| {
+        format!(
+            "the `where` on `{table}` cannot be sent to {}: {why}",
+            keyed.engine()
+        )
+    };
     // `check_predicate` made sure the text is one expression, so it cannot end the WHERE.
     let sql = format!(
         "SELECT * FROM {} WHERE ({predicate})",
@@ -63,36 +67,26 @@ pub async fn postgres_where(
                 .into(),
         ));
     }
-    // Columns arrive qualified with crosscheck's table name; PostgreSQL knows them bare.
-    let bare = expr
-        .transform(|e| match e {
-            Expr::Column(mut c) => {
-                c.relation = None;
-                Ok(Transformed::yes(Expr::Column(c)))
-            }
-            other => Ok(Transformed::no(other)),
-        })
-        .map_err(|e| fail(crate::kernel::error_text(&e)))?
-        .data;
-    Unparser::new(&PostgreSqlDialect {})
-        .expr_to_sql(&bare)
-        .map(|ast| ast.to_string())
-        .map_err(|e| fail(crate::kernel::error_text(&e)))
+    keyed.where_sql(&expr).map_err(fail)
 }
 
-/// The side's `where` as PostgreSQL SQL, when the side is a table with a `where`.
-pub async fn side_where(ctx: &SessionContext, side: &Side) -> Result<Option<String>, String> {
+/// The side's `where` in its database's SQL, when the side is a table with a `where`.
+pub async fn side_where(
+    ctx: &SessionContext,
+    side: &Side,
+    keyed: &dyn KeyedTable,
+) -> Result<Option<String>, String> {
     match side {
         Side::Table {
             table,
             predicate: Some(p),
-        } => postgres_where(ctx, table, p).await.map(Some),
+        } => where_sql(ctx, table, p, keyed).await.map(Some),
         _ => Ok(None),
     }
 }
 
 /// Plans each side's `where` as it will run, so `validate` reports an unknown function or
-/// column (or one refused on a PostgreSQL table) before anything runs.
+/// column (or one a database table refuses) before anything runs.
 pub async fn check(ctx: &SessionContext, sides: [&Side; 2]) -> Result<(), String> {
     for side in sides {
         let Side::Table {
@@ -106,11 +100,8 @@ pub async fn check(ctx: &SessionContext, sides: [&Side; 2]) -> Result<(), String
             .table_provider(crate::kernel::reference(table))
             .await
             .map_err(|e| crate::kernel::error_text(&e))?;
-        if (provider.as_ref() as &dyn std::any::Any)
-            .downcast_ref::<crate::source::postgres::PgTable>()
-            .is_some()
-        {
-            postgres_where(ctx, table, p).await?;
+        if let Some(keyed) = crate::source::keyed::keyed(provider.as_ref()) {
+            where_sql(ctx, table, p, keyed.as_ref()).await?;
         } else {
             let sql = format!(
                 "SELECT * {}",

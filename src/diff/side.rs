@@ -1,24 +1,19 @@
-//! Each side of a diff as one stream sorted by key (ascending, NULLs last). A plain
-//! PostgreSQL table is read by PostgreSQL itself in key order — text keys in the "C"
-//! collation, which is byte order, as Arrow compares — and everything else is sorted by
-//! DataFusion, which spills to disk past its memory limit.
+//! Each side of a diff as one stream sorted by key (ascending, NULLs last). A database
+//! table is read by its database in key order, in byte order for text as Arrow compares
+//! (`KeyedTable::sorted`), and everything else is sorted by DataFusion, which spills to
+//! disk past its memory limit.
 
-use std::any::Any;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::logical_expr::{Expr, cast, try_cast};
 use datafusion::physical_plan::SendableRecordBatchStream;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{SessionContext, col, ident};
-use postgres_protocol::escape::escape_identifier;
 
 use super::Side;
 use super::plan::SidePlan;
 use crate::kernel::sqlgen::ident as sql_ident;
-use crate::source::postgres::PgTable;
-use crate::source::postgres::decode::Kind;
 
 pub async fn sorted_stream(
     ctx: &SessionContext,
@@ -30,12 +25,12 @@ pub async fn sorted_stream(
             .table_provider(crate::kernel::reference(table))
             .await
             .map_err(|e| crate::kernel::error_text(&e))?;
-        if let Some(pg) = (provider.as_ref() as &dyn Any).downcast_ref::<PgTable>() {
-            let pg_where = match predicate {
-                Some(p) => Some(super::predicate::postgres_where(ctx, table, p).await?),
+        if let Some(keyed) = crate::source::keyed::keyed(provider.as_ref()) {
+            let keyed_where = match predicate {
+                Some(p) => Some(super::predicate::where_sql(ctx, table, p, keyed.as_ref()).await?),
                 None => None,
             };
-            return Ok(postgres_stream(pg, pg_where.as_deref(), plan));
+            return Ok(keyed.sorted(keyed_where.as_deref(), plan));
         }
         if plan.raw
             && let Some(text) = crate::source::files::text_table(provider.as_ref())
@@ -143,99 +138,4 @@ pub fn datafusion_sql(side: &Side, plan: &SidePlan) -> String {
         select.join(", "),
         order.join(", ")
     )
-}
-
-/// The SELECT PostgreSQL runs for one side: keys cast where needed, text keys ordered in
-/// the C collation. `predicate` is PostgreSQL SQL from `predicate::postgres_where`, never
-/// the user's text.
-pub fn postgres_sql(
-    table: &PgTable,
-    predicate: Option<&str>,
-    plan: &SidePlan,
-) -> (String, Vec<Kind>) {
-    let column = |name: &str| table.def.columns.iter().find(|c| c.name == name);
-    let mut select = Vec::new();
-    let mut kinds = Vec::new();
-    let mut order = Vec::new();
-    for (i, (key, as_text)) in plan.keys.iter().enumerate() {
-        let c = column(key);
-        let text_key = *as_text || c.is_some_and(|c| c.kind == Kind::Text);
-        let expr = if *as_text {
-            format!("CAST({} AS text)", escape_identifier(key))
-        } else {
-            c.map(|c| c.select.clone())
-                .unwrap_or_else(|| escape_identifier(key))
-        };
-        kinds.push(if *as_text {
-            Kind::Text
-        } else {
-            c.map(|c| c.kind).unwrap_or(Kind::Text)
-        });
-        let collate = if text_key { " COLLATE \"C\"" } else { "" };
-        order.push(format!("k{i}{collate} ASC NULLS LAST"));
-        select.push(format!("{expr} AS k{i}"));
-    }
-    for (j, name) in plan.columns.iter().enumerate() {
-        let c = column(name);
-        let expr = c
-            .map(|c| c.select.clone())
-            .unwrap_or_else(|| escape_identifier(name));
-        match c.map(|c| c.kind) {
-            _ if plan.as_text[j] => {
-                select.push(format!("({expr})::text AS c{j}"));
-                kinds.push(Kind::Text);
-            }
-            // Arrays are compared as PostgreSQL writes them, dimensions and bounds included
-            // (`{{1,2},{3,4}}` is not `{1,2,3,4}`), as the checksum hashes them.
-            Some(Kind::Array(_)) => {
-                select.push(format!("({expr})::text AS c{j}"));
-                kinds.push(Kind::Text);
-            }
-            kind => {
-                select.push(format!("{expr} AS c{j}"));
-                kinds.push(kind.unwrap_or(Kind::Text));
-            }
-        }
-    }
-    // Ordered through a subquery so the ORDER BY can name the keys' aliases.
-    let inner = format!(
-        "SELECT {} FROM {}{}",
-        select.join(", "),
-        table.qualified_name(),
-        predicate
-            .map(|p| format!(" WHERE ({p})"))
-            .unwrap_or_default()
-    );
-    (
-        format!(
-            "SELECT * FROM ({inner}) AS side ORDER BY {}",
-            order.join(", ")
-        ),
-        kinds,
-    )
-}
-
-pub fn postgres_stream(
-    table: &PgTable,
-    predicate: Option<&str>,
-    plan: &SidePlan,
-) -> SendableRecordBatchStream {
-    let (sql, kinds) = postgres_sql(table, predicate, plan);
-    let mut fields: Vec<Field> = Vec::new();
-    for (i, kind) in kinds.iter().enumerate() {
-        let name = if i < plan.keys.len() {
-            format!("k{i}")
-        } else {
-            format!("c{}", i - plan.keys.len())
-        };
-        fields.push(Field::new(name, kind.data_type(), true));
-    }
-    let schema = Arc::new(Schema::new(fields));
-    let stream = crate::source::postgres::table::copy_stream(
-        table.session.clone(),
-        sql,
-        schema.clone(),
-        kinds,
-    );
-    Box::pin(RecordBatchStreamAdapter::new(schema, stream))
 }

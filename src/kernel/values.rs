@@ -86,6 +86,22 @@ pub fn as_u64(array: &ArrayRef, row: usize) -> Option<u64> {
 /// missing hash), which the diff's comparison honours (see `diff::compare::Policy`).
 pub const NULL_IS_UNKNOWN: &str = "crosscheck.null_is_unknown";
 
+/// A uuid's 16 bytes as its text, `12345678-9abc-…`.
+pub fn uuid_text(v: &[u8]) -> Result<String, String> {
+    let b: [u8; 16] = v
+        .try_into()
+        .map_err(|_| format!("expected 16 bytes, got {}", v.len()))?;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 pub mod csv;
 pub mod files;
 pub mod guard;
+pub mod keyed;
 mod nullmark;
 pub mod parquet_footer;
 pub mod postgres;

@@ -21,6 +21,11 @@ pub enum PushError {
 pub struct Pushed(postgres::pushdown::Pushed);
 
 impl Pushed {
+    /// The database, as the user knows it.
+    pub fn engine(&self) -> &'static str {
+        "PostgreSQL"
+    }
+
     /// The source that runs it.
     pub fn source(&self) -> &str {
         &self.0.session.source

@@ -14,6 +14,8 @@ use datafusion::arrow::datatypes::{
     DataType, Field, IntervalMonthDayNano, IntervalUnit, SchemaRef, TimeUnit,
 };
 
+use crate::kernel::values::uuid_text;
+
 /// Microseconds between 1970-01-01 and PostgreSQL's epoch 2000-01-01.
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 /// Days between 1970-01-01 and 2000-01-01.
@@ -378,19 +380,6 @@ pub fn numeric_to_i128(v: &[u8], scale: i8) -> Result<Option<i128>, String> {
             .ok_or("numeric value too large for its precision")?;
     }
     Ok(Some(if sign == 0x4000 { -value } else { value }))
-}
-
-pub fn uuid_text(v: &[u8]) -> Result<String, String> {
-    let b: [u8; 16] = be(v)?;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    ))
 }
 
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
