@@ -3,6 +3,7 @@
 //! default schema's tables (so `prod.TABLE` works), in rule fields and in SQL alike.
 
 pub mod csv;
+pub mod database;
 pub mod files;
 pub mod guard;
 pub mod keyed;
@@ -62,43 +63,26 @@ pub struct SourceInfo {
     pub location: String,
     /// Tables that could not be read, with the reason; rules that touch them error.
     pub broken: BTreeMap<String, String>,
-    /// The live connections of a PostgreSQL source.
-    pub postgres: Option<Arc<postgres::PgSession>>,
+    /// The live connections of a database source.
+    pub database: Option<Arc<dyn database::Database>>,
 }
 
 impl SourceInfo {
-    /// Rows a PostgreSQL source has sent so far.
+    /// Rows a database source has sent so far.
     pub fn rows_read(&self) -> Option<u64> {
-        self.postgres
-            .as_ref()
-            .map(|s| s.rows_read.load(std::sync::atomic::Ordering::Relaxed))
+        self.database.as_ref().map(|d| d.rows_read())
     }
 }
 
 /// The columns of a table whose text holds a number: a PostgreSQL `numeric` without a
 /// precision is read as its exact text (no digit lost), yet compares as a number.
 pub fn number_text_columns(provider: &dyn TableProvider) -> Vec<String> {
-    pg_columns_where(provider, postgres::catalog::PgColumn::is_number_text)
+    postgres::table::number_text_columns(provider)
 }
 
 /// The `jsonb` columns of a table: their text compares as JSON values.
 pub fn jsonb_columns(provider: &dyn TableProvider) -> Vec<String> {
-    pg_columns_where(provider, postgres::catalog::PgColumn::is_jsonb)
-}
-
-fn pg_columns_where(
-    provider: &dyn TableProvider,
-    wanted: fn(&postgres::catalog::PgColumn) -> bool,
-) -> Vec<String> {
-    let Some(pg) = (provider as &dyn std::any::Any).downcast_ref::<postgres::PgTable>() else {
-        return Vec::new();
-    };
-    pg.def
-        .columns
-        .iter()
-        .filter(|c| wanted(c))
-        .map(|c| c.name.clone())
-        .collect()
+    postgres::table::jsonb_columns(provider)
 }
 
 /// Registers every source in `ctx`; an unreachable source stops the run.
@@ -129,7 +113,7 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                 kind: "files",
                 location: display_path(dir),
                 broken,
-                postgres: None,
+                database: None,
             })
         }
         SourceKind::Postgres {
@@ -151,7 +135,7 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                 kind: "postgres",
                 location: session.info.display(),
                 broken: BTreeMap::new(),
-                postgres: Some(session),
+                database: Some(session),
             })
         }
         SourceKind::Tree { dir } => {
@@ -178,7 +162,7 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                 kind: "tree",
                 location: display_path(dir),
                 broken: BTreeMap::new(),
-                postgres: None,
+                database: None,
             })
         }
     }

@@ -3,6 +3,7 @@
 //! rows travel. The engine and `explain` ask here; each database kind says whether it takes
 //! a plan (PostgreSQL today: `postgres::pushdown`).
 
+use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::logical_expr::LogicalPlan;
 
@@ -18,25 +19,34 @@ pub enum PushError {
 }
 
 /// A query one database source will run.
-pub struct Pushed(postgres::pushdown::Pushed);
+pub struct Pushed(Box<dyn PushedQuery>);
+
+/// What a database kind implements for a query it takes whole.
+#[async_trait]
+pub trait PushedQuery: Send + Sync {
+    /// The database, as the user knows it.
+    fn engine(&self) -> &'static str;
+    /// The source that runs it.
+    fn source(&self) -> &str;
+    /// The SQL the database receives.
+    fn sql(&self) -> &str;
+    /// Runs it there; the rows come back in the types DataFusion planned.
+    async fn execute(&self) -> Result<Vec<RecordBatch>, PushError>;
+}
 
 impl Pushed {
-    /// The database, as the user knows it.
     pub fn engine(&self) -> &'static str {
-        "PostgreSQL"
+        self.0.engine()
     }
 
-    /// The source that runs it.
     pub fn source(&self) -> &str {
-        &self.0.session.source
+        self.0.source()
     }
 
-    /// The SQL the database receives.
     pub fn sql(&self) -> &str {
-        &self.0.sql
+        self.0.sql()
     }
 
-    /// Runs it there; the rows come back in the types DataFusion planned.
     pub async fn execute(&self) -> Result<Vec<RecordBatch>, PushError> {
         self.0.execute().await
     }
@@ -44,5 +54,6 @@ impl Pushed {
 
 /// The plan as one database's SQL, if all of its tables are in that one source.
 pub fn try_push(plan: &LogicalPlan) -> Option<Pushed> {
-    postgres::pushdown::try_push(plan).map(Pushed)
+    let pushed = postgres::pushdown::try_push(plan)?;
+    Some(Pushed(Box::new(pushed)))
 }

@@ -4,13 +4,12 @@
 //! from its own catalog (PostgreSQL: `postgres::catalog`, `postgres::schema_facts`); the
 //! engine compares them here without naming one.
 
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::catalog::TableProvider;
 
-use super::postgres::{PgSession, PgTable};
+use super::database::Database;
 
 /// What a relation of a database source is: a table, a partition, a view…
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,7 +116,7 @@ pub struct Declared {
 /// A database table's place: its source, schema and name, and the connection to ask.
 #[derive(Clone)]
 pub struct Place {
-    session: Arc<PgSession>,
+    pub database: Arc<dyn Database>,
     pub schema: String,
     pub table: String,
 }
@@ -125,30 +124,13 @@ pub struct Place {
 impl Place {
     /// The source's name.
     pub fn source(&self) -> &str {
-        &self.session.source
+        self.database.source_name()
     }
 }
 
 /// What the database behind `provider` declares, if it is a database table.
 pub fn declared(provider: &dyn TableProvider) -> Option<Declared> {
-    let table = (provider as &dyn Any).downcast_ref::<PgTable>()?;
-    let def = &table.def;
-    Some(Declared {
-        kind: def.kind.clone(),
-        partition_bound: def.partition_bound.clone(),
-        partition_key: def.partition_key.clone(),
-        constraints: def.constraints.clone(),
-        columns: def
-            .columns
-            .iter()
-            .map(|c| (c.type_text.clone(), c.not_null))
-            .collect(),
-        place: Place {
-            session: table.session.clone(),
-            schema: def.schema.clone(),
-            table: def.name.clone(),
-        },
-    })
+    super::postgres::schema_facts::declared(provider)
 }
 
 /// The facts of every table at `places`, keyed by (source, schema, table): one round of
@@ -158,18 +140,21 @@ pub async fn load(
     places: &[&Place],
     sequences: bool,
 ) -> Result<BTreeMap<(String, String, String), TableFacts>, String> {
-    type Group = (Arc<PgSession>, Vec<String>);
+    type Group = (Arc<dyn Database>, Vec<String>);
     let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
     for place in places {
         groups
             .entry((place.source().to_string(), place.schema.clone()))
-            .or_insert_with(|| (place.session.clone(), Vec::new()))
+            .or_insert_with(|| (place.database.clone(), Vec::new()))
             .1
             .push(place.table.clone());
     }
     let mut loaded = BTreeMap::new();
-    for ((source, schema), (session, tables)) in &groups {
-        let facts = super::postgres::schema_facts::load(session, schema, tables, sequences).await?;
+    for ((source, schema), (database, tables)) in &groups {
+        let facts = database
+            .clone()
+            .table_facts(schema, tables, sequences)
+            .await?;
         for (table, facts) in facts {
             loaded.insert((source.clone(), schema.clone(), table), facts);
         }

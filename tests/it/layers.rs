@@ -109,3 +109,66 @@ fn crate_paths_are_found_in_groups_and_comments_are_skipped() {
         ]
     );
 }
+
+/// A PostgreSQL type named in `line` (a `Pg…` type, the driver's crates, or a type path
+/// under `postgres::`), comments aside.
+fn names_postgres_type(line: &str) -> bool {
+    let code = line.split("//").next().unwrap_or("");
+    let words: Vec<&str> = code
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .collect();
+    words.iter().any(|w| {
+        let mut parts = w.split("::").filter(|p| !p.is_empty());
+        let pg_type = |p: &str| {
+            p.strip_prefix("Pg")
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+        };
+        let mut after_postgres = false;
+        parts.any(|p| {
+            let hit = pg_type(p)
+                || matches!(p, "tokio_postgres" | "postgres_protocol")
+                || (after_postgres && p.starts_with(|c: char| c.is_ascii_uppercase()));
+            after_postgres |= p == "postgres";
+            hit
+        })
+    })
+}
+
+#[test]
+fn only_the_postgres_source_names_a_postgres_type() {
+    let src = root().join("src");
+    let mut problems = Vec::new();
+    crosscheck::filesystem::walk_files(&src, &mut |p| {
+        let relative = p.strip_prefix(&src).unwrap();
+        if p.extension().is_none_or(|e| e != "rs") || relative.starts_with("source/postgres") {
+            return;
+        }
+        let text = std::fs::read_to_string(p).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            if names_postgres_type(line) {
+                problems.push(format!(
+                    "src/{}:{}: {}",
+                    relative.display(),
+                    number + 1,
+                    line.trim()
+                ));
+            }
+        }
+    });
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn postgres_types_are_recognised_and_module_calls_are_not() {
+    assert!(names_postgres_type(
+        "use super::postgres::{PgSession, PgTable};"
+    ));
+    assert!(names_postgres_type(
+        "pub struct Pushed(postgres::pushdown::Pushed);"
+    ));
+    assert!(names_postgres_type("fn f() -> tokio_postgres::Row {"));
+    assert!(!names_postgres_type("    postgres::cancel_all().await"));
+    assert!(!names_postgres_type(
+        "let page = Pages::new(); // PgTable here"
+    ));
+}

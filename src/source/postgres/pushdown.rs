@@ -19,7 +19,7 @@ use futures::StreamExt;
 use super::catalog::kind_of;
 use super::session::PgSession;
 use super::table::{PgTable, copy_stream};
-use crate::source::pushdown::PushError;
+use crate::source::pushdown::{PushError, PushedQuery};
 
 /// A query that will run inside one PostgreSQL source.
 pub struct Pushed {
@@ -81,9 +81,22 @@ pub fn try_push(plan: &LogicalPlan) -> Option<Pushed> {
 }
 
 /// Why a pushed query did not give a result.
-impl Pushed {
+#[async_trait::async_trait]
+impl PushedQuery for Pushed {
+    fn engine(&self) -> &'static str {
+        "PostgreSQL"
+    }
+
+    fn source(&self) -> &str {
+        &self.session.source
+    }
+
+    fn sql(&self) -> &str {
+        &self.sql
+    }
+
     /// Runs the query in PostgreSQL and returns its rows in the types DataFusion expects.
-    pub async fn execute(&self) -> Result<Vec<RecordBatch>, PushError> {
+    async fn execute(&self) -> Result<Vec<RecordBatch>, PushError> {
         let client = self.session.client().await.map_err(PushError::Failed)?;
         let statement = match client.prepare(&self.sql).await {
             Ok(statement) => statement,
@@ -149,7 +162,9 @@ impl Pushed {
         }
         Ok(out)
     }
+}
 
+impl Pushed {
     /// PostgreSQL's result types cast to DataFusion's (`sum(int8)` is numeric there, Int64 here).
     fn conform(&self, batch: &RecordBatch) -> Result<RecordBatch, String> {
         let columns = batch

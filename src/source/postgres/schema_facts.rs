@@ -9,8 +9,61 @@ use std::sync::Arc;
 
 use postgres_protocol::escape::escape_identifier;
 
+use async_trait::async_trait;
+use datafusion::catalog::TableProvider;
+
+use super::PgTable;
 use super::session::{PgSession, PooledClient};
-use crate::source::schema_facts::{SequenceUse, TableFacts};
+use crate::source::database::Database;
+use crate::source::schema_facts::{Declared, Place, SequenceUse, TableFacts};
+
+/// What PostgreSQL declares about the table behind `provider`, if it is one of its tables.
+pub fn declared(provider: &dyn TableProvider) -> Option<Declared> {
+    let table = (provider as &dyn std::any::Any).downcast_ref::<PgTable>()?;
+    let def = &table.def;
+    Some(Declared {
+        kind: def.kind.clone(),
+        partition_bound: def.partition_bound.clone(),
+        partition_key: def.partition_key.clone(),
+        constraints: def.constraints.clone(),
+        columns: def
+            .columns
+            .iter()
+            .map(|c| (c.type_text.clone(), c.not_null))
+            .collect(),
+        place: Place {
+            database: table.session.clone(),
+            schema: def.schema.clone(),
+            table: def.name.clone(),
+        },
+    })
+}
+
+#[async_trait]
+impl Database for PgSession {
+    fn engine(&self) -> &'static str {
+        "PostgreSQL"
+    }
+
+    fn source_name(&self) -> &str {
+        &self.source
+    }
+
+    fn rows_read(&self) -> u64 {
+        self.rows_read.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn table_facts(
+        self: Arc<Self>,
+        schema: &str,
+        tables: &[String],
+        sequences: bool,
+    ) -> Result<BTreeMap<String, TableFacts>, String> {
+        // A failed statement aborts the transaction: the pool then closes the connection.
+        let client = self.client().await?;
+        load_with(&client, schema, tables, sequences).await
+    }
+}
 
 const INDEXES_SQL: &str = "
 SELECT t.relname::text, i.relname::text, pg_get_indexdef(i.oid),
@@ -114,19 +167,6 @@ JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = l.attnum AND
 WHERE n.nspname = $1 AND c.relname = ANY($2)
   AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
 ORDER BY 1, 2, 3";
-
-/// The facts of `tables` in `schema`; with `sequences`, also each sequence-backed column's
-/// next value against its current maximum (one more query per such column).
-pub async fn load(
-    session: &Arc<PgSession>,
-    schema: &str,
-    tables: &[String],
-    sequences: bool,
-) -> Result<BTreeMap<String, TableFacts>, String> {
-    // A failed statement aborts the transaction: the pool then closes the connection.
-    let client = session.client().await?;
-    load_with(&client, schema, tables, sequences).await
-}
 
 async fn load_with(
     client: &PooledClient,

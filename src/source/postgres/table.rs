@@ -1,6 +1,7 @@
 //! A PostgreSQL table as a DataFusion table: `PgTable` plans (projection, filters and limit
 //! pushed into the SQL it sends), `PgScanExec` streams the rows with binary COPY.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -27,7 +28,7 @@ use datafusion::sql::unparser::dialect::PostgreSqlDialect;
 use futures::StreamExt;
 use postgres_protocol::escape::escape_identifier;
 
-use super::catalog::PgTableDef;
+use super::catalog::{PgColumn, PgTableDef};
 use super::decode::CopyDecoder;
 use super::session::{PgError, PgSession, PooledClient};
 
@@ -485,6 +486,29 @@ async fn copy_into(
         let _ = tx.send(Ok(batch)).await;
     }
     Ok(())
+}
+
+/// The columns of a PostgreSQL table whose text holds a number (see `PgColumn::is_number_text`).
+pub fn number_text_columns(provider: &dyn TableProvider) -> Vec<String> {
+    columns_where(provider, PgColumn::is_number_text)
+}
+
+/// The `jsonb` columns of a PostgreSQL table.
+pub fn jsonb_columns(provider: &dyn TableProvider) -> Vec<String> {
+    columns_where(provider, PgColumn::is_jsonb)
+}
+
+fn columns_where(provider: &dyn TableProvider, wanted: fn(&PgColumn) -> bool) -> Vec<String> {
+    let Some(table) = (provider as &dyn Any).downcast_ref::<PgTable>() else {
+        return Vec::new();
+    };
+    table
+        .def
+        .columns
+        .iter()
+        .filter(|c| wanted(c))
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,27 @@
+//! A database source as the layers above see it, whatever the database: its name, the rows
+//! it has sent, and the catalog facts `schema_match` asks of it. Implemented by each
+//! database kind (PostgreSQL: `postgres::session`).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use super::schema_facts::TableFacts;
+
+#[async_trait]
+pub trait Database: Send + Sync + std::fmt::Debug {
+    /// The database, as the user knows it ("PostgreSQL").
+    fn engine(&self) -> &'static str;
+    /// The name of the source.
+    fn source_name(&self) -> &str;
+    /// Rows sent so far.
+    fn rows_read(&self) -> u64;
+    /// The facts of `tables` of `schema` (see `schema_facts`); with `sequences`, also each
+    /// sequence-backed column's next value against its current maximum.
+    async fn table_facts(
+        self: std::sync::Arc<Self>,
+        schema: &str,
+        tables: &[String],
+        sequences: bool,
+    ) -> Result<BTreeMap<String, TableFacts>, String>;
+}
