@@ -19,7 +19,9 @@ async fn main() -> Result<(), String> {
         return Err("usage: pg_read POSTGRES_URL TABLE".into());
     };
     let (_session, schemas) =
-        postgres::open("bench", &url, std::time::Duration::from_secs(3600), 4).await?;
+        postgres::open("bench", &url, std::time::Duration::from_secs(3600), 4)
+            .await
+            .map_err(|e| e.to_string())?;
     let mut provider = None;
     for (_, schema) in &schemas {
         if let Some(found) = schema.table(&table).await.map_err(|e| e.to_string())? {

@@ -39,7 +39,11 @@ pub async fn explain(args: ExplainArgs) -> Result<u8> {
             source,
             target,
             options,
-        } => Some(crate::diff::explain(&ctx, source, target, options).await),
+        } => Some(
+            crate::diff::explain(&ctx, source, target, options)
+                .await
+                .map_err(|e| e.to_string()),
+        ),
         compile::Plan::Schema {
             source,
             target,

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
+use super::error::DiffResult;
 use super::merge::{MergeResult, MergeSpec, merge};
 use crate::source::keyed::{Digest, Digester, Restriction};
 
@@ -80,11 +81,11 @@ pub async fn bisect<B, F, Fut>(
     roots: Vec<B>,
     mut children: F,
     indivisible: impl Fn(&B) -> bool,
-) -> Result<Bisected<B>, String>
+) -> DiffResult<Bisected<B>>
 where
     B: Ord + Copy,
     F: FnMut(Vec<B>) -> Fut,
-    Fut: Future<Output = Result<(Digests<B>, Digests<B>), String>>,
+    Fut: Future<Output = DiffResult<(Digests<B>, Digests<B>)>>,
 {
     let mut found = Bisected {
         read: Vec::new(),
@@ -106,7 +107,7 @@ pub async fn read_and_merge(
     [source, target]: &[Box<dyn Digester + '_>; 2],
     restriction: &Restriction,
     spec: &MergeSpec,
-) -> Result<MergeResult, String> {
+) -> DiffResult<MergeResult> {
     merge(source.read(restriction), target.read(restriction), spec).await
 }
 

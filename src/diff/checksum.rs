@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use super::bisect::{self, DEGRADE_SHARE, Digests};
+use super::error::DiffResult;
 use super::merge::{MergeResult, MergeSpec};
 use crate::source::keyed::{Digester, FAN_OUT, Range, Restriction};
 
@@ -17,7 +18,7 @@ const PROBES: i128 = 32;
 async fn children(
     [source, target]: &[Box<dyn Digester + '_>; 2],
     parents: &[Range],
-) -> Result<(Digests<Range>, Digests<Range>), String> {
+) -> DiffResult<(Digests<Range>, Digests<Range>)> {
     let (s, t) = tokio::try_join!(source.range_digests(parents), target.range_digests(parents))?;
     let by_range = |digests: std::collections::BTreeMap<(usize, i128), _>| {
         digests
@@ -34,7 +35,7 @@ async fn children(
 pub async fn run(
     sides: &[Box<dyn Digester + '_>; 2],
     spec: &MergeSpec,
-) -> Result<Option<(MergeResult, u64)>, String> {
+) -> DiffResult<Option<(MergeResult, u64)>> {
     let (s, t) = tokio::try_join!(sides[0].key_bounds(), sides[1].key_bounds())?;
     // Rows without a key fall in no range: they are always read, as join would match them.
     let null_keys = s.null_keys || t.null_keys;

@@ -14,6 +14,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::compute::kernels::cmp::not_distinct;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 
+use super::error::{DiffError, DiffResult};
 use crate::config::{Normalize, Tolerance};
 pub use crate::source::keyed::{Family, Policy};
 
@@ -86,7 +87,7 @@ pub struct Verdict {
     pub forgiven: BooleanArray,
 }
 
-pub fn compare(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<Verdict, String> {
+pub fn compare(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> DiffResult<Verdict> {
     let strict = Policy {
         tolerance: None,
         normalize: Normalize::default(),
@@ -119,7 +120,7 @@ pub fn compare(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<
 
 /// Null-safe equality per row under `policy` (NULL equals NULL). A value that cannot be
 /// read in the family's form (a CSV field `N/A` against a number) is never equal to anything.
-fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<BooleanArray, String> {
+fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> DiffResult<BooleanArray> {
     // Same type and nothing to forgive: both sides would be cast alike, so compare as they are.
     let text_normalised = matches!(policy.family, Family::Text | Family::Other)
         && policy.normalize != Normalize::default();
@@ -165,8 +166,8 @@ fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<Boolea
                 .collect()
         }
         (Family::Instant, Some(Tolerance::Duration(d))) => {
-            let micros = |a: &ArrayRef| -> Result<Vec<Option<i64>>, String> {
-                let a = cast(a, &DataType::Int64).map_err(|e| e.to_string())?;
+            let micros = |a: &ArrayRef| -> DiffResult<Vec<Option<i64>>> {
+                let a = cast(a, &DataType::Int64)?;
                 Ok(a.as_primitive::<datafusion::arrow::datatypes::Int64Type>()
                     .iter()
                     .collect())
@@ -184,7 +185,7 @@ fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> Result<Boolea
                 })
                 .collect()
         }
-        _ => not_distinct(&s, &t).map_err(|e| e.to_string())?,
+        _ => not_distinct(&s, &t)?,
     };
     Ok(equal
         .iter()
@@ -216,20 +217,21 @@ fn within(a: Option<f64>, b: Option<f64>, tolerance: Tolerance) -> bool {
     }
 }
 
-fn to_f64(array: &ArrayRef) -> Result<Float64Array, String> {
-    Ok(cast(array, &DataType::Float64)
-        .map_err(|e| e.to_string())?
-        .as_primitive()
-        .clone())
+fn to_f64(array: &ArrayRef) -> DiffResult<Float64Array> {
+    Ok(cast(array, &DataType::Float64)?.as_primitive().clone())
 }
 
 /// One side brought to the family's comparable form. Text that must be read as a number
 /// or a boolean becomes a canonical text, so that it compares exactly; text that cannot be
 /// read becomes NULL, which `equal` counts as different.
-fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> Result<ArrayRef, String> {
+fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> DiffResult<ArrayRef> {
     let cast_to = |t: &DataType| {
-        cast(array, t)
-            .map_err(|e| format!("cannot compare {} with {other}: {e}", array.data_type()))
+        cast(array, t).map_err(|e| {
+            DiffError::Value(format!(
+                "cannot compare {} with {other}: {e}",
+                array.data_type()
+            ))
+        })
     };
     match policy.family {
         Family::Exact if is_text(array.data_type()) || is_text(other) => {
@@ -298,8 +300,8 @@ fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> Result<Arr
 
 /// A float rounded to a `real` and widened back; a double too large for a `real` becomes
 /// NULL, which `equal` counts as different (never the `real`'s infinity).
-fn at_real_precision(array: &ArrayRef) -> Result<ArrayRef, String> {
-    let wide = cast(array, &DataType::Float64).map_err(|e| e.to_string())?;
+fn at_real_precision(array: &ArrayRef) -> DiffResult<ArrayRef> {
+    let wide = cast(array, &DataType::Float64)?;
     let reals: Float64Array = wide
         .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
         .iter()
@@ -373,9 +375,9 @@ fn parse_bool(text: &str) -> Option<bool> {
 /// A column as the text an export writes for it: bytes as `\x` and hex digits, lists as
 /// PostgreSQL array literals (`{a,"b,c",NULL}`), booleans as `t`/`f`, the rest as Arrow
 /// writes them.
-fn export_text(array: &ArrayRef) -> Result<ArrayRef, String> {
+fn export_text(array: &ArrayRef) -> DiffResult<ArrayRef> {
     use datafusion::arrow::array::{GenericListArray, OffsetSizeTrait};
-    fn list_literals<O: OffsetSizeTrait>(list: &GenericListArray<O>) -> Result<ArrayRef, String> {
+    fn list_literals<O: OffsetSizeTrait>(list: &GenericListArray<O>) -> DiffResult<ArrayRef> {
         let mut out = Vec::with_capacity(list.len());
         for i in 0..list.len() {
             if list.is_null(i) {
@@ -405,7 +407,7 @@ fn export_text(array: &ArrayRef) -> Result<ArrayRef, String> {
         | DataType::LargeBinary
         | DataType::BinaryView
         | DataType::FixedSizeBinary(_) => {
-            let bytes = cast(array, &DataType::LargeBinary).map_err(|e| e.to_string())?;
+            let bytes = cast(array, &DataType::LargeBinary)?;
             let hex: StringArray = bytes
                 .as_binary::<i64>()
                 .iter()
@@ -423,7 +425,7 @@ fn export_text(array: &ArrayRef) -> Result<ArrayRef, String> {
                 .collect();
             Ok(Arc::new(text))
         }
-        _ => cast(array, &DataType::Utf8).map_err(|e| e.to_string()),
+        _ => cast(array, &DataType::Utf8).map_err(DiffError::from),
     }
 }
 
@@ -482,21 +484,17 @@ fn normalize_text(array: &StringArray, n: &Normalize) -> ArrayRef {
 /// timestamps they compare as they are; otherwise everything becomes a UTC instant —
 /// instants stay instants, naive timestamps and text without an offset are read in `zone`,
 /// text with an offset honours it.
-fn instant_micros(
-    array: &ArrayRef,
-    zone: chrono_tz::Tz,
-    other: &DataType,
-) -> Result<ArrayRef, String> {
+fn instant_micros(array: &ArrayRef, zone: chrono_tz::Tz, other: &DataType) -> DiffResult<ArrayRef> {
     let naive = |t: &DataType| matches!(t, DataType::Timestamp(_, None));
     let micros = |tz: Option<Arc<str>>| DataType::Timestamp(TimeUnit::Microsecond, tz);
     let utc = micros(Some("UTC".into()));
     if naive(array.data_type()) && naive(other) {
-        return cast(array, &micros(None)).map_err(|e| e.to_string());
+        return cast(array, &micros(None)).map_err(DiffError::from);
     }
     match array.data_type() {
-        DataType::Timestamp(_, Some(_)) => cast(array, &utc).map_err(|e| e.to_string()),
+        DataType::Timestamp(_, Some(_)) => cast(array, &utc).map_err(DiffError::from),
         DataType::Timestamp(_, None) => {
-            let local = cast(array, &micros(None)).map_err(|e| e.to_string())?;
+            let local = cast(array, &micros(None))?;
             let local =
                 local.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
             let converted: TimestampMicrosecondArray = local
@@ -507,9 +505,8 @@ fn instant_micros(
             Ok(Arc::new(converted))
         }
         _ => {
-            let parsed =
-                cast(array, &micros(Some(zone.name().into()))).map_err(|e| e.to_string())?;
-            cast(&parsed, &utc).map_err(|e| e.to_string())
+            let parsed = cast(array, &micros(Some(zone.name().into())))?;
+            cast(&parsed, &utc).map_err(DiffError::from)
         }
     }
 }

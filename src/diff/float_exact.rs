@@ -12,6 +12,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float32Type, Float64Type};
 
 use super::compare::canonical_number;
+use super::error::DiffResult;
 
 /// Whether a type holds exact numbers (`exact_text`: its text does, a database's `numeric`).
 fn is_exact(t: &DataType, exact_text: bool) -> bool {
@@ -34,7 +35,7 @@ pub fn equal(
     source: &ArrayRef,
     target: &ArrayRef,
     exact_text: bool,
-) -> Result<Option<BooleanArray>, String> {
+) -> DiffResult<Option<BooleanArray>> {
     let (s, t) = (source.data_type(), target.data_type());
     let (float, exact) = if s.is_floating() && is_exact(t, exact_text) {
         (source, target)
@@ -44,7 +45,7 @@ pub fn equal(
         return Ok(None);
     };
     let floats = float_forms(float)?;
-    let exact = cast(exact, &DataType::Utf8).map_err(|e| e.to_string())?;
+    let exact = cast(exact, &DataType::Utf8)?;
     let equal = floats
         .iter()
         .zip(exact.as_string::<i32>().iter())
@@ -62,7 +63,7 @@ pub fn equal(
 
 /// Per row, the canonical decimal forms a float stands for: its shortest form, and for a
 /// whole float its exact integer.
-fn float_forms(array: &ArrayRef) -> Result<Vec<Option<[Option<String>; 2]>>, String> {
+fn float_forms(array: &ArrayRef) -> DiffResult<Vec<Option<[Option<String>; 2]>>> {
     let forms = |shortest: String, value: f64| {
         let whole = (value.is_finite() && value.fract() == 0.0 && value.abs() < 1e38)
             .then(|| canonical_number(&format!("{}", value as i128)))
@@ -76,8 +77,7 @@ fn float_forms(array: &ArrayRef) -> Result<Vec<Option<[Option<String>; 2]>>, Str
             .iter()
             .map(|v| v.map(|v| forms(v.to_string(), f64::from(v))))
             .collect(),
-        _ => cast(array, &DataType::Float64)
-            .map_err(|e| e.to_string())?
+        _ => cast(array, &DataType::Float64)?
             .as_primitive::<Float64Type>()
             .iter()
             .map(|v| v.map(|v| forms(v.to_string(), v)))

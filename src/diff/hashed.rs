@@ -6,14 +6,18 @@
 //! which the index serves.
 
 use super::bisect::{self, Digests};
+use super::error::DiffResult;
 use super::merge::{MergeResult, MergeSpec};
 use crate::source::keyed::{Digester, HashBucket, MAX_HASH_LEVEL, Restriction};
 
 async fn children(
     [source, target]: &[Box<dyn Digester + '_>; 2],
     parents: &[HashBucket],
-) -> Result<(Digests<HashBucket>, Digests<HashBucket>), String> {
-    tokio::try_join!(source.hash_digests(parents), target.hash_digests(parents))
+) -> DiffResult<(Digests<HashBucket>, Digests<HashBucket>)> {
+    Ok(tokio::try_join!(
+        source.hash_digests(parents),
+        target.hash_digests(parents)
+    )?)
 }
 
 /// Drives the hash-bucket bisection, then merges the rows of the buckets that differ.
@@ -21,7 +25,7 @@ async fn children(
 pub async fn run(
     sides: &[Box<dyn Digester + '_>; 2],
     spec: &MergeSpec,
-) -> Result<(MergeResult, u64), String> {
+) -> DiffResult<(MergeResult, u64)> {
     let found = bisect::bisect(
         vec![HashBucket::ALL],
         |parents| async move { children(sides, &parents).await },

@@ -6,6 +6,7 @@
 //! a month into 30 days (pandas through psycopg, a year into 365) guessed, and the guess is a
 //! difference, not a match. Pure Arrow, no I/O.
 
+use super::error::DiffResult;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
@@ -45,7 +46,7 @@ pub fn involved(a: &DataType, b: &DataType) -> bool {
 /// One side in a form that compares with the other side's by equality: the parts, or, when
 /// either side is a duration, the whole time (NULL for an interval with months, or for text
 /// that is no interval: `compare` counts those as different).
-pub fn comparable(array: &ArrayRef, other: &DataType) -> Result<ArrayRef, String> {
+pub fn comparable(array: &ArrayRef, other: &DataType) -> DiffResult<ArrayRef> {
     let as_duration = matches!(array.data_type(), DataType::Duration(_))
         || matches!(other, DataType::Duration(_));
     let parts = parts(array)?;
@@ -65,7 +66,7 @@ pub fn comparable(array: &ArrayRef, other: &DataType) -> Result<ArrayRef, String
     Ok(Arc::new(keys))
 }
 
-fn parts(array: &ArrayRef) -> Result<Vec<Option<Parts>>, String> {
+fn parts(array: &ArrayRef) -> DiffResult<Vec<Option<Parts>>> {
     let duration = |nanos: Option<i128>| {
         nanos.map(|nanos| Parts {
             months: 0,
@@ -115,7 +116,7 @@ fn parts(array: &ArrayRef) -> Result<Vec<Option<Parts>>, String> {
             })
         }
         _ => {
-            let text = cast(array, &DataType::Utf8).map_err(|e| e.to_string())?;
+            let text = cast(array, &DataType::Utf8)?;
             text.as_string::<i32>()
                 .iter()
                 .map(|v| v.and_then(parse))

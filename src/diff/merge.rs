@@ -15,6 +15,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::compare::{Policy, compare};
+use super::error::{DiffError, DiffResult};
 use crate::kernel::values::cell;
 
 /// Matched pairs compared at a time.
@@ -135,7 +136,7 @@ impl Cursor {
     }
 
     /// Makes the cursor point at a row, pulling batches as needed; false at the end.
-    async fn ready(&mut self, spec: &MergeSpec, converter: &RowConverter) -> Result<bool, String> {
+    async fn ready(&mut self, spec: &MergeSpec, converter: &RowConverter) -> DiffResult<bool> {
         loop {
             let (id, row) = self.position;
             if id >= self.first_id && ((id - self.first_id) as usize) < self.batches.len() {
@@ -151,12 +152,10 @@ impl Cursor {
             match self.stream.next().await {
                 None => self.done = true,
                 Some(batch) => {
-                    let batch = batch.map_err(|e| crate::kernel::error_text(&e))?;
+                    let batch = batch.map_err(DiffError::from)?;
                     self.rows += batch.num_rows() as u64;
                     let keys = key_columns(&batch, spec)?;
-                    let rows = converter
-                        .convert_columns(&keys)
-                        .map_err(|e| e.to_string())?;
+                    let rows = converter.convert_columns(&keys)?;
                     self.batches.push_back((batch, rows));
                 }
             }
@@ -173,7 +172,7 @@ impl Cursor {
         &mut self,
         spec: &MergeSpec,
         converter: &RowConverter,
-    ) -> Result<(Position, u64), String> {
+    ) -> DiffResult<(Position, u64)> {
         let first = self.position;
         let mut count = 0;
         // The first row's batch stays retained while its group is read: compare in place.
@@ -204,9 +203,12 @@ impl Cursor {
     }
 }
 
-fn key_columns(batch: &RecordBatch, spec: &MergeSpec) -> Result<Vec<ArrayRef>, String> {
+fn key_columns(batch: &RecordBatch, spec: &MergeSpec) -> DiffResult<Vec<ArrayRef>> {
     (0..spec.keys)
-        .map(|k| cast(batch.column(k), &spec.key_types[k]).map_err(|e| format!("key column: {e}")))
+        .map(|k| {
+            cast(batch.column(k), &spec.key_types[k])
+                .map_err(|e| DiffError::Value(format!("key column: {e}")))
+        })
         .collect()
 }
 
@@ -214,7 +216,7 @@ pub async fn merge(
     source: SendableRecordBatchStream,
     target: SendableRecordBatchStream,
     spec: &MergeSpec,
-) -> Result<MergeResult, String> {
+) -> DiffResult<MergeResult> {
     // Keys sort ascending with NULLs last, as both sides' queries order them.
     let fields = spec
         .key_types
@@ -229,7 +231,7 @@ pub async fn merge(
             )
         })
         .collect();
-    let converter = RowConverter::new(fields).map_err(|e| e.to_string())?;
+    let converter = RowConverter::new(fields)?;
     let (mut s, mut t) = (Cursor::new(source), Cursor::new(target));
     let mut result = MergeResult {
         column_differences: vec![0; spec.column_names.len()],
@@ -346,7 +348,7 @@ fn compare_pairs(
     s: &Cursor,
     t: &Cursor,
     pairs: &[(Position, Position, u64)],
-) -> Result<(), String> {
+) -> DiffResult<()> {
     if pairs.is_empty() {
         return Ok(());
     }
@@ -399,7 +401,7 @@ fn aligned(
     cursor: &Cursor,
     positions: impl Iterator<Item = Position>,
     column: usize,
-) -> Result<ArrayRef, String> {
+) -> DiffResult<ArrayRef> {
     let arrays: Vec<&dyn Array> = cursor
         .batches
         .iter()
@@ -408,7 +410,7 @@ fn aligned(
     let indices: Vec<(usize, usize)> = positions
         .map(|(id, row)| ((id - cursor.first_id) as usize, row))
         .collect();
-    interleave(&arrays, &indices).map_err(|e| e.to_string())
+    interleave(&arrays, &indices).map_err(DiffError::from)
 }
 
 /// The merge against a naive count over maps, on the shapes that break a streaming merge:

@@ -6,6 +6,7 @@
 pub mod bisect;
 pub mod checksum;
 pub mod compare;
+pub mod error;
 pub mod float_exact;
 pub mod hashed;
 pub mod interval;
@@ -21,6 +22,7 @@ use datafusion::prelude::SessionContext;
 
 use crate::config::{Algorithm, DiffOptions, TableName};
 use crate::source::keyed::{Digester, HashBucket, KeyedTable, Pairing, Range};
+use error::{DiffError, DiffResult};
 pub use merge::{Difference, Kind};
 
 /// One side of a diff.
@@ -84,7 +86,7 @@ async fn join(
     target: &Side,
     plan: &plan::DiffPlan,
     spec: &merge::MergeSpec,
-) -> Result<merge::MergeResult, String> {
+) -> DiffResult<merge::MergeResult> {
     let source_stream = side::sorted_stream(ctx, source, &plan.source).await?;
     let target_stream = side::sorted_stream(ctx, target, &plan.target).await?;
     merge::merge(source_stream, target_stream, spec).await
@@ -108,7 +110,7 @@ async fn checksum_eligibility(
     target: &Side,
     plan: &plan::DiffPlan,
     options: &DiffOptions,
-) -> Result<[Box<dyn KeyedTable>; 2], String> {
+) -> DiffResult<[Box<dyn KeyedTable>; 2]> {
     let table = |side: &Side| match side {
         Side::Table { table, .. } => Ok(table.clone()),
         Side::Query { .. } => Err(
@@ -119,28 +121,25 @@ async fn checksum_eligibility(
     let (s, t) = (keyed_table(ctx, &s).await?, keyed_table(ctx, &t).await?);
 
     if plan.policies.iter().any(|p| p.tolerance.is_some()) || !options.tolerance.is_empty() {
-        return Err("tolerances cannot be hashed".into());
+        return Err(DiffError::Plan("tolerances cannot be hashed".into()));
     }
     if let Some(i) = plan.policies.iter().position(|p| p.float_against_exact) {
-        return Err(format!(
+        return Err(DiffError::Plan(format!(
             "`{}` is a float against an exact number, compared by the digits the float holds, \
              which cannot be hashed",
             plan.column_names[i]
-        ));
+        )));
     }
     Ok([s, t])
 }
 
-async fn keyed_table(
-    ctx: &SessionContext,
-    name: &TableName,
-) -> Result<Box<dyn KeyedTable>, String> {
+async fn keyed_table(ctx: &SessionContext, name: &TableName) -> DiffResult<Box<dyn KeyedTable>> {
     let provider = ctx
         .table_provider(crate::kernel::reference(name))
         .await
-        .map_err(|e| crate::kernel::error_text(&e))?;
+        .map_err(DiffError::from)?;
     crate::source::keyed::keyed(provider.as_ref())
-        .ok_or_else(|| format!("`{name}` is not a database table"))
+        .ok_or_else(|| DiffError::Plan(format!("`{name}` is not a database table")))
 }
 
 fn pairing(plan: &plan::DiffPlan) -> Pairing<'_> {
@@ -157,10 +156,10 @@ async fn digesters<'a>(
     [s, t]: &'a [Box<dyn KeyedTable>; 2],
     [source, target]: [&Side; 2],
     plan: &'a plan::DiffPlan,
-) -> Result<[Box<dyn Digester + 'a>; 2], String> {
+) -> DiffResult<[Box<dyn Digester + 'a>; 2]> {
     let s_where = predicate::side_where(ctx, source, s.as_ref()).await?;
     let t_where = predicate::side_where(ctx, target, t.as_ref()).await?;
-    s.digesters(t.as_ref(), pairing(plan), [s_where, t_where])
+    Ok(s.digesters(t.as_ref(), pairing(plan), [s_where, t_where])?)
 }
 
 /// Runs a diff of `source` against `target`; keeps the first `keep` differences (all of
@@ -172,7 +171,7 @@ pub async fn run(
     options: &DiffOptions,
     keep: usize,
     keep_all: bool,
-) -> Result<DiffOutcome, String> {
+) -> DiffResult<DiffOutcome> {
     let plan = plan::plan(ctx, source, target, options).await?;
     let spec = merge::MergeSpec {
         keys: plan.key_names.len(),
@@ -185,9 +184,9 @@ pub async fn run(
     let checksum_sides = checksum_eligibility(ctx, source, target, &plan, options).await;
     let (algorithm, merged) = match (options.algorithm, checksum_sides) {
         (Algorithm::Checksum, Err(reason)) => {
-            return Err(format!(
+            return Err(DiffError::Plan(format!(
                 "the checksum algorithm cannot run here: {reason}; use `algorithm: join`"
-            ));
+            )));
         }
         (Algorithm::Checksum | Algorithm::Auto, Ok(tables)) => {
             let sides = digesters(ctx, &tables, [source, target], &plan).await?;
@@ -239,13 +238,15 @@ pub async fn explain(
     source: &Side,
     target: &Side,
     options: &DiffOptions,
-) -> Result<String, String> {
+) -> DiffResult<String> {
     let plan = plan::plan(ctx, source, target, options).await?;
     let mut out = String::new();
     let eligible = checksum_eligibility(ctx, source, target, &plan, options).await;
     let algorithm = match (options.algorithm, &eligible) {
         (Algorithm::Checksum, Err(reason)) => {
-            return Err(format!("the checksum algorithm cannot run here: {reason}"));
+            return Err(DiffError::Plan(format!(
+                "the checksum algorithm cannot run here: {reason}"
+            )));
         }
         (Algorithm::Checksum | Algorithm::Auto, Ok(_)) => "checksum",
         _ => "join",

@@ -14,6 +14,7 @@ use datafusion::prelude::SessionContext;
 
 use super::Side;
 use super::compare::{Family, Policy, family, family_against_text};
+use super::error::{DiffError, DiffResult};
 use crate::config::diagnostic::did_you_mean;
 use crate::config::{DiffOptions, Tolerance};
 pub use crate::source::keyed::SidePlan;
@@ -54,18 +55,18 @@ pub struct SideSchema {
 async fn table_provider(
     ctx: &SessionContext,
     side: &Side,
-) -> Result<Option<Arc<dyn TableProvider>>, String> {
+) -> DiffResult<Option<Arc<dyn TableProvider>>> {
     match side {
         Side::Table { table, .. } => ctx
             .table_provider(crate::kernel::reference(table))
             .await
             .map(Some)
-            .map_err(|_| format!("table `{table}` not found")),
+            .map_err(|_| DiffError::Plan(format!("table `{table}` not found"))),
         Side::Query { .. } => Ok(None),
     }
 }
 
-pub async fn side_schema(ctx: &SessionContext, side: &Side) -> Result<SideSchema, String> {
+pub async fn side_schema(ctx: &SessionContext, side: &Side) -> DiffResult<SideSchema> {
     match (table_provider(ctx, side).await?, side) {
         (Some(provider), _) => Ok(SideSchema {
             schema: provider.schema(),
@@ -104,7 +105,7 @@ pub async fn plan(
     source: &Side,
     target: &Side,
     options: &DiffOptions,
-) -> Result<DiffPlan, String> {
+) -> DiffResult<DiffPlan> {
     let (s_side, t_side) = (
         side_schema(ctx, source).await?,
         side_schema(ctx, target).await?,
@@ -148,28 +149,30 @@ pub async fn plan(
             .map(|(_, s)| s.clone())
             .unwrap_or_else(|| target_name.to_string())
     };
-    let check = |name: &str, names: &[&str], side: &Side| -> Result<(), String> {
+    let check = |name: &str, names: &[&str], side: &Side| -> DiffResult<()> {
         if names.contains(&name) {
             return Ok(());
         }
         let help = did_you_mean(name, names.iter().copied())
             .map(|h| format!(" ({h})"))
             .unwrap_or_default();
-        Err(format!(
+        Err(DiffError::Plan(format!(
             "column `{name}` not found in {} ({}){help}",
             side.describe(),
             crate::source::columns_note(names)
-        ))
+        )))
     };
     if options.key.is_empty() {
-        return Err("a diff needs a `key`: the column(s) that identify a row on both sides".into());
+        return Err(DiffError::Plan(
+            "a diff needs a `key`: the column(s) that identify a row on both sides".into(),
+        ));
     }
     for (t, s) in &options.rename {
         check(t, &t_names, target)?;
         check(s, &s_names, source)?;
     }
     // A database's unconstrained numeric arrives as its exact text; it still means a number.
-    let meaning = |schema: &SchemaRef, side: &SideSchema, name: &str| -> Result<DataType, String> {
+    let meaning = |schema: &SchemaRef, side: &SideSchema, name: &str| -> DiffResult<DataType> {
         let t = type_of(schema, name)?.clone();
         Ok(if side.number_text.iter().any(|n| n == name) {
             DataType::Decimal128(38, 0)
@@ -291,9 +294,9 @@ pub async fn plan(
             && !column_names.contains(column)
             && !column_names.iter().any(|c| target_name(c) == *column)
         {
-            return Err(format!(
+            return Err(DiffError::Plan(format!(
                 "`tolerance` names `{column}`, which is not a compared column"
-            ));
+            )));
         }
     }
     Ok(DiffPlan {
@@ -328,11 +331,11 @@ fn read_as_text(t: &DataType) -> bool {
 }
 
 /// The type of a column already checked to exist.
-fn type_of<'a>(schema: &'a SchemaRef, name: &str) -> Result<&'a DataType, String> {
+fn type_of<'a>(schema: &'a SchemaRef, name: &str) -> DiffResult<&'a DataType> {
     schema
         .field_with_name(name)
         .map(|f| f.data_type())
-        .map_err(|e| e.to_string())
+        .map_err(DiffError::from)
 }
 
 /// How the keys of a pair of sides are merged.
@@ -396,7 +399,7 @@ fn tolerance_for(
     source: &str,
     target: &str,
     family: Family,
-) -> Result<Option<Tolerance>, String> {
+) -> DiffResult<Option<Tolerance>> {
     let fits = |t: &Tolerance| match t {
         Tolerance::Absolute(_) | Tolerance::Relative(_) => {
             matches!(family, Family::Exact | Family::Float)
@@ -425,10 +428,10 @@ fn tolerance_for(
             Family::Instant => "; write a duration such as `1s` or `500ms`",
             _ => "; only numbers and timestamps take a tolerance (see `normalize` for text)",
         };
-        return Err(format!(
+        return Err(DiffError::Plan(format!(
             "the tolerance `{tolerance}` on `{column}` cannot apply: the column is compared as \
              {compared_as}{hint}"
-        ));
+        )));
     }
     Ok(options
         .tolerance
@@ -488,7 +491,7 @@ mod plan_tests {
         ctx
     }
 
-    async fn planned(rule: &str) -> Result<DiffPlan, String> {
+    async fn planned(rule: &str) -> DiffResult<DiffPlan> {
         let (rules, diags) = crate::config::rules::parse_for_test(&format!(
             "rules:\n  - {{name: d, type: diff, source: staging.users, target: prod.users, {rule}}}\n"
         ));
@@ -529,9 +532,13 @@ mod plan_tests {
 
     #[tokio::test]
     async fn a_key_or_column_one_side_lacks_is_named() {
-        let missing_key = planned("key: [user_id]").await.err().unwrap();
+        let missing_key = planned("key: [user_id]").await.err().unwrap().to_string();
         assert!(missing_key.contains("user_id"), "{missing_key}");
-        let missing_column = planned("key: [id], columns: [nope]").await.err().unwrap();
+        let missing_column = planned("key: [id], columns: [nope]")
+            .await
+            .err()
+            .unwrap()
+            .to_string();
         assert!(missing_column.contains("nope"), "{missing_column}");
     }
 }

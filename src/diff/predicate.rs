@@ -11,6 +11,7 @@ use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::SessionContext;
 
 use super::Side;
+use super::error::{DiffError, DiffResult};
 use crate::config::TableName;
 use crate::source::keyed::KeyedTable;
 
@@ -20,12 +21,12 @@ pub async fn where_sql(
     table: &TableName,
     predicate: &str,
     keyed: &dyn KeyedTable,
-) -> Result<String, String> {
+) -> DiffResult<String> {
     let fail = |why: String| {
-        format!(
+        DiffError::Plan(format!(
             "the `where` on `{table}` cannot be sent to {}: {why}",
             keyed.engine()
-        )
+        ))
     };
     // `check_predicate` made sure the text is one expression, so it cannot end the WHERE.
     let sql = format!(
@@ -67,7 +68,7 @@ pub async fn where_sql(
                 .into(),
         ));
     }
-    keyed.where_sql(&expr).map_err(fail)
+    keyed.where_sql(&expr).map_err(|e| fail(e.to_string()))
 }
 
 /// The side's `where` in its database's SQL, when the side is a table with a `where`.
@@ -75,7 +76,7 @@ pub async fn side_where(
     ctx: &SessionContext,
     side: &Side,
     keyed: &dyn KeyedTable,
-) -> Result<Option<String>, String> {
+) -> DiffResult<Option<String>> {
     match side {
         Side::Table {
             table,
@@ -87,7 +88,7 @@ pub async fn side_where(
 
 /// Plans each side's `where` as it will run, so `validate` reports an unknown function or
 /// column (or one a database table refuses) before anything runs.
-pub async fn check(ctx: &SessionContext, sides: [&Side; 2]) -> Result<(), String> {
+pub async fn check(ctx: &SessionContext, sides: [&Side; 2]) -> DiffResult<()> {
     for side in sides {
         let Side::Table {
             table,
@@ -99,7 +100,7 @@ pub async fn check(ctx: &SessionContext, sides: [&Side; 2]) -> Result<(), String
         let provider = ctx
             .table_provider(crate::kernel::reference(table))
             .await
-            .map_err(|e| crate::kernel::error_text(&e))?;
+            .map_err(DiffError::from)?;
         if let Some(keyed) = crate::source::keyed::keyed(provider.as_ref()) {
             where_sql(ctx, table, p, keyed.as_ref()).await?;
         } else {

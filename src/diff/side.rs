@@ -12,6 +12,7 @@ use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::{SessionContext, col, ident};
 
 use super::Side;
+use super::error::{DiffError, DiffResult};
 use super::plan::SidePlan;
 use crate::kernel::sqlgen::ident as sql_ident;
 
@@ -19,12 +20,12 @@ pub async fn sorted_stream(
     ctx: &SessionContext,
     side: &Side,
     plan: &SidePlan,
-) -> Result<SendableRecordBatchStream, String> {
+) -> DiffResult<SendableRecordBatchStream> {
     if let Side::Table { table, predicate } = side {
         let provider = ctx
             .table_provider(crate::kernel::reference(table))
             .await
-            .map_err(|e| crate::kernel::error_text(&e))?;
+            .map_err(DiffError::from)?;
         if let Some(keyed) = crate::source::keyed::keyed(provider.as_ref()) {
             let keyed_where = match predicate {
                 Some(p) => Some(super::predicate::where_sql(ctx, table, p, keyed.as_ref()).await?),
@@ -37,7 +38,7 @@ pub async fn sorted_stream(
         {
             return raw_stream(ctx, provider.schema(), text, predicate.as_deref(), plan)
                 .await
-                .map_err(|e| crate::kernel::error_text(&e));
+                .map_err(DiffError::from);
         }
     }
     let sql = datafusion_sql(side, plan);
@@ -45,14 +46,8 @@ pub async fn sorted_stream(
         Side::Query { source, .. } => crate::kernel::session_on(ctx, source),
         Side::Table { .. } => ctx.clone(),
     };
-    let frame = ctx
-        .sql(&sql)
-        .await
-        .map_err(|e| crate::kernel::error_text(&e))?;
-    frame
-        .execute_stream()
-        .await
-        .map_err(|e| crate::kernel::error_text(&e))
+    let frame = ctx.sql(&sql).await.map_err(DiffError::from)?;
+    frame.execute_stream().await.map_err(DiffError::from)
 }
 
 /// A CSV side read as its exact text. Keys are cast to the merge type (a CAST that fails is

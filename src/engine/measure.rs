@@ -28,7 +28,7 @@ pub async fn collect_frame(frame: DataFrame) -> Result<Vec<RecordBatch>, String>
     if let Some(pushed) = pushdown::try_push(frame.logical_plan()) {
         match pushed.execute().await {
             Ok(batches) => return Ok(batches),
-            Err(PushError::Failed(message)) => return Err(message),
+            Err(PushError::Failed(e)) => return Err(e.to_string()),
             Err(PushError::NotUnderstood(_)) => {}
         }
     }
@@ -355,7 +355,8 @@ pub async fn diff(
         m.sample,
         m.keep_all_differences,
     )
-    .await?;
+    .await
+    .map_err(|e| e.to_string())?;
     let all = if m.keep_all_differences {
         let sample = diff_sample(&outcome, m.origin, m.masker, true);
         outcome.merged.differences.truncate(m.sample);

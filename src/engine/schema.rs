@@ -244,7 +244,9 @@ async fn load_facts_of(
 
 async fn attach(shapes: &mut [&mut TableShape], sequences: bool) -> Result<(), String> {
     let places: Vec<&Place> = shapes.iter().filter_map(|s| s.place.as_ref()).collect();
-    let mut loaded = schema_facts::load(&places, sequences).await?;
+    let mut loaded = schema_facts::load(&places, sequences)
+        .await
+        .map_err(|e| e.to_string())?;
     for shape in shapes.iter_mut() {
         if let Some(place) = &shape.place {
             let key = (

@@ -10,8 +10,12 @@ pub enum Error {
     #[error("{0}")]
     Config(Box<Diagnostics>),
     /// A source could not be opened, listed or read.
-    #[error("source `{name}`: {message}")]
-    Source { name: String, message: String },
+    #[error("source `{name}`: {source}")]
+    Source {
+        name: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Command-line arguments that parse but make no sense together.
     #[error("{0}")]
     Usage(String),

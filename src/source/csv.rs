@@ -7,6 +7,7 @@
 //! its [`FileStamp`], so a file that vanished or changed under the run is an error, never an
 //! empty table.
 
+use super::error::{SourceError, SourceResult};
 use std::collections::HashSet;
 use std::fmt;
 use std::fs::File;
@@ -56,7 +57,7 @@ pub struct CsvTable {
 impl CsvTable {
     /// Stamps `files`, checks their headers and infers the column types from the first
     /// `infer_records` records (blocking I/O: call it off the async runtime).
-    pub fn open(files: &[PathBuf], csv: &CsvOptions, infer_records: usize) -> Result<Self, String> {
+    pub fn open(files: &[PathBuf], csv: &CsvOptions, infer_records: usize) -> SourceResult<Self> {
         let stamps = super::stamp::stamp_all(files)?;
         let schema = infer(&stamps, csv, infer_records)?;
         Ok(Self {
@@ -108,27 +109,29 @@ fn marked(stamp: &FileStamp, csv: &CsvOptions) -> std::io::Result<MarkedReader<F
 
 /// The table's schema: the header of the first file (every file must repeat it), and per
 /// column the type arrow-csv infers, merged across files as DataFusion merges them.
-fn infer(stamps: &[FileStamp], csv: &CsvOptions, infer_records: usize) -> Result<Schema, String> {
+fn infer(stamps: &[FileStamp], csv: &CsvOptions, infer_records: usize) -> SourceResult<Schema> {
     let format = Format::default()
         .with_header(csv.header)
         .with_delimiter(csv.delimiter)
-        .with_null_regex(sentinel_regex()?);
+        .with_null_regex(sentinel_regex().map_err(SourceError::Internal)?);
     let mut names: Option<(Vec<String>, &FileStamp)> = None;
     let mut types: Vec<HashSet<DataType>> = Vec::new();
     let mut remaining = infer_records;
     for stamp in stamps {
         let file = display_path(&stamp.path);
-        let reader = marked(stamp, csv)
-            .map_err(|e| format!("cannot read `{file}`: {}", crate::filesystem::io_reason(&e)))?;
+        let reader = marked(stamp, csv).map_err(|source| SourceError::Io {
+            what: format!("cannot read `{file}`"),
+            source,
+        })?;
         // Even when enough records were read, later files still have their header checked.
         let (schema, read) = format
             .infer_schema(reader, Some(remaining.max(1)))
-            .map_err(|e| format!("`{file}`: {}", arrow_text(&e)))?;
+            .map_err(|e| SourceError::Invalid(format!("`{file}`: {}", arrow_text(&e))))?;
         let read = if remaining == 0 { 0 } else { read };
         remaining -= read.min(remaining);
         let file_names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         if file_names.is_empty() {
-            return Err(empty_file(&file, csv.header));
+            return Err(SourceError::Invalid(empty_file(&file, csv.header)));
         }
         check_unique(&file_names, &file)?;
         match &names {
@@ -137,13 +140,13 @@ fn infer(stamps: &[FileStamp], csv: &CsvOptions, infer_records: usize) -> Result
                 names = Some((file_names, stamp));
             }
             Some((first, first_stamp)) if *first != file_names => {
-                return Err(format!(
+                return Err(SourceError::Invalid(format!(
                     "`{file}` has columns ({}) but `{}` has ({}): the files of a folder table \
                      must share one header",
                     file_names.join(", "),
                     display_path(&first_stamp.path),
                     first.join(", ")
-                ));
+                )));
             }
             Some(_) => {}
         }
@@ -188,12 +191,12 @@ fn empty_file(file: &str, header: bool) -> String {
 
 /// A header naming a column twice makes every read of the table fail (or pick one of the
 /// two silently), so it is an error when the table is opened.
-fn check_unique(names: &[String], file: &str) -> Result<(), String> {
+fn check_unique(names: &[String], file: &str) -> SourceResult<()> {
     let mut seen = HashSet::new();
     match names.iter().find(|n| !seen.insert(n.as_str())) {
-        Some(name) => Err(format!(
+        Some(name) => Err(SourceError::Invalid(format!(
             "`{file}`: column `{name}` appears more than once in the header"
-        )),
+        ))),
         None => Ok(()),
     }
 }

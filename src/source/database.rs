@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use super::error::SourceResult;
 use super::schema_facts::TableFacts;
 
 #[async_trait]
@@ -23,5 +24,5 @@ pub trait Database: Send + Sync + std::fmt::Debug {
         schema: &str,
         tables: &[String],
         sequences: bool,
-    ) -> Result<BTreeMap<String, TableFacts>, String>;
+    ) -> SourceResult<BTreeMap<String, TableFacts>>;
 }

@@ -1,6 +1,7 @@
 //! `files:` sources: each `*.csv`, `*.parquet`, `*.json`/`*.ndjson` in a folder is a table
 //! named after its stem, and a sub-folder of such files is one table named after the folder.
 
+use super::error::{SourceError, SourceResult};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -47,14 +48,14 @@ pub struct FileTable {
 
 /// Lists the tables of a folder; two files with the same stem, or a folder mixing formats,
 /// are errors since a table must have one meaning.
-pub fn list_tables(dir: &Path) -> Result<Vec<FileTable>, String> {
+pub fn list_tables(dir: &Path) -> SourceResult<Vec<FileTable>> {
     // A single data file is a source of one table, named after its stem.
     if dir.is_file() {
         let format = Format::of(dir).ok_or_else(|| {
-            format!(
+            SourceError::Invalid(format!(
                 "`{}` is not a .csv, .parquet, .json or .ndjson file",
                 display_path(dir)
-            )
+            ))
         })?;
         let name = dir
             .file_stem()
@@ -67,12 +68,9 @@ pub fn list_tables(dir: &Path) -> Result<Vec<FileTable>, String> {
             format,
         }]);
     }
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        format!(
-            "cannot read folder `{}`: {}",
-            display_path(dir),
-            crate::filesystem::io_reason(&e)
-        )
+    let entries = std::fs::read_dir(dir).map_err(|source| SourceError::Io {
+        what: format!("cannot read folder `{}`", display_path(dir)),
+        source,
     })?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
@@ -99,12 +97,12 @@ pub fn list_tables(dir: &Path) -> Result<Vec<FileTable>, String> {
         };
         let Some(table) = table else { continue };
         if let Some(other) = tables.iter().find(|t| t.name == table.name) {
-            return Err(format!(
+            return Err(SourceError::Invalid(format!(
                 "`{}` and `{}` would both be table `{}`",
                 display_path(&other.path),
                 display_path(&table.path),
                 table.name
-            ));
+            )));
         }
         tables.push(table);
     }
@@ -112,7 +110,7 @@ pub fn list_tables(dir: &Path) -> Result<Vec<FileTable>, String> {
 }
 
 /// A sub-folder whose data files all share one format is one table.
-fn folder_table(dir: &Path) -> Result<Option<FileTable>, String> {
+fn folder_table(dir: &Path) -> SourceResult<Option<FileTable>> {
     let mut format = None;
     let mut mixed = false;
     crate::filesystem::walk_files(dir, &mut |p| match (Format::of(p), format) {
@@ -121,10 +119,10 @@ fn folder_table(dir: &Path) -> Result<Option<FileTable>, String> {
         _ => {}
     });
     if mixed {
-        return Err(format!(
+        return Err(SourceError::Invalid(format!(
             "folder `{}` mixes data formats; a folder is one table of one format",
             display_path(dir)
-        ));
+        )));
     }
     Ok(format.map(|format| FileTable {
         name: dir
@@ -162,7 +160,7 @@ pub async fn open_tables(
                 .iter()
                 .find_map(|f| crate::shorten::check_identifier(f.name(), "column").err())
             {
-                Some(message) => Err(external(message)),
+                Some(message) => Err(source_failure(SourceError::Invalid(message))),
                 None => Ok(provider),
             }
         });
@@ -198,20 +196,19 @@ async fn open_table(
             })
             .await
             .map_err(|e| DataFusionError::Internal(e.to_string()))?;
-            return Ok(Arc::new(opened.map_err(external)?));
+            return Ok(Arc::new(opened.map_err(source_failure)?));
         }
         // Stamped before DataFusion reads the files, so a change in between is caught too.
         Format::Parquet => {
-            super::parquet_footer::check_table(&table.path)
-                .map_err(datafusion::error::DataFusionError::Execution)?;
-            let stamps = super::stamp::stamp_all(&files).map_err(external)?;
+            super::parquet_footer::check_table(&table.path).map_err(source_failure)?;
+            let stamps = super::stamp::stamp_all(&files).map_err(source_failure)?;
             let frame = ctx
                 .read_parquet(path, ParquetReadOptions::default())
                 .await?;
             (frame, stamps)
         }
         Format::NdJson { extension } => {
-            let stamps = super::stamp::stamp_all(&files).map_err(external)?;
+            let stamps = super::stamp::stamp_all(&files).map_err(source_failure)?;
             let options = JsonReadOptions {
                 file_extension: extension,
                 schema_infer_max_records: INFER_RECORDS,
@@ -227,8 +224,9 @@ async fn open_table(
     Ok(Arc::new(GuardedTable::new(frame.into_view(), stamps)))
 }
 
-fn external(message: String) -> DataFusionError {
-    DataFusionError::External(message.into())
+/// A source's error inside DataFusion's, kept whole to be rendered where it surfaces.
+fn source_failure(e: SourceError) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
 }
 
 /// The data files a table reads: the file itself, or its folder's files of its format.

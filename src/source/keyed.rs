@@ -13,6 +13,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::SendableRecordBatchStream;
 
+use super::error::SourceResult;
 use crate::config::{Normalize, Tolerance};
 
 /// What the values of a column pair mean, decided from both sides' types.
@@ -171,17 +172,17 @@ pub enum Restriction {
 #[async_trait]
 pub trait Digester: Send + Sync {
     /// The bounds of the side's integer key.
-    async fn key_bounds(&self) -> Result<KeyBounds, String>;
+    async fn key_bounds(&self) -> SourceResult<KeyBounds>;
     /// The digests of the `FAN_OUT` buckets of each range, by (range index, bucket).
     async fn range_digests(
         &self,
         ranges: &[Range],
-    ) -> Result<BTreeMap<(usize, i128), Digest>, String>;
+    ) -> SourceResult<BTreeMap<(usize, i128), Digest>>;
     /// The digests of the children of `parents` (all of one level).
     async fn hash_digests(
         &self,
         parents: &[HashBucket],
-    ) -> Result<BTreeMap<HashBucket, Digest>, String>;
+    ) -> SourceResult<BTreeMap<HashBucket, Digest>>;
     /// The statement `range_digests` sends (for `explain`).
     fn range_digest_sql(&self, ranges: &[Range]) -> String;
     /// The statement `hash_digests` sends (for `explain`).
@@ -198,7 +199,7 @@ pub trait KeyedTable: Send + Sync {
     fn source_name(&self) -> &str;
     /// A `where` planned by DataFusion over this table's bare column names, as this
     /// database's SQL.
-    fn where_sql(&self, predicate: &Expr) -> Result<String, String>;
+    fn where_sql(&self, predicate: &Expr) -> SourceResult<String>;
     /// The statement that reads the side sorted by key (`predicate` from `where_sql`).
     fn sorted_sql(&self, predicate: Option<&str>, plan: &SidePlan) -> String;
     /// The side sorted by key, laid out as the merge reads it (`k0…`, then `c0…`).
@@ -210,7 +211,7 @@ pub trait KeyedTable: Send + Sync {
         target: &'a dyn KeyedTable,
         pairing: Pairing<'a>,
         predicates: [Option<String>; 2],
-    ) -> Result<[Box<dyn Digester + 'a>; 2], String>;
+    ) -> SourceResult<[Box<dyn Digester + 'a>; 2]>;
     fn as_any(&self) -> &dyn Any;
 }
 

@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod database;
+pub mod error;
 pub mod files;
 pub mod guard;
 pub mod keyed;
@@ -85,6 +86,14 @@ pub fn jsonb_columns(provider: &dyn TableProvider) -> Vec<String> {
     postgres::table::jsonb_columns(provider)
 }
 
+/// Source `name` could not be opened: the run stops.
+fn source_error(name: &str, e: error::SourceError) -> Error {
+    Error::Source {
+        name: name.to_string(),
+        source: Box::new(e),
+    }
+}
+
 /// Registers every source in `ctx`; an unreachable source stops the run.
 pub async fn register_all(ctx: &SessionContext, sources: &[SourceSpec]) -> Result<Vec<SourceInfo>> {
     let mut infos = Vec::with_capacity(sources.len());
@@ -97,10 +106,7 @@ pub async fn register_all(ctx: &SessionContext, sources: &[SourceSpec]) -> Resul
 async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo> {
     match &spec.kind {
         SourceKind::Files { dir, csv } => {
-            let listing = files::list_tables(dir).map_err(|message| Error::Source {
-                name: spec.name.clone(),
-                message,
-            })?;
+            let listing = files::list_tables(dir).map_err(|e| source_error(&spec.name, e))?;
             let (tables, broken) = files::open_tables(ctx, &listing, csv).await;
             install_schemas(
                 ctx,
@@ -125,10 +131,7 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
             let (session, schemas) =
                 postgres::open(&spec.name, url, *statement_timeout, *max_connections)
                     .await
-                    .map_err(|message| Error::Source {
-                        name: spec.name.clone(),
-                        message,
-                    })?;
+                    .map_err(|e| source_error(&spec.name, e))?;
             install_providers(ctx, &spec.name, schema, schemas)?;
             Ok(SourceInfo {
                 name: spec.name.clone(),
@@ -143,11 +146,8 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
             let rows = tokio::task::spawn_blocking(move || tree::scan(&root))
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))?
-                .map_err(|message| Error::Source {
-                    name: spec.name.clone(),
-                    message,
-                })?;
-            let table = tree::table(&rows).map_err(Error::Internal)?;
+                .map_err(|e| source_error(&spec.name, e))?;
+            let table = tree::table(&rows).map_err(|e| Error::Internal(e.to_string()))?;
             install_schemas(
                 ctx,
                 &spec.name,

@@ -2,6 +2,7 @@
 //! points outside the file makes the reader panic (an overflow in its footer decoder), so a
 //! truncated export would crash crosscheck instead of naming the broken file.
 
+use super::error::{SourceError, SourceResult};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
@@ -12,7 +13,7 @@ const MAGIC: &[u8; 4] = b"PAR1";
 const FRAME: u64 = 4 + 4 + 4;
 
 /// Checks every `.parquet` file of a table (one file, or a folder of them).
-pub fn check_table(path: &Path) -> Result<(), String> {
+pub fn check_table(path: &Path) -> SourceResult<()> {
     if !path.is_dir() {
         return check_file(path);
     }
@@ -29,12 +30,12 @@ pub fn check_table(path: &Path) -> Result<(), String> {
 }
 
 /// The file starts and ends with `PAR1` and its footer length fits inside it.
-pub fn check_file(path: &Path) -> Result<(), String> {
+pub fn check_file(path: &Path) -> SourceResult<()> {
     let broken = |why: String| {
-        format!(
+        SourceError::Invalid(format!(
             "`{}` is not a valid Parquet file: {why}",
             display_path(path)
-        )
+        ))
     };
     let io = |e: std::io::Error| broken(crate::filesystem::io_reason(&e));
     let mut file = std::fs::File::open(path).map_err(io)?;
@@ -73,16 +74,18 @@ mod tests {
             std::fs::write(&path, bytes).expect("written");
             check_file(&path)
         };
-        assert!(case(b"PAR1").unwrap_err().contains("too short"));
+        assert!(case(b"PAR1").unwrap_err().to_string().contains("too short"));
         assert!(case(b"PAR1xxxx\x04\0\0\0PAR1").is_ok());
         assert!(
             case(b"PAR1xxxx\xff\0\0\0PAR1")
                 .unwrap_err()
+                .to_string()
                 .contains("footer claims 255")
         );
         assert!(
             case(b"PAR1xxxx\x04\0\0\0PAR2")
                 .unwrap_err()
+                .to_string()
                 .contains("marker")
         );
     }

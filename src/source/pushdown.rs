@@ -15,7 +15,7 @@ pub enum PushError {
     /// query in-process instead.
     NotUnderstood(String),
     /// A real failure (timeout, cancel, connection): report it.
-    Failed(String),
+    Failed(super::error::SourceError),
 }
 
 /// A query one database source will run.

@@ -139,7 +139,7 @@ pub fn declared(provider: &dyn TableProvider) -> Option<Declared> {
 pub async fn load(
     places: &[&Place],
     sequences: bool,
-) -> Result<BTreeMap<(String, String, String), TableFacts>, String> {
+) -> super::error::SourceResult<BTreeMap<(String, String, String), TableFacts>> {
     type Group = (Arc<dyn Database>, Vec<String>);
     let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
     for place in places {

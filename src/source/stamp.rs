@@ -2,6 +2,7 @@
 //! file vanished or changed under the run. Without this check a deleted file reads as an empty
 //! table and `expect`, `unique` or `not_null` pass on "0 of 0 rows": a false PASS.
 
+use super::error::{SourceError, SourceResult};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -19,13 +20,10 @@ pub struct FileStamp {
 
 impl FileStamp {
     /// Stamps `path` as it is now.
-    pub fn take(path: &Path) -> Result<FileStamp, String> {
-        let meta = std::fs::metadata(path).map_err(|e| {
-            format!(
-                "cannot read `{}`: {}",
-                display_path(path),
-                crate::filesystem::io_reason(&e)
-            )
+    pub fn take(path: &Path) -> SourceResult<FileStamp> {
+        let meta = std::fs::metadata(path).map_err(|source| SourceError::Io {
+            what: format!("cannot read `{}`", display_path(path)),
+            source,
         })?;
         Ok(FileStamp {
             path: path.to_path_buf(),
@@ -63,7 +61,7 @@ impl FileStamp {
 }
 
 /// Stamps every file in `files`, or says which one could not be read.
-pub fn stamp_all(files: &[PathBuf]) -> Result<Vec<FileStamp>, String> {
+pub fn stamp_all(files: &[PathBuf]) -> SourceResult<Vec<FileStamp>> {
     files.iter().map(|p| FileStamp::take(p)).collect()
 }
 

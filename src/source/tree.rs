@@ -4,6 +4,7 @@
 //! pass), never read into memory whole. Symlinks are listed, never followed; a file that
 //! cannot be read is listed with the reason.
 
+use super::error::{SourceError, SourceResult};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -67,9 +68,12 @@ pub fn schema() -> SchemaRef {
 }
 
 /// Lists and hashes the tree under `root` (blocking: run it off the async runtime).
-pub fn scan(root: &Path) -> Result<Vec<FileRow>, String> {
+pub fn scan(root: &Path) -> SourceResult<Vec<FileRow>> {
     if !root.is_dir() {
-        return Err(format!("`{}` is not a folder", display_path(root)));
+        return Err(SourceError::Invalid(format!(
+            "`{}` is not a folder",
+            display_path(root)
+        )));
     }
     let mut entries = Vec::new();
     walk(root, root, &mut entries)?;
@@ -105,13 +109,10 @@ pub fn scan(root: &Path) -> Result<Vec<FileRow>, String> {
 }
 
 /// Every entry below `dir` (files and symlinks), sorted, with its `/`-separated relative path.
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, String)>) -> Result<(), String> {
-    let read = std::fs::read_dir(dir).map_err(|e| {
-        format!(
-            "cannot read folder `{}`: {}",
-            display_path(dir),
-            crate::filesystem::io_reason(&e)
-        )
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, String)>) -> SourceResult<()> {
+    let read = std::fs::read_dir(dir).map_err(|source| SourceError::Io {
+        what: format!("cannot read folder `{}`", display_path(dir)),
+        source,
     })?;
     let mut paths: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
@@ -275,7 +276,7 @@ impl DeserializeJson for serde::de::IgnoredAny {
 }
 
 /// The rows as the `files` table.
-pub fn table(rows: &[FileRow]) -> Result<Arc<dyn TableProvider>, String> {
+pub fn table(rows: &[FileRow]) -> SourceResult<Arc<dyn TableProvider>> {
     let text = |f: &dyn Fn(&FileRow) -> Option<String>| {
         Arc::new(rows.iter().map(f).collect::<StringArray>()) as ArrayRef
     };
@@ -296,8 +297,8 @@ pub fn table(rows: &[FileRow]) -> Result<Arc<dyn TableProvider>, String> {
         text(&|r| Some(r.kind.to_string())),
         text(&|r| r.error.clone()),
     ];
-    let batch = RecordBatch::try_new(schema(), columns).map_err(|e| e.to_string())?;
-    let table = MemTable::try_new(schema(), vec![vec![batch]]).map_err(|e| e.to_string())?;
+    let batch = RecordBatch::try_new(schema(), columns)?;
+    let table = MemTable::try_new(schema(), vec![vec![batch]])?;
     Ok(Arc::new(table))
 }
 

@@ -6,6 +6,7 @@ use postgres_protocol::escape::escape_identifier;
 use super::decode::{ArrayOf, Kind};
 use super::hash::HashAs;
 use super::session::PooledClient;
+use crate::source::error::{SourceError, SourceResult};
 use crate::source::schema_facts::RelationKind;
 
 /// One column of a PostgreSQL table.
@@ -131,11 +132,11 @@ WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f')
 ORDER BY n.nspname, c.relname, a.attnum";
 
 /// Every user table and view with its columns.
-pub async fn load_tables(client: &PooledClient) -> Result<Vec<PgTableDef>, String> {
+pub async fn load_tables(client: &PooledClient) -> SourceResult<Vec<PgTableDef>> {
     let rows = client
         .query(COLUMNS_SQL, &[])
         .await
-        .map_err(|e| format!("cannot list tables: {}", e))?;
+        .map_err(|e| SourceError::from(e).within("cannot list tables"))?;
     let mut tables: Vec<PgTableDef> = Vec::new();
     for row in rows {
         let (schema, table): (String, String) = (row.get(0), row.get(1));
@@ -166,7 +167,7 @@ pub async fn load_tables(client: &PooledClient) -> Result<Vec<PgTableDef>, Strin
     let constraints = client
         .query(CONSTRAINTS_SQL, &[])
         .await
-        .map_err(|e| format!("cannot list constraints: {}", e))?;
+        .map_err(|e| SourceError::from(e).within("cannot list constraints"))?;
     for row in constraints {
         let (schema, table, definition): (String, String, String) =
             (row.get(0), row.get(1), row.get(2));

@@ -16,6 +16,29 @@ use datafusion::arrow::datatypes::{
 
 use crate::kernel::values::uuid_text;
 
+/// Bytes of PostgreSQL's binary COPY that do not read as the type the catalog declared.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct DecodeError(pub String);
+
+impl From<String> for DecodeError {
+    fn from(text: String) -> Self {
+        DecodeError(text)
+    }
+}
+
+impl From<&str> for DecodeError {
+    fn from(text: &str) -> Self {
+        DecodeError(text.to_string())
+    }
+}
+
+impl From<DecodeError> for crate::source::error::SourceError {
+    fn from(e: DecodeError) -> Self {
+        crate::source::error::SourceError::Invalid(e.0)
+    }
+}
+
 /// Microseconds between 1970-01-01 and PostgreSQL's epoch 2000-01-01.
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 /// Days between 1970-01-01 and 2000-01-01.
@@ -210,7 +233,9 @@ impl Column {
             Column::Int8(b) => b.append_value(i64::from_be_bytes(be(v)?)),
             Column::Float4(b) => b.append_value(f32::from_be_bytes(be(v)?)),
             Column::Float8(b) => b.append_value(f64::from_be_bytes(be(v)?)),
-            Column::Numeric(b, scale) => b.append_option(numeric_to_i128(v, *scale)?),
+            Column::Numeric(b, scale) => {
+                b.append_option(numeric_to_i128(v, *scale).map_err(|e| e.0)?)
+            }
             Column::Text(b, Kind::Jsonb) => b.append_value(
                 std::str::from_utf8(v.get(1..).unwrap_or(&[])).map_err(|e| e.to_string())?,
             ),
@@ -350,7 +375,7 @@ fn append_array_elements(v: &[u8], values: &mut Column) -> Result<i32, String> {
 
 /// A binary `numeric` as an integer at `scale` decimal places. NaN and ±infinity have no
 /// decimal form and read as NULL.
-pub fn numeric_to_i128(v: &[u8], scale: i8) -> Result<Option<i128>, String> {
+pub fn numeric_to_i128(v: &[u8], scale: i8) -> Result<Option<i128>, DecodeError> {
     if v.len() < 8 {
         return Err("truncated numeric".into());
     }
@@ -415,7 +440,7 @@ impl CopyDecoder {
 
     /// Decodes every complete row in `chunk` (plus what was left over); returns the batches
     /// that filled up.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<RecordBatch>, String> {
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<RecordBatch>, DecodeError> {
         self.buffer.drain(..self.start);
         self.start = 0;
         self.buffer.extend_from_slice(chunk);
@@ -435,14 +460,14 @@ impl CopyDecoder {
     }
 
     /// The last, partly filled batch; an error if the stream ended mid-row.
-    pub fn finish(mut self) -> Result<Option<RecordBatch>, String> {
+    pub fn finish(mut self) -> Result<Option<RecordBatch>, DecodeError> {
         if self.start < self.buffer.len() && !self.finished {
             return Err("the COPY stream ended in the middle of a row".into());
         }
         if self.rows == 0 {
             Ok(None)
         } else {
-            self.take_batch().map(Some)
+            Ok(self.take_batch().map(Some)?)
         }
     }
 

@@ -13,6 +13,7 @@ use super::PgTable;
 use super::catalog::PgColumn;
 use super::decode::Kind;
 use super::hash::{self, Direct, Element, HashAs};
+use crate::source::error::{SourceError, SourceResult};
 use crate::source::keyed::{
     Digest, Digester, FAN_OUT, Family, HashBucket, KeyBounds, Pairing, Policy, Range, Restriction,
     SidePlan,
@@ -250,8 +251,13 @@ pub fn range_digest_sql(hashing: Hashing<'_>, predicate: Option<&str>, ranges: &
 
 /// Runs a checksum query; a failed statement aborts the transaction, so the pool closes the
 /// connection. The rows count as read from the source.
-async fn query(table: &PgTable, sql: &str) -> Result<Vec<tokio_postgres::Row>, String> {
-    let client = table.session.client().await?;
+async fn query(table: &PgTable, sql: &str) -> SourceResult<Vec<tokio_postgres::Row>> {
+    let within = || format!("PostgreSQL source `{}`", table.session.source);
+    let client = table
+        .session
+        .client()
+        .await
+        .map_err(|e| SourceError::from(e).within(within()))?;
     match client.query_serial(sql).await {
         Ok(rows) => {
             table
@@ -260,7 +266,7 @@ async fn query(table: &PgTable, sql: &str) -> Result<Vec<tokio_postgres::Row>, S
                 .fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
             Ok(rows)
         }
-        Err(e) => Err(format!("PostgreSQL source `{}`: {e}", table.session.source)),
+        Err(e) => Err(SourceError::from(e).within(within())),
     }
 }
 
@@ -272,7 +278,7 @@ pub async fn bounds(
     table: &PgTable,
     key_name: &str,
     predicate: Option<&str>,
-) -> Result<KeyBounds, String> {
+) -> SourceResult<KeyBounds> {
     let key = escape_identifier(key_name);
     let name = table.qualified_name();
     let filter = |and: &str| {
@@ -429,7 +435,7 @@ impl PgDigester<'_> {
 
 #[async_trait]
 impl Digester for PgDigester<'_> {
-    async fn key_bounds(&self) -> Result<KeyBounds, String> {
+    async fn key_bounds(&self) -> SourceResult<KeyBounds> {
         bounds(
             self.hashing.table,
             &self.hashing.side.keys[0].0,
@@ -441,7 +447,7 @@ impl Digester for PgDigester<'_> {
     async fn range_digests(
         &self,
         ranges: &[Range],
-    ) -> Result<BTreeMap<(usize, i128), Digest>, String> {
+    ) -> SourceResult<BTreeMap<(usize, i128), Digest>> {
         let rows = query(self.hashing.table, &self.range_digest_sql(ranges)).await?;
         Ok(rows
             .iter()
@@ -455,7 +461,7 @@ impl Digester for PgDigester<'_> {
     async fn hash_digests(
         &self,
         parents: &[HashBucket],
-    ) -> Result<BTreeMap<HashBucket, Digest>, String> {
+    ) -> SourceResult<BTreeMap<HashBucket, Digest>> {
         let level = parents.first().map_or(0, |p| p.level) + 1;
         let rows = query(self.hashing.table, &self.hash_digest_sql(parents)).await?;
         Ok(rows

@@ -18,6 +18,7 @@ use postgres_protocol::escape::escape_identifier;
 use super::PgTable;
 use super::decode::Kind;
 use super::digest::{Hashing, PgDigester};
+use crate::source::error::{SourceError, SourceResult};
 use crate::source::keyed::{Digester, KeyedTable, Pairing, SidePlan};
 
 /// The PostgreSQL table behind a provider, when it is one.
@@ -38,7 +39,7 @@ impl KeyedTable for PgTable {
         &self.session.source
     }
 
-    fn where_sql(&self, predicate: &Expr) -> Result<String, String> {
+    fn where_sql(&self, predicate: &Expr) -> SourceResult<String> {
         // Columns arrive qualified with crosscheck's table name; PostgreSQL knows them bare.
         let bare = predicate
             .clone()
@@ -48,13 +49,11 @@ impl KeyedTable for PgTable {
                     Ok(Transformed::yes(Expr::Column(c)))
                 }
                 other => Ok(Transformed::no(other)),
-            })
-            .map_err(|e| crate::kernel::error_text(&e))?
+            })?
             .data;
-        Unparser::new(&PostgreSqlDialect {})
-            .expr_to_sql(&bare)
-            .map(|ast| ast.to_string())
-            .map_err(|e| crate::kernel::error_text(&e))
+        Ok(Unparser::new(&PostgreSqlDialect {})
+            .expr_to_sql(&bare)?
+            .to_string())
     }
 
     fn sorted_sql(&self, predicate: Option<&str>, plan: &SidePlan) -> String {
@@ -70,13 +69,13 @@ impl KeyedTable for PgTable {
         target: &'a dyn KeyedTable,
         pairing: Pairing<'a>,
         [source_where, target_where]: [Option<String>; 2],
-    ) -> Result<[Box<dyn Digester + 'a>; 2], String> {
+    ) -> SourceResult<[Box<dyn Digester + 'a>; 2]> {
         let Some(target_table) = target.as_any().downcast_ref::<PgTable>() else {
-            return Err(format!(
+            return Err(SourceError::Invalid(format!(
                 "the target is a {} table and the source a PostgreSQL one: only tables of one \
                  kind of database hash alike",
                 target.engine()
-            ));
+            )));
         };
         let (s, t) = Hashing::pair(self, target_table, pairing);
         Ok([

@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use datafusion::catalog::SchemaProvider;
 
+use crate::source::error::{SourceError, SourceResult};
+
 pub use cancel::cancel_all;
 pub use session::PgSession;
 pub use table::PgTable;
@@ -32,9 +34,9 @@ pub async fn open(
     conn: &str,
     statement_timeout: Duration,
     max_connections: usize,
-) -> Result<(Arc<PgSession>, Vec<(String, Arc<dyn SchemaProvider>)>), String> {
+) -> SourceResult<(Arc<PgSession>, Vec<(String, Arc<dyn SchemaProvider>)>)> {
     let info = conninfo::resolve(conn, &conninfo::Environment::process())
-        .map_err(|e| format!("{e} (in `{}`)", conninfo::mask(conn)))?;
+        .map_err(|e| SourceError::Invalid(format!("{e} (in `{}`)", conninfo::mask(conn))))?;
     let session = PgSession::open(source, info, statement_timeout, max_connections).await?;
     let defs = {
         let client = session.client().await?;

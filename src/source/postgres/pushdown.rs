@@ -19,6 +19,7 @@ use futures::StreamExt;
 use super::catalog::kind_of;
 use super::session::PgSession;
 use super::table::{PgTable, copy_stream};
+use crate::source::error::{SourceError, SourceResult};
 use crate::source::pushdown::{PushError, PushedQuery};
 
 /// A query that will run inside one PostgreSQL source.
@@ -97,7 +98,11 @@ impl PushedQuery for Pushed {
 
     /// Runs the query in PostgreSQL and returns its rows in the types DataFusion expects.
     async fn execute(&self) -> Result<Vec<RecordBatch>, PushError> {
-        let client = self.session.client().await.map_err(PushError::Failed)?;
+        let client = self
+            .session
+            .client()
+            .await
+            .map_err(|e| PushError::Failed(e.into()))?;
         let statement = match client.prepare(&self.sql).await {
             Ok(statement) => statement,
             Err(e) => {
@@ -109,7 +114,7 @@ impl PushedQuery for Pushed {
                     Some(code) if code.starts_with("42") || code == "0A000" => {
                         PushError::NotUnderstood(e.to_string())
                     }
-                    _ => PushError::Failed(e.to_string()),
+                    _ => PushError::Failed(e.into()),
                 });
             }
         };
@@ -157,7 +162,7 @@ impl PushedQuery for Pushed {
         let mut stream = copy_stream(self.session.clone(), select, wire_schema, kinds);
         let mut out = Vec::new();
         while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(|e| PushError::Failed(crate::kernel::error_text(&e)))?;
+            let batch = batch.map_err(|e| PushError::Failed(e.into()))?;
             out.push(self.conform(&batch).map_err(PushError::Failed)?);
         }
         Ok(out)
@@ -166,17 +171,17 @@ impl PushedQuery for Pushed {
 
 impl Pushed {
     /// PostgreSQL's result types cast to DataFusion's (`sum(int8)` is numeric there, Int64 here).
-    fn conform(&self, batch: &RecordBatch) -> Result<RecordBatch, String> {
+    fn conform(&self, batch: &RecordBatch) -> SourceResult<RecordBatch> {
         let columns = batch
             .columns()
             .iter()
             .zip(self.schema.fields())
             .map(|(array, field)| {
                 cast(array, field.data_type()).map_err(|e| {
-                    format!(
-                        "cannot read a pushed-down result column `{}`: {e}",
+                    SourceError::from(e).within(format!(
+                        "cannot read a pushed-down result column `{}`",
                         field.name()
-                    )
+                    ))
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -189,7 +194,9 @@ impl Pushed {
         ));
         let options = datafusion::arrow::array::RecordBatchOptions::new()
             .with_row_count(Some(batch.num_rows()));
-        RecordBatch::try_new_with_options(schema, columns, &options).map_err(|e| e.to_string())
+        Ok(RecordBatch::try_new_with_options(
+            schema, columns, &options,
+        )?)
     }
 }
 

@@ -15,6 +15,7 @@ use datafusion::catalog::TableProvider;
 use super::PgTable;
 use super::session::{PgSession, PooledClient};
 use crate::source::database::Database;
+use crate::source::error::{SourceError, SourceResult};
 use crate::source::schema_facts::{Declared, Place, SequenceUse, TableFacts};
 
 /// What PostgreSQL declares about the table behind `provider`, if it is one of its tables.
@@ -58,7 +59,7 @@ impl Database for PgSession {
         schema: &str,
         tables: &[String],
         sequences: bool,
-    ) -> Result<BTreeMap<String, TableFacts>, String> {
+    ) -> SourceResult<BTreeMap<String, TableFacts>> {
         // A failed statement aborts the transaction: the pool then closes the connection.
         let client = self.client().await?;
         load_with(&client, schema, tables, sequences).await
@@ -173,16 +174,15 @@ async fn load_with(
     schema: &str,
     tables: &[String],
     sequences: bool,
-) -> Result<BTreeMap<String, TableFacts>, String> {
+) -> SourceResult<BTreeMap<String, TableFacts>> {
     let mut facts: BTreeMap<String, TableFacts> = tables
         .iter()
         .map(|t| (t.clone(), TableFacts::default()))
         .collect();
     let query = |sql: &'static str, what: &'static str| async move {
-        client
-            .query(sql, &[&schema, &tables])
-            .await
-            .map_err(|e| format!("cannot list {what} of schema `{schema}`: {}", e))
+        client.query(sql, &[&schema, &tables]).await.map_err(|e| {
+            SourceError::from(e).within(format!("cannot list {what} of schema `{schema}`"))
+        })
     };
     for row in query(INDEXES_SQL, "indexes").await? {
         let (table, name, definition): (String, String, String) =
@@ -252,7 +252,7 @@ async fn column_extreme(
     table: &str,
     column: &str,
     increment: i64,
-) -> Result<Option<i64>, String> {
+) -> SourceResult<Option<i64>> {
     let function = if increment >= 0 { "max" } else { "min" };
     let sql = format!(
         "SELECT {function}({})::int8 FROM {}.{}",
@@ -261,10 +261,9 @@ async fn column_extreme(
         escape_identifier(table)
     );
     let row = client.query_one(&sql, &[]).await.map_err(|e| {
-        format!(
-            "cannot read {function}({column}) of `{schema}.{table}`: {}",
-            e
-        )
+        SourceError::from(e).within(format!(
+            "cannot read {function}({column}) of `{schema}.{table}`"
+        ))
     })?;
     Ok(row.get(0))
 }

@@ -17,6 +17,7 @@ use super::catalog::PgTableDef;
 use super::decode::Kind;
 use super::session::PgSession;
 use super::table::PgTable;
+use crate::source::error::{SourceError, SourceResult};
 
 #[derive(Debug)]
 struct Lazy {
@@ -62,12 +63,12 @@ impl SchemaProvider for PgSchema {
             .table
             .get_or_try_init(|| async {
                 let def = with_odd_arrays_as_text(&self.session, lazy.def.clone()).await?;
-                Ok::<_, String>(
+                Ok::<_, SourceError>(
                     Arc::new(PgTable::new(self.session.clone(), def)) as Arc<dyn TableProvider>
                 )
             })
             .await
-            .map_err(DataFusionError::Execution)?;
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
         Ok(Some(table.clone()))
     }
 
@@ -81,7 +82,7 @@ impl SchemaProvider for PgSchema {
 async fn with_odd_arrays_as_text(
     session: &Arc<PgSession>,
     mut def: PgTableDef,
-) -> Result<PgTableDef, String> {
+) -> SourceResult<PgTableDef> {
     let arrays: Vec<usize> = (0..def.columns.len())
         .filter(|&i| matches!(def.columns[i].kind, Kind::Array(_)))
         .collect();
@@ -107,10 +108,10 @@ async fn with_odd_arrays_as_text(
         Err(e) => {
             // The failed statement aborted this connection's transaction.
             client.discard();
-            return Err(format!(
-                "cannot check the array columns of `{}.{}`: {}",
-                def.schema, def.name, e
-            ));
+            return Err(SourceError::from(e).within(format!(
+                "cannot check the array columns of `{}.{}`",
+                def.schema, def.name
+            )));
         }
     };
     for (n, &i) in arrays.iter().enumerate() {

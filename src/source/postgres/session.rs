@@ -19,6 +19,7 @@ use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 use super::cancel::{self, Canceller, Listed};
 use super::conninfo::{ConnInfo, DEFAULT_CONNECT_TIMEOUT, SslMode};
 use super::tls;
+use crate::source::error::{SourceError, SourceResult};
 
 /// How much longer than the source's `statement_timeout` the client waits for a server
 /// before it gives up: room for the server's own timeout to fire and its error to arrive.
@@ -62,6 +63,8 @@ pub enum PgError {
     },
     /// A signal came: no new statement is sent.
     Stopping,
+    /// No connection could be opened (every host tried, each one's reason in the text).
+    Connect(String),
 }
 
 impl PgError {
@@ -69,7 +72,25 @@ impl PgError {
     pub fn code(&self) -> Option<&tokio_postgres::error::SqlState> {
         match self {
             PgError::Server(e) => e.code(),
-            PgError::NoAnswer { .. } | PgError::Stopping => None,
+            PgError::NoAnswer { .. } | PgError::Stopping | PgError::Connect(_) => None,
+        }
+    }
+}
+
+impl std::error::Error for PgError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PgError::Server(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<PgError> for crate::source::error::SourceError {
+    fn from(e: PgError) -> Self {
+        crate::source::error::SourceError::Database {
+            sqlstate: e.code().map(|c| c.code().to_string()),
+            source: Box::new(e),
         }
     }
 }
@@ -91,6 +112,7 @@ impl std::fmt::Display for PgError {
                 duration_text(CLIENT_MARGIN)
             ),
             PgError::Stopping => write!(f, "interrupted: no new statement is sent"),
+            PgError::Connect(text) => write!(f, "{text}"),
         }
     }
 }
@@ -347,8 +369,8 @@ impl PgSession {
         info: ConnInfo,
         statement_timeout: Duration,
         max_connections: usize,
-    ) -> Result<Arc<Self>, String> {
-        let tls = tls::client_config(&info)?;
+    ) -> SourceResult<Arc<Self>> {
+        let tls = tls::client_config(&info).map_err(SourceError::Invalid)?;
         let session = Arc::new(PgSession {
             source: source.to_string(),
             info,
@@ -363,8 +385,10 @@ impl PgSession {
             server_version: std::sync::OnceLock::new(),
             rows_read: AtomicU64::new(0),
         });
-        let first = session.connect().await?;
-        let setup_failed = |e: PgError| format!("cannot read `{}`: {e}", session.info.display());
+        let first = session.connect().await.map_err(PgError::Connect)?;
+        let setup_failed = |e: PgError| {
+            SourceError::from(e).within(format!("cannot read `{}`", session.info.display()))
+        };
         match first
             .query_one("SELECT current_setting('server_version_num')::int4", &[])
             .await
@@ -402,13 +426,14 @@ impl PgSession {
     }
 
     /// A connection from the pool, opening one if none is idle and the limit allows.
-    pub async fn client(self: &Arc<Self>) -> Result<PooledClient, String> {
+    pub async fn client(self: &Arc<Self>) -> Result<PooledClient, PgError> {
+        // The semaphore is never closed while the session lives.
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| PgError::Stopping)?;
         // An idle connection the server has ended meanwhile (an idle timeout, an
         // administrator, a failover) is dropped, never handed out.
         let idle = self.idle.lock().ok().and_then(|mut idle| {
@@ -417,7 +442,7 @@ impl PgSession {
         });
         let conn = match idle {
             Some(conn) => conn,
-            None => self.connect().await?,
+            None => self.connect().await.map_err(PgError::Connect)?,
         };
         Ok(PooledClient {
             conn: Some(conn),

@@ -31,6 +31,7 @@ use postgres_protocol::escape::escape_identifier;
 use super::catalog::{PgColumn, PgTableDef};
 use super::decode::CopyDecoder;
 use super::session::{PgError, PgSession, PooledClient};
+use crate::source::error::{SourceError, SourceResult};
 
 const BATCH_ROWS: usize = 8192;
 
@@ -421,10 +422,8 @@ pub fn copy_stream(
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     tokio::spawn(async move {
         let result = run_copy(&session, &select, schema, kinds, &tx).await;
-        if let Err(message) = result {
-            let _ = tx
-                .send(Err(DataFusionError::External(message.into())))
-                .await;
+        if let Err(e) = result {
+            let _ = tx.send(Err(DataFusionError::External(Box::new(e)))).await;
         }
     });
     tokio_stream_from(rx).boxed()
@@ -442,8 +441,10 @@ async fn run_copy(
     schema: SchemaRef,
     kinds: Vec<super::decode::Kind>,
     tx: &tokio::sync::mpsc::Sender<Result<datafusion::arrow::array::RecordBatch>>,
-) -> Result<(), String> {
-    let client = session.client().await?;
+) -> SourceResult<()> {
+    let client = session.client().await.map_err(|e| {
+        SourceError::from(e).within(format!("PostgreSQL source `{}`", session.source))
+    })?;
     copy_into(session, &client, select, schema, kinds, tx).await
 }
 
@@ -456,10 +457,10 @@ async fn copy_into(
     schema: SchemaRef,
     kinds: Vec<super::decode::Kind>,
     tx: &tokio::sync::mpsc::Sender<Result<datafusion::arrow::array::RecordBatch>>,
-) -> Result<(), String> {
+) -> SourceResult<()> {
     let copy = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
     let source = session.source.clone();
-    let failed = |e: PgError| format!("PostgreSQL source `{source}`: {e}");
+    let failed = |e: PgError| SourceError::from(e).within(format!("PostgreSQL source `{source}`"));
     let mut rows = client.copy_out(&copy).await.map_err(failed)?;
     let mut decoder = CopyDecoder::new(schema, kinds, BATCH_ROWS);
     loop {
