@@ -100,15 +100,20 @@ pub fn sample_value(value: &mut serde_json::Value) {
     }
 }
 
+/// A name longer than [`IDENTIFIER_LIMIT`], worded for the user.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TooLong(pub String);
+
 /// An error if `name` is longer than [`IDENTIFIER_LIMIT`]; `what` says what it names.
-pub fn check_identifier(name: &str, what: &str) -> Result<(), String> {
+pub fn check_identifier(name: &str, what: &str) -> Result<(), TooLong> {
     if name.len() <= IDENTIFIER_LIMIT {
         return Ok(());
     }
-    Err(format!(
+    Err(TooLong(format!(
         "{what} `{}` is too long: names are limited to {IDENTIFIER_LIMIT} bytes",
         quote(name)
-    ))
+    )))
 }
 
 #[cfg(test)]
@@ -156,7 +161,9 @@ mod tests {
     #[test]
     fn identifiers_over_the_limit_are_refused() {
         assert!(check_identifier(&"c".repeat(IDENTIFIER_LIMIT), "column").is_ok());
-        let err = check_identifier(&"c".repeat(50 << 20), "column").unwrap_err();
+        let err = check_identifier(&"c".repeat(50 << 20), "column")
+            .unwrap_err()
+            .0;
         assert!(err.len() < 200 && err.contains("52428800 bytes"), "{err}");
     }
 }

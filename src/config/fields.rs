@@ -47,8 +47,8 @@ impl Reader<'_> {
     pub fn name(&mut self, node: &Node) -> Option<Located<String>> {
         match node.scalar_text() {
             Some(s) if !s.trim().is_empty() && !matches!(node.value, Value::Bool(_)) => {
-                if let Err(message) = crate::shorten::check_identifier(s.trim(), "column name") {
-                    self.error(node, message);
+                if let Err(too_long) = crate::shorten::check_identifier(s.trim(), "column name") {
+                    self.error(node, too_long.0);
                     return None;
                 }
                 Some(Located::new(s.trim().to_string(), node.loc(self.file)))
@@ -174,8 +174,8 @@ impl Reader<'_> {
 
     pub fn predicate(&mut self, node: &Node) -> Option<SqlText> {
         let text = self.sql_scalar(node)?;
-        if let Err(message) = super::sql::check_predicate(&text.text) {
-            self.error(node, message);
+        if let Err(rejected) = super::sql::check_predicate(&text.text) {
+            self.error(node, rejected.0);
             return None;
         }
         Some(text)
@@ -183,8 +183,8 @@ impl Reader<'_> {
 
     pub fn query(&mut self, node: &Node) -> Option<SqlText> {
         let text = self.sql_scalar(node)?;
-        if let Err(message) = super::sql::check_query(&text.text) {
-            self.error(node, message);
+        if let Err(rejected) = super::sql::check_query(&text.text) {
+            self.error(node, rejected.0);
             return None;
         }
         Some(text)
@@ -243,7 +243,7 @@ impl Reader<'_> {
             cols.iter()
                 .try_for_each(|c| crate::shorten::check_identifier(c, "column name"))
         }) {
-            self.error(node, message);
+            self.error(node, message.0);
             return None;
         }
         let Some((table, columns)) =
@@ -441,7 +441,7 @@ pub fn parse_table_name(
 ) -> Result<TableName, NameError> {
     let parts: Vec<&str> = text.trim().split('.').map(str::trim).collect();
     for part in &parts {
-        crate::shorten::check_identifier(part, "name").map_err(|m| (m, None))?;
+        crate::shorten::check_identifier(part, "name").map_err(|m| (m.0, None))?;
     }
     if parts.iter().any(|p| p.is_empty()) || parts.len() > 3 {
         return Err((

@@ -6,6 +6,23 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
+/// Why rule SQL was rejected before planning, worded for the user.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Rejected(pub String);
+
+impl From<String> for Rejected {
+    fn from(text: String) -> Self {
+        Rejected(text)
+    }
+}
+
+impl From<&str> for Rejected {
+    fn from(text: &str) -> Self {
+        Rejected(text.to_string())
+    }
+}
+
 /// Most operators one SQL text of a rule may hold. A chain such as `a + a + … + a` parses
 /// into a tree as deep as it is long, which the SQL planner walks recursively: 2,000 terms
 /// overflowed its stack (an abort, not an error) in a dev build. No rule needs hundreds.
@@ -74,33 +91,33 @@ fn is_operator(token: &Token) -> bool {
 }
 
 /// Checks that `sql` is one read-only query.
-pub fn check_query(sql: &str) -> Result<(), String> {
+pub fn check_query(sql: &str) -> Result<(), Rejected> {
     check_size(sql)?;
     let statements =
         Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| format!("invalid SQL: {e}"))?;
     match statements.as_slice() {
-        [] => Err("the query is empty".into()),
+        [] => Err(Rejected::from("the query is empty")),
         [Statement::Query(query)] => match query.body.as_ref() {
-            SetExpr::Select(select) if select.into.is_some() => {
-                Err("rule SQL must only read: SELECT ... INTO is not allowed".into())
-            }
+            SetExpr::Select(select) if select.into.is_some() => Err(Rejected::from(
+                "rule SQL must only read: SELECT ... INTO is not allowed",
+            )),
             _ => Ok(()),
         },
-        [other] => Err(format!(
+        [other] => Err(Rejected(format!(
             "rule SQL must be one query (SELECT, WITH or VALUES), found {}",
             statement_keyword(other)
-        )),
-        many => Err(format!(
+        ))),
+        many => Err(Rejected(format!(
             "rule SQL must be one query, found {} statements",
             many.len()
-        )),
+        ))),
     }
 }
 
 /// Checks that `sql` is one expression (a `where` or `condition`), nothing after it.
-pub fn check_predicate(sql: &str) -> Result<(), String> {
+pub fn check_predicate(sql: &str) -> Result<(), Rejected> {
     if sql.trim().is_empty() {
-        return Err("the expression is empty".into());
+        return Err(Rejected::from("the expression is empty"));
     }
     check_size(sql)?;
     let dialect = GenericDialect {};
@@ -112,9 +129,9 @@ pub fn check_predicate(sql: &str) -> Result<(), String> {
         .map_err(|e| format!("invalid SQL expression: {e}"))?;
     match parser.peek_token().token {
         Token::EOF => Ok(()),
-        other => Err(format!(
+        other => Err(Rejected(format!(
             "unexpected `{other}` after the expression (a predicate is one SQL expression)"
-        )),
+        ))),
     }
 }
 
@@ -141,7 +158,9 @@ mod tests {
             check_predicate(&format!("id = {}", chain(MAX_OPERATORS))),
             Ok(())
         );
-        let err = check_predicate(&format!("id = {}", chain(MAX_OPERATORS + 1))).unwrap_err();
+        let err = check_predicate(&format!("id = {}", chain(MAX_OPERATORS + 1)))
+            .unwrap_err()
+            .0;
         assert!(err.contains("501 operators"), "{err}");
         let ors = vec!["id = 1"; 300].join(" OR ");
         assert!(check_query(&format!("SELECT * FROM t WHERE {ors}")).is_err());
@@ -173,22 +192,26 @@ mod tests {
         assert!(
             check_query("DELETE FROM prod.users")
                 .unwrap_err()
+                .0
                 .contains("found DELETE")
         );
         assert!(
             check_query("drop table x")
                 .unwrap_err()
+                .0
                 .contains("DROP TABLE")
         );
         assert!(
             check_query("select 1; delete from t")
                 .unwrap_err()
+                .0
                 .contains("2 statements")
         );
         assert!(check_query("select * into t2 from t").is_err());
         assert!(
             check_query("selec 1")
                 .unwrap_err()
+                .0
                 .starts_with("invalid SQL")
         );
     }

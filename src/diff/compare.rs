@@ -272,7 +272,8 @@ fn comparable(array: &ArrayRef, policy: &Policy, other: &DataType) -> DiffResult
                 .as_fixed_size_binary()
                 .iter()
                 .map(|v| v.map(crate::kernel::values::uuid_text).transpose())
-                .collect::<Result<_, _>>()?;
+                .collect::<Result<_, _>>()
+                .map_err(|e| DiffError::Value(e.to_string()))?;
             Ok(Arc::new(uuids))
         }
         Family::Text | Family::Other => {

@@ -86,11 +86,14 @@ pub fn as_u64(array: &ArrayRef, row: usize) -> Option<u64> {
 /// missing hash), which the diff's comparison honours (see `diff::compare::Policy`).
 pub const NULL_IS_UNKNOWN: &str = "crosscheck.null_is_unknown";
 
+/// A uuid that is not 16 bytes wide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("expected 16 bytes for a uuid, got {0}")]
+pub struct UuidWidth(pub usize);
+
 /// A uuid's 16 bytes as its text, `12345678-9abc-…`.
-pub fn uuid_text(v: &[u8]) -> Result<String, String> {
-    let b: [u8; 16] = v
-        .try_into()
-        .map_err(|_| format!("expected 16 bytes, got {}", v.len()))?;
+pub fn uuid_text(v: &[u8]) -> Result<String, UuidWidth> {
+    let b: [u8; 16] = v.try_into().map_err(|_| UuidWidth(v.len()))?;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     Ok(format!(
         "{}-{}-{}-{}-{}",

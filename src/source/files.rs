@@ -160,7 +160,7 @@ pub async fn open_tables(
                 .iter()
                 .find_map(|f| crate::shorten::check_identifier(f.name(), "column").err())
             {
-                Some(message) => Err(source_failure(SourceError::Invalid(message))),
+                Some(too_long) => Err(source_failure(SourceError::Invalid(too_long.0))),
                 None => Ok(provider),
             }
         });

@@ -99,8 +99,17 @@ const KEYS: &[(&str, &str)] = &[
     ("passfile", "PGPASSFILE"),
 ];
 
+/// A connection string, or a setting it names, that cannot be used; worded for the user.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnInfoError(pub String);
+
 /// Parses `conn` (URL or key=value) and fills the gaps from `env`.
-pub fn resolve(conn: &str, env: &Environment) -> Result<ConnInfo, String> {
+pub fn resolve(conn: &str, env: &Environment) -> Result<ConnInfo, ConnInfoError> {
+    resolve_text(conn, env).map_err(ConnInfoError)
+}
+
+fn resolve_text(conn: &str, env: &Environment) -> Result<ConnInfo, String> {
     let mut given = if crate::config::is_postgres_url(conn) {
         parse_url(conn)?
     } else {
@@ -482,7 +491,7 @@ mod tests {
             home,
             os_user: Some("osuser".into()),
         };
-        resolve(conn, &env)
+        resolve_text(conn, &env)
     }
 
     #[test]

@@ -239,7 +239,7 @@ impl Column {
             Column::Text(b, Kind::Jsonb) => b.append_value(
                 std::str::from_utf8(v.get(1..).unwrap_or(&[])).map_err(|e| e.to_string())?,
             ),
-            Column::Text(b, Kind::Uuid) => b.append_value(uuid_text(v)?),
+            Column::Text(b, Kind::Uuid) => b.append_value(uuid_text(v).map_err(|e| e.to_string())?),
             Column::Text(b, _) => {
                 b.append_value(std::str::from_utf8(v).map_err(|e| e.to_string())?)
             }

@@ -370,7 +370,7 @@ impl PgSession {
         statement_timeout: Duration,
         max_connections: usize,
     ) -> SourceResult<Arc<Self>> {
-        let tls = tls::client_config(&info).map_err(SourceError::Invalid)?;
+        let tls = tls::client_config(&info).map_err(|e| SourceError::Invalid(e.0))?;
         let session = Arc::new(PgSession {
             source: source.to_string(),
             info,

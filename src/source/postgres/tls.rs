@@ -15,10 +15,14 @@ use rustls::{
     SignatureScheme,
 };
 
-use super::conninfo::{ConnInfo, SslMode};
+use super::conninfo::{ConnInfo, ConnInfoError, SslMode};
 
 /// The TLS client configuration for `info`, or `None` when TLS is off.
-pub fn client_config(info: &ConnInfo) -> Result<Option<ClientConfig>, String> {
+pub fn client_config(info: &ConnInfo) -> Result<Option<ClientConfig>, ConnInfoError> {
+    config_text(info).map_err(ConnInfoError)
+}
+
+fn config_text(info: &ConnInfo) -> Result<Option<ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verify_chain = match info.sslmode {
         SslMode::Disable => return Ok(None),
