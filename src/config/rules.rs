@@ -152,6 +152,17 @@ fn parse_rule(
                 .with_help(Some(format!("`{}`: {}", f.name, f.doc))),
         );
     }
+    if let Some(reason) = type_def.rowless {
+        for key in ["where", "source_where", "target_where"] {
+            if let Some((_, node)) = keys.iter().find(|(k, _)| *k == key) {
+                let message = format!(
+                    "field `{key}` does not apply to `{}` rules ({reason})",
+                    type_def.name
+                );
+                r.error(node, message);
+            }
+        }
+    }
     let on = fields
         .get("on")
         .and_then(|n| r.source_name(n))
@@ -159,7 +170,6 @@ fn parse_rule(
     let input = RuleInput {
         rule: &rule_name,
         fields: &fields,
-        keys: &keys,
         on: on.as_deref(),
         ctx,
     };

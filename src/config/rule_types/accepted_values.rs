@@ -15,6 +15,7 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
         req("column", Shape::Column, "The column to check."),
         req("values", Shape::Values, "The accepted values."),
     ],
+    rowless: None,
     parse,
     check,
 };

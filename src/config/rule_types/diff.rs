@@ -29,6 +29,7 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
         DIFF_OPTIONS[5],
         DIFF_OPTIONS[6],
     ],
+    rowless: None,
     parse,
     check: no_check,
 };

@@ -16,6 +16,7 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
             "SQL boolean every row must satisfy.",
         ),
     ],
+    rowless: None,
     parse,
     check: no_check,
 };

@@ -18,6 +18,7 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
             "Largest acceptable age: `30m`, `24h`, `7d`.",
         ),
     ],
+    rowless: None,
     parse,
     check,
 };

@@ -94,6 +94,9 @@ pub struct RuleTypeDef {
     pub aliases: &'static [&'static str],
     pub doc: &'static str,
     pub fields: &'static [FieldDef],
+    /// For a type that reads no rows: why no row predicate (`where`, `source_where`,
+    /// `target_where`) applies to it.
+    pub rowless: Option<&'static str>,
     /// Reads the type's own fields into its [`RuleKind`]; `None` once a problem is recorded.
     pub parse: fn(&RuleInput, &mut Reader) -> Option<RuleKind>,
     /// Records the options of the type that can never pass (run with the checks common to
@@ -106,8 +109,6 @@ pub struct RuleInput<'a> {
     /// The rule's name, for messages.
     pub rule: &'a str,
     pub fields: &'a HashMap<&'a str, &'a Node>,
-    /// The fields' keys as written, in order.
-    pub keys: &'a [(&'a str, &'a Node)],
     /// The source `on:` names, for unqualified tables.
     pub on: Option<&'a str>,
     pub ctx: &'a RuleContext<'a>,
@@ -296,5 +297,26 @@ mod tests {
             }
         }
         assert_eq!(rule_type("orphans").map(|t| t.name), Some("foreign_key"));
+    }
+
+    /// A type that reads no rows refuses every row predicate, at the key written.
+    #[test]
+    fn a_rowless_type_refuses_row_predicates() {
+        let (rules, diags) = crate::config::rules::parse_for_test(
+            "rules:
+  - {name: s, type: schema_match, source: prod, target: staging,
+     where: id > 1, target_where: id > 2}
+",
+        );
+        assert!(rules.is_empty());
+        let text = diags.to_string();
+        for key in ["where", "target_where"] {
+            let expected = format!(
+                "field `{key}` does not apply to `schema_match` rules (they compare column lists, \
+                 not rows)"
+            );
+            assert!(text.contains(&expected), "{expected}\n{text}");
+        }
+        assert!(text.contains("rules/test.yaml:3:6"), "{text}");
     }
 }

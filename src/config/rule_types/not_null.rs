@@ -12,6 +12,7 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
         req("table", Shape::Table, "The table to check."),
         req("columns", Shape::Columns, "Columns that must not be NULL."),
     ],
+    rowless: None,
     parse,
     check: no_check,
 };

@@ -34,6 +34,7 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
         DIFF_OPTIONS[4],
         DIFF_OPTIONS[5],
     ],
+    rowless: None,
     parse,
     check: no_check,
 };

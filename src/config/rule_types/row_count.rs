@@ -15,6 +15,7 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
         opt("min", Shape::Integer, "Smallest acceptable count."),
         opt("max", Shape::Integer, "Largest acceptable count."),
     ],
+    rowless: None,
     parse,
     check,
 };

@@ -32,6 +32,7 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
         SIDE_WHERE[0],
         SIDE_WHERE[1],
     ],
+    rowless: None,
     parse,
     check: no_check,
 };

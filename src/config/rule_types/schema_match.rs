@@ -28,12 +28,12 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
             "Accepted differences: globs over the object a difference names (`users.legacy_*`, `audit_log`).",
         ),
     ],
+    rowless: Some("they compare column lists, not rows"),
     parse,
     check: no_check,
 };
 
 fn parse(f: &RuleInput, r: &mut Reader) -> Option<RuleKind> {
-    refuse_row_predicates(f, r);
     let source = f.get("source").and_then(|n| table_or_source(n, f.on, r));
     let target = f.get("target").and_then(|n| table_or_source(n, f.on, r));
     let ignore = f.get("ignore").and_then(|n| r.words(n)).unwrap_or_default();
@@ -42,27 +42,6 @@ fn parse(f: &RuleInput, r: &mut Reader) -> Option<RuleKind> {
         target: target?,
         ignore,
     })
-}
-
-/// A schema comparison reads no rows, so no predicate can apply to it.
-fn refuse_row_predicates(f: &RuleInput, r: &mut Reader) {
-    for key in ["where", "source_where", "target_where"] {
-        if let Some(n) = f.get(key) {
-            let at = f
-                .keys
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, k)| *k)
-                .unwrap_or(n);
-            r.error(
-                at,
-                format!(
-                    "field `{key}` does not apply to `schema_match` rules (they compare column \
-                     lists, not rows)"
-                ),
-            );
-        }
-    }
 }
 
 fn table_or_source(node: &Node, on: Option<&str>, r: &mut Reader) -> Option<TableOrSource> {

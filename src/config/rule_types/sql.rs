@@ -23,6 +23,7 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
             "A file under queries/ holding the query.",
         ),
     ],
+    rowless: None,
     parse,
     check: no_check,
 };

@@ -16,6 +16,7 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
             "The key: one column or several forming one compound key.",
         ),
     ],
+    rowless: None,
     parse,
     check: no_check,
 };
