@@ -1,7 +1,7 @@
 //! Rules that can never pass, or never check a row, are rejected when the files load
 //! (`validate` and `run` alike, exit 2) rather than failing every run or passing without
-//! looking: `min` above `max`, a negative `max`, an empty `values` list, a `max_age` of 0,
-//! and a `where: false`.
+//! looking: `min` above `max`, a negative `max`, an empty `values` list, a `max_age` of 0
+//! (each checked by its type's module under `rule_types/`), and a `where: false` (here).
 
 use super::diagnostic::Diagnostic;
 use super::fields::Reader;
