@@ -1,5 +1,5 @@
-//! Rule files: `rules:` lists checked against the rule language (`rule_types.rs`) and
-//! turned into [`RuleSpec`]s, every problem of the file collected.
+//! Rule files: `rules:` lists checked against the rule language (`rule_types/`, where each
+//! type reads its own fields) and turned into [`RuleSpec`]s, every problem of the file collected.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -8,10 +8,8 @@ use std::sync::Arc;
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::fields::Reader;
 use super::location::{Located, SourceFile};
-use super::rule_types::{self, COMMON_FIELDS, RuleTypeDef, all_rule_types};
-use super::spec::{
-    CountOrPercent, Defaults, DiffOptions, RuleKind, RuleSpec, SqlText, TableOrSource,
-};
+use super::rule_types::{self, COMMON_FIELDS, RuleInput, RuleTypeDef, all_rule_types};
+use super::spec::{CountOrPercent, Defaults, RuleSpec, SqlText};
 use super::yaml::{self, Node, Value};
 
 /// What rules need from the project to be read.
@@ -154,11 +152,14 @@ fn parse_rule(
                 .with_help(Some(format!("`{}`: {}", f.name, f.doc))),
         );
     }
-    // A schema comparison reads no rows, so no predicate can apply to it.
-    if type_def.name == "schema_match" {
+    if let Some(reason) = type_def.rowless {
         for key in ["where", "source_where", "target_where"] {
-            if let Some(n) = fields.get(key) {
-                r.error(&keys.iter().find(|(k, _)| *k == key).map(|(_, k)| (*k).clone()).unwrap_or_else(|| (*n).clone()), format!("field `{key}` does not apply to `schema_match` rules (they compare column lists, not rows)"));
+            if let Some((_, node)) = keys.iter().find(|(k, _)| *k == key) {
+                let message = format!(
+                    "field `{key}` does not apply to `{}` rules ({reason})",
+                    type_def.name
+                );
+                r.error(node, message);
             }
         }
     }
@@ -166,8 +167,14 @@ fn parse_rule(
         .get("on")
         .and_then(|n| r.source_name(n))
         .map(|s| s.value);
-    let kind = build_kind(type_def, &fields, on.as_deref(), ctx, &mut r);
-    super::satisfiable::check(type_def.name, &rule_name, &fields, &mut r);
+    let input = RuleInput {
+        rule: &rule_name,
+        fields: &fields,
+        on: on.as_deref(),
+        ctx,
+    };
+    let kind = (type_def.parse)(&input, &mut r);
+    super::satisfiable::check(type_def, &input, &mut r);
     let common = read_common(&fields, type_def, ctx, &mut r);
     if r.diags.len() > before {
         return None;
@@ -300,270 +307,6 @@ fn read_common(
     )
 }
 
-fn build_kind(
-    def: &RuleTypeDef,
-    f: &HashMap<&str, &Node>,
-    on: Option<&str>,
-    ctx: &RuleContext,
-    r: &mut Reader,
-) -> Option<RuleKind> {
-    let table = |r: &mut Reader, name: &str| f.get(name).and_then(|n| r.table(n, on));
-    let names = |r: &mut Reader, name: &str| f.get(name).and_then(|n| r.names(n));
-    let name = |r: &mut Reader, name: &str| f.get(name).and_then(|n| r.name(n));
-    Some(match def.name {
-        "row_count" => {
-            let min = f.get("min").and_then(|n| r.integer(n));
-            let max = f.get("max").and_then(|n| r.integer(n));
-            RuleKind::RowCount {
-                table: table(r, "table")?,
-                min,
-                max,
-            }
-        }
-        "row_count_match" => {
-            let tolerance = f
-                .get("tolerance")
-                .and_then(|n| r.count_or_percent(n))
-                .unwrap_or(CountOrPercent::Count(0));
-            let group_by = f
-                .get("group_by")
-                .and_then(|n| r.names(n))
-                .unwrap_or_default();
-            let source = table(r, "source");
-            let target = table(r, "target");
-            RuleKind::RowCountMatch {
-                source: source?,
-                target: target?,
-                group_by,
-                tolerance,
-            }
-        }
-        "not_null" => {
-            let t = table(r, "table");
-            RuleKind::NotNull {
-                table: t?,
-                columns: names(r, "columns")?,
-            }
-        }
-        "unique" => {
-            let t = table(r, "table");
-            RuleKind::Unique {
-                table: t?,
-                columns: names(r, "columns")?,
-            }
-        }
-        "accepted_values" => {
-            let t = table(r, "table");
-            let column = name(r, "column");
-            let values = f.get("values").and_then(|n| r.scalars(n));
-            RuleKind::AcceptedValues {
-                table: t?,
-                column: column?,
-                values: values?,
-            }
-        }
-        "expect" => {
-            let t = table(r, "table");
-            let condition = f.get("condition").and_then(|n| r.predicate(n));
-            RuleKind::Expect {
-                table: t?,
-                condition: condition?,
-            }
-        }
-        "foreign_key" => {
-            let child = f.get("child").and_then(|n| r.key_ref(n, on));
-            let parent = f.get("parent").and_then(|n| r.key_ref(n, on));
-            let (child, parent) = (child?, parent?);
-            if child.columns.len() != parent.columns.len() {
-                r.error(
-                    f["parent"],
-                    format!(
-                        "the child key has {} columns but the parent key has {}",
-                        child.columns.len(),
-                        parent.columns.len()
-                    ),
-                );
-                return None;
-            }
-            RuleKind::ForeignKey { child, parent }
-        }
-        "sql" => RuleKind::Sql {
-            query: sql_of_rule(f, ctx, r)?,
-            on: on.map(str::to_string),
-        },
-        "diff" => {
-            let source = table(r, "source");
-            let target = table(r, "target");
-            let options = diff_options(f, r);
-            RuleKind::Diff {
-                source: source?,
-                target: target?,
-                options: options?,
-            }
-        }
-        "query_match" => {
-            let query = sql_of_rule(f, ctx, r);
-            let source = f.get("source").and_then(|n| r.source_name(n));
-            let target = f.get("target").and_then(|n| r.source_name(n));
-            let options = diff_options(f, r);
-            RuleKind::QueryMatch {
-                query: query?,
-                source: source?,
-                target: target?,
-                options: options?,
-            }
-        }
-        "schema_match" => {
-            let source = f.get("source").and_then(|n| table_or_source(n, on, r));
-            let target = f.get("target").and_then(|n| table_or_source(n, on, r));
-            let ignore = f.get("ignore").and_then(|n| r.words(n)).unwrap_or_default();
-            RuleKind::SchemaMatch {
-                source: source?,
-                target: target?,
-                ignore,
-            }
-        }
-        "freshness" => {
-            let t = table(r, "table");
-            let column = name(r, "column");
-            let (max_age, max_age_text) = f.get("max_age").and_then(|n| r.duration(n))?;
-            RuleKind::Freshness {
-                table: t?,
-                column: column?,
-                max_age,
-                max_age_text,
-            }
-        }
-        other => {
-            // Worded as `kernel::error::bug` words it (config lies below the kernel).
-            r.diags.push(Diagnostic::plain(format!(
-                "internal error (this is a bug, please report it): rule type `{other}` has no \
-                 builder"
-            )));
-            return None;
-        }
-    })
-}
-
-/// The diff options of a `diff` or `query_match` rule.
-fn diff_options(f: &HashMap<&str, &Node>, r: &mut Reader) -> Option<DiffOptions> {
-    let mut ok = true;
-    let mut names = |r: &mut Reader, field: &str| match f.get(field) {
-        Some(n) => {
-            let v = r
-                .names(n)
-                .map(|v| v.into_iter().map(|c| c.value).collect::<Vec<_>>());
-            ok &= v.is_some();
-            v
-        }
-        None => None,
-    };
-    let key = names(r, "key").unwrap_or_default();
-    let columns = names(r, "columns");
-    let exclude = names(r, "exclude").unwrap_or_default();
-    let rename = f.get("rename").map(|n| r.rename(n));
-    let tolerance = f.get("tolerance").map(|n| r.tolerances(n));
-    let normalize = f.get("normalize").map(|n| r.normalize(n));
-    let algorithm = f.get("algorithm").map(|n| r.algorithm(n));
-    if !ok
-        || matches!(rename, Some(None))
-        || matches!(tolerance, Some(None))
-        || matches!(normalize, Some(None))
-        || matches!(algorithm, Some(None))
-    {
-        return None;
-    }
-    Some(DiffOptions {
-        key,
-        columns,
-        exclude,
-        rename: rename.flatten().unwrap_or_default(),
-        tolerance: tolerance.flatten().unwrap_or_default(),
-        normalize: normalize.flatten().unwrap_or_default(),
-        algorithm: algorithm.flatten().unwrap_or_default(),
-    })
-}
-
-fn table_or_source(node: &Node, on: Option<&str>, r: &mut Reader) -> Option<TableOrSource> {
-    match node.as_str() {
-        Some(s) if !s.contains('.') && r.sources.iter().any(|x| x == s) => Some(
-            TableOrSource::Source(Located::new(s.to_string(), node.loc(r.file))),
-        ),
-        // A bare word where a source may stand is most likely a misspelt source, not a
-        // table missing its source.
-        Some(s) if !s.contains('.') && on.is_none() => {
-            let help = did_you_mean(s.trim(), r.sources.iter().map(String::as_str));
-            r.diags.push(
-                Diagnostic::at(
-                    &node.loc(r.file),
-                    format!(
-                        "`{s}` is neither a source (sources: {}) nor a table `SOURCE.TABLE`",
-                        r.sources.join(", ")
-                    ),
-                )
-                .with_help(help),
-            );
-            None
-        }
-        _ => r.table(node, on).map(TableOrSource::Table),
-    }
-}
-
-/// The query of a `sql` rule: inline `sql:` or a `query:` file under queries/.
-fn sql_of_rule(f: &HashMap<&str, &Node>, ctx: &RuleContext, r: &mut Reader) -> Option<SqlText> {
-    match (f.get("sql"), f.get("query")) {
-        (Some(inline), None) => r.query(inline),
-        (None, Some(file_node)) => {
-            let name = r.text(file_node)?;
-            let path = ctx.queries_dir.join(&name.value);
-            let text = match std::fs::read_to_string(&path) {
-                Ok(text) => text,
-                Err(e) => {
-                    let available = list_queries(ctx.queries_dir);
-                    let help = did_you_mean(&name.value, available.iter().map(String::as_str));
-                    let message = format!(
-                        "cannot read query file `{}`: {}",
-                        path.display(),
-                        crate::filesystem::io_reason(&e)
-                    );
-                    r.diags
-                        .push(Diagnostic::at(&name.loc, message).with_help(help));
-                    return None;
-                }
-            };
-            if let Err(message) = super::sql::check_query(&text) {
-                r.error(file_node, format!("{}: {message}", path.display()));
-                return None;
-            }
-            Some(SqlText {
-                text,
-                loc: name.loc,
-                file: Some(path),
-            })
-        }
-        (Some(_), Some(q)) => {
-            r.error(q, "give either `sql` or `query`, not both");
-            None
-        }
-        (None, None) => {
-            r.diags.push(Diagnostic::plain(
-                "a `sql` rule needs `sql:` (inline) or `query:` (a file under queries/)",
-            ));
-            None
-        }
-    }
-}
-
-fn list_queries(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    crate::filesystem::walk_files(dir, &mut |path| {
-        if let Ok(rel) = path.strip_prefix(dir) {
-            out.push(rel.to_string_lossy().replace('\\', "/"));
-        }
-    });
-    out
-}
-
 /// Rules read from `yaml` as if from `rules/test.yaml` of a project with the sources `prod`
 /// and `staging`: for the unit tests of the layers that take rules.
 #[cfg(test)]
@@ -588,6 +331,7 @@ pub(crate) fn parse_for_test(yaml: &str) -> (Vec<RuleSpec>, Diagnostics) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::spec::RuleKind;
 
     #[test]
     fn a_rule_of_every_common_type_is_read_with_its_fields() {

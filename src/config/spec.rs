@@ -183,7 +183,8 @@ pub struct DiffOptions {
     pub algorithm: Algorithm,
 }
 
-/// The part of a rule that depends on its type.
+/// The part of a rule that depends on its type: its fields as read (by its module under
+/// `rule_types/`).
 #[derive(Clone, Debug)]
 pub enum RuleKind {
     RowCount {
@@ -245,31 +246,6 @@ pub enum RuleKind {
         max_age: Duration,
         max_age_text: String,
     },
-}
-
-impl RuleKind {
-    /// Every table the rule reads, in the order written.
-    pub fn tables(&self) -> Vec<&TableRef> {
-        match self {
-            RuleKind::RowCount { table, .. }
-            | RuleKind::NotNull { table, .. }
-            | RuleKind::Unique { table, .. }
-            | RuleKind::AcceptedValues { table, .. }
-            | RuleKind::Expect { table, .. }
-            | RuleKind::Freshness { table, .. } => vec![table],
-            RuleKind::RowCountMatch { source, target, .. } => vec![source, target],
-            RuleKind::ForeignKey { child, parent } => vec![&child.table, &parent.table],
-            RuleKind::SchemaMatch { source, target, .. } => [source, target]
-                .into_iter()
-                .filter_map(|s| match s {
-                    TableOrSource::Table(t) => Some(t),
-                    TableOrSource::Source(_) => None,
-                })
-                .collect(),
-            RuleKind::Diff { source, target, .. } => vec![source, target],
-            RuleKind::Sql { .. } | RuleKind::QueryMatch { .. } => vec![],
-        }
-    }
 }
 
 /// One rule as written, resolved and checked against the rule language.

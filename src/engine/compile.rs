@@ -1,11 +1,10 @@
 //! Rules compiled into the SQL they run. Pure: no session, no I/O, so `explain` and tests
 //! can show exactly what will run.
 
-use std::time::Duration;
-
-use crate::config::{CountOrPercent, RuleKind, RuleSpec, TableName, TableOrSource};
-
-use crate::kernel::sqlgen::{all_not_null, from_where, ident, in_list, strip_semicolons, table};
+use super::rules::{self, CHECKED, Compiled, violation_column};
+use crate::config::location::Located;
+use crate::config::{RuleSpec, TableName, TableOrSource};
+use crate::kernel::sqlgen::{from_where, table};
 
 /// Rules reading the same table with the same `where` share one scan.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -20,22 +19,18 @@ impl ScanKey {
     }
 }
 
-/// What a rule computes.
+/// What a rule computes: the shape of the work the engine schedules. What each shape's
+/// result means is the rule type's (`rules/`).
 #[derive(Clone, Debug)]
 pub enum Plan {
     /// A per-row predicate counted in its table's shared scan (`not_null`, `accepted_values`,
     /// `expect`); `violation` is true on offending rows.
     RowPredicate { scan: ScanKey, violation: String },
     /// The row count of a scan (`row_count`).
-    RowCount {
-        scan: ScanKey,
-        min: Option<i64>,
-        max: Option<i64>,
-    },
-    /// One query returning a single row with `checked` and `violations` (and extras), plus a
-    /// query for the offending rows.
+    RowCount { scan: ScanKey },
+    /// One query returning a single row with `checked` and `violations` (and extras the rule
+    /// type reads), plus a query for the offending rows.
     Counts {
-        kind: CountsKind,
         count_sql: String,
         sample_sql: String,
     },
@@ -51,23 +46,8 @@ pub enum Plan {
         target: crate::diff::Side,
         options: crate::config::DiffOptions,
     },
-    /// The newest value of a column compared with the clock.
-    Freshness {
-        sql: String,
-        /// The column read, to mask its value when it is sensitive.
-        column: String,
-        max_age: Duration,
-        max_age_text: String,
-    },
-}
-
-/// How to read a `Counts` plan's row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CountsKind {
-    Unique,
-    RowCountMatch { grouped: bool },
-    ForeignKey,
-    Sql,
+    /// One query whose first row the rule type reads (`freshness`: the newest value).
+    Row { label: &'static str, sql: String },
 }
 
 /// A rule ready to run.
@@ -81,199 +61,13 @@ pub struct CompiledRule {
     pub sample_origin: Option<(String, String)>,
 }
 
+/// The plan of `spec`, by its rule type.
 pub fn compile(spec: &RuleSpec) -> CompiledRule {
-    let source_where = spec.source_where.as_ref().map(|w| w.text.clone());
-    let target_where = spec.target_where.as_ref().map(|w| w.text.clone());
-    let scan = |t: &TableName| ScanKey {
-        table: t.clone(),
-        predicate: source_where.clone(),
-    };
-    let origin = |t: &TableName| Some((t.source.clone(), t.table.clone()));
-    let names = |cols: &[crate::config::location::Located<String>]| {
-        cols.iter().map(|c| c.value.clone()).collect::<Vec<_>>()
-    };
-    let (plan, sample_origin, on) = match &spec.kind {
-        RuleKind::RowCount { table, min, max } => (
-            Plan::RowCount {
-                scan: scan(table),
-                min: *min,
-                max: *max,
-            },
-            None,
-            None,
-        ),
-        RuleKind::NotNull { table, columns } => {
-            let violation = names(columns)
-                .iter()
-                .map(|c| format!("{} IS NULL", ident(c)))
-                .collect::<Vec<_>>()
-                .join(" OR ");
-            (
-                Plan::RowPredicate {
-                    scan: scan(table),
-                    violation,
-                },
-                origin(table),
-                None,
-            )
-        }
-        RuleKind::AcceptedValues {
-            table,
-            column,
-            values,
-        } => {
-            let violation = format!(
-                "{} IS NOT NULL AND NOT ({})",
-                ident(column),
-                in_list(column, values)
-            );
-            (
-                Plan::RowPredicate {
-                    scan: scan(table),
-                    violation,
-                },
-                origin(table),
-                None,
-            )
-        }
-        RuleKind::Expect { table, condition } => {
-            // NULL counts as false: a row passes only when the condition is known to hold.
-            let violation = format!("NOT coalesce(({}), false)", condition.text);
-            (
-                Plan::RowPredicate {
-                    scan: scan(table),
-                    violation,
-                },
-                origin(table),
-                None,
-            )
-        }
-        RuleKind::Unique { table: t, columns } => {
-            (unique_plan(&scan(t), &names(columns)), origin(t), None)
-        }
-        RuleKind::RowCountMatch {
-            source,
-            target,
-            group_by,
-            tolerance,
-        } => {
-            let plan = row_count_match_plan(
-                source,
-                target,
-                &names(group_by),
-                *tolerance,
-                &source_where,
-                &target_where,
-            );
-            (plan, None, None)
-        }
-        RuleKind::ForeignKey { child, parent } => {
-            let plan = foreign_key_plan(
-                &child.table,
-                &names(&child.columns),
-                &parent.table,
-                &names(&parent.columns),
-                &source_where,
-                &target_where,
-            );
-            (plan, origin(&child.table), None)
-        }
-        RuleKind::Sql { query, on } => {
-            let inner = strip_semicolons(&query.text);
-            let filtered = match &source_where {
-                Some(w) => format!("SELECT * FROM ({inner}) AS rule_result WHERE ({w})"),
-                None => format!("SELECT * FROM ({inner}) AS rule_result"),
-            };
-            let count_sql = format!(
-                "SELECT count(*) AS checked, count(*) AS violations FROM ({filtered}) AS counted"
-            );
-            let sample_sql = filtered.clone();
-            (
-                Plan::Counts {
-                    kind: CountsKind::Sql,
-                    count_sql,
-                    sample_sql,
-                },
-                None,
-                on.clone(),
-            )
-        }
-        RuleKind::Diff {
-            source,
-            target,
-            options,
-        } => {
-            let side = |t: &TableName, predicate: &Option<String>| crate::diff::Side::Table {
-                table: t.clone(),
-                predicate: predicate.clone(),
-            };
-            let plan = Plan::Diff {
-                source: side(source, &source_where),
-                target: side(target, &target_where),
-                options: options.clone(),
-            };
-            (plan, origin(source), None)
-        }
-        RuleKind::QueryMatch {
-            query,
-            source,
-            target,
-            options,
-        } => {
-            let sql = strip_semicolons(&query.text).to_string();
-            // `where` limits the result rows compared, on each side.
-            let filtered = |w: &Option<String>| match w {
-                Some(w) => format!("SELECT * FROM ({sql}) AS result WHERE ({w})"),
-                None => sql.clone(),
-            };
-            let (source_sql, target_sql) = (filtered(&source_where), filtered(&target_where));
-            let side = |s: &str, sql: &String| crate::diff::Side::Query {
-                source: s.to_string(),
-                sql: sql.clone(),
-            };
-            let plan = Plan::Diff {
-                source: side(source, &source_sql),
-                target: side(target, &target_sql),
-                options: options.clone(),
-            };
-            (plan, None, None)
-        }
-        RuleKind::SchemaMatch {
-            source,
-            target,
-            ignore,
-        } => (
-            Plan::Schema {
-                source: source.clone(),
-                target: target.clone(),
-                ignore: ignore.clone(),
-            },
-            None,
-            None,
-        ),
-        RuleKind::Freshness {
-            table: t,
-            column,
-            max_age,
-            max_age_text,
-        } => {
-            let sql = format!(
-                "SELECT max({c}) AS newest, count({c}) AS checked {from}",
-                c = ident(column),
-                from = scan(t).from_sql()
-            );
-            (
-                Plan::Freshness {
-                    sql,
-                    column: column.value.clone(),
-                    max_age: *max_age,
-                    max_age_text: max_age_text.clone(),
-                },
-                origin(t),
-                None,
-            )
-        }
-    };
+    let Compiled {
+        plan,
+        sample_origin,
+        on,
+    } = rules::of(&spec.kind).compile(spec);
     CompiledRule {
         spec: spec.clone(),
         plan,
@@ -282,145 +76,35 @@ pub fn compile(spec: &RuleSpec) -> CompiledRule {
     }
 }
 
-/// `checked`: rows with a complete key; `violations`: rows whose key occurs more than once.
-fn unique_plan(scan: &ScanKey, key: &[String]) -> Plan {
-    let cols = key.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
-    let predicate = match &scan.predicate {
-        Some(w) => format!("({w}) AND {}", all_not_null(key, "")),
-        None => all_not_null(key, ""),
-    };
-    let grouped = format!(
-        "SELECT {cols}, count(*) AS occurrences FROM {} WHERE {predicate} GROUP BY {cols}",
-        table(&scan.table)
-    );
-    let count_sql = format!(
-        "SELECT sum(occurrences) AS checked, \
-         sum(CASE WHEN occurrences > 1 THEN occurrences ELSE 0 END) AS violations, \
-         count(CASE WHEN occurrences > 1 THEN 1 END) AS duplicate_keys FROM ({grouped}) AS keys"
-    );
-    let sample_sql = format!("{grouped} HAVING count(*) > 1");
-    Plan::Counts {
-        kind: CountsKind::Unique,
-        count_sql,
-        sample_sql,
+/// `where` / `source_where` of a rule: the predicate of its (first or only) side.
+pub fn source_where(spec: &RuleSpec) -> Option<String> {
+    spec.source_where.as_ref().map(|w| w.text.clone())
+}
+
+/// `where` / `target_where` of a rule: the predicate of its second side.
+pub fn target_where(spec: &RuleSpec) -> Option<String> {
+    spec.target_where.as_ref().map(|w| w.text.clone())
+}
+
+/// The scan of `table` under the rule's `where`.
+pub fn scan(spec: &RuleSpec, table: &TableName) -> ScanKey {
+    ScanKey {
+        table: table.clone(),
+        predicate: source_where(spec),
     }
 }
 
-fn row_count_match_plan(
-    source: &TableName,
-    target: &TableName,
-    group_by: &[String],
-    tolerance: CountOrPercent,
-    source_where: &Option<String>,
-    target_where: &Option<String>,
-) -> Plan {
-    // Counts of both sides stacked and summed per group: GROUP BY treats NULL groups as
-    // equal, needs no join (PostgreSQL cannot FULL JOIN on IS NOT DISTINCT FROM), and a
-    // group missing on one side simply sums to 0 there.
-    let cols = group_by
-        .iter()
-        .map(|c| ident(c))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let (select_groups, group_clause) = if group_by.is_empty() {
-        (String::new(), String::new())
-    } else {
-        (format!("{cols}, "), format!(" GROUP BY {cols}"))
-    };
-    let side = |t: &TableName, w: &Option<String>, is_source: bool| {
-        let from = from_where(&table(t), w.as_deref());
-        let (s, t) = if is_source {
-            ("count(*)", "0")
-        } else {
-            ("0", "count(*)")
-        };
-        format!(
-            "SELECT {select_groups}{s} AS source_count, {t} AS target_count {from}{group_clause}"
-        )
-    };
-    let joined = format!(
-        "SELECT {select_groups}sum(source_count) AS source_count, sum(target_count) AS target_count \
-         FROM ({} UNION ALL {}) AS sides{group_clause}",
-        side(source, source_where, true),
-        side(target, target_where, false)
-    );
-    let beyond = match tolerance {
-        CountOrPercent::Count(n) => format!("abs(source_count - target_count) > {n}"),
-        CountOrPercent::Percent(p) => {
-            format!(
-                "CAST(abs(source_count - target_count) AS DOUBLE) > {:?} * source_count",
-                p / 100.0
-            )
-        }
-    };
-    // A group that vanished from one side is always reported, whatever the tolerance.
-    let differs = if group_by.is_empty() {
-        format!("({beyond})")
-    } else {
-        format!("(({beyond}) OR ((source_count = 0) <> (target_count = 0)))")
-    };
-    let with = format!("WITH j AS ({joined})");
-    let count_sql = format!(
-        "{with} SELECT count(*) AS checked, count(CASE WHEN {differs} THEN 1 END) AS violations, \
-         sum(source_count) AS source_rows, sum(target_count) AS target_rows FROM j"
-    );
-    let sample_sql = format!("{with} SELECT * FROM j WHERE {differs}");
-    Plan::Counts {
-        kind: CountsKind::RowCountMatch {
-            grouped: !group_by.is_empty(),
-        },
-        count_sql,
-        sample_sql,
-    }
-}
-
-fn foreign_key_plan(
-    child: &TableName,
-    child_key: &[String],
-    parent: &TableName,
-    parent_key: &[String],
-    child_where: &Option<String>,
-    parent_where: &Option<String>,
-) -> Plan {
-    let child_filter = match child_where {
-        Some(w) => format!("({w}) AND {}", all_not_null(child_key, "")),
-        None => all_not_null(child_key, ""),
-    };
-    let parent_cols = parent_key
-        .iter()
-        .map(|c| ident(c))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let parent_keys = format!(
-        "SELECT DISTINCT {parent_cols}, true AS parent_found {}",
-        from_where(&table(parent), parent_where.as_deref())
-    );
-    let on = child_key
-        .iter()
-        .zip(parent_key)
-        .map(|(c, p)| format!("c.{} = p.{}", ident(c), ident(p)))
-        .collect::<Vec<_>>()
-        .join(" AND ");
-    let joined = format!(
-        "FROM (SELECT * FROM {} WHERE {child_filter}) AS c LEFT JOIN ({parent_keys}) AS p ON {on}",
-        table(child)
-    );
-    let count_sql = format!(
-        "SELECT count(*) AS checked, count(CASE WHEN p.parent_found IS NULL THEN 1 END) AS violations {joined}"
-    );
-    let sample_sql = format!("SELECT c.* {joined} WHERE p.parent_found IS NULL");
-    Plan::Counts {
-        kind: CountsKind::ForeignKey,
-        count_sql,
-        sample_sql,
-    }
+/// The names of columns as written.
+pub fn column_names(columns: &[Located<String>]) -> Vec<String> {
+    columns.iter().map(|c| c.value.clone()).collect()
 }
 
 /// The batched scan query: `checked` plus one violation count per predicate (`v0`, `v1`…).
 pub fn scan_sql(scan: &ScanKey, predicates: &[&str]) -> String {
-    let mut columns = vec!["count(*) AS checked".to_string()];
+    let mut columns = vec![format!("count(*) AS {CHECKED}")];
     for (i, p) in predicates.iter().enumerate() {
-        columns.push(format!("count(CASE WHEN ({p}) THEN 1 END) AS v{i}"));
+        let v = violation_column(i);
+        columns.push(format!("count(CASE WHEN ({p}) THEN 1 END) AS {v}"));
     }
     format!("SELECT {} {}", columns.join(", "), scan.from_sql())
 }
@@ -469,7 +153,7 @@ impl CompiledRule {
                 sample_sql,
                 ..
             } => vec![query("counts", count_sql), sample(sample_sql)],
-            Plan::Freshness { sql, .. } => vec![query("newest value", sql)],
+            Plan::Row { label, sql } => vec![query(label, sql)],
             Plan::Schema { .. } => vec![],
             Plan::Diff { source, target, .. } => [("source side", source), ("target side", target)]
                 .into_iter()
@@ -489,13 +173,11 @@ impl CompiledRule {
 
     /// Where a planning error is best shown: the user's SQL if the rule has some.
     pub fn sql_loc(&self) -> &crate::config::location::Loc {
-        match &self.spec.kind {
-            crate::config::RuleKind::Sql { query, .. } => &query.loc,
-            crate::config::RuleKind::Expect { condition, .. } => &condition.loc,
-            _ => match &self.spec.source_where {
-                Some(w) => &w.loc,
-                None => &self.spec.name.loc,
-            },
+        let kind = &self.spec.kind;
+        match (rules::of(kind).sql_loc(kind), &self.spec.source_where) {
+            (Some(loc), _) => loc,
+            (None, Some(w)) => &w.loc,
+            (None, None) => &self.spec.name.loc,
         }
     }
 }

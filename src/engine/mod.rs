@@ -6,6 +6,7 @@ pub mod compile;
 pub mod measure;
 pub mod outcome;
 pub mod resolve;
+pub mod rules;
 pub mod schema;
 mod schema_columns;
 mod schema_objects;
@@ -284,27 +285,24 @@ async fn run_scan(
     let mut predicate_index = 0;
     for &i in members {
         let rule = &compiled[i];
-        let result = match measure::first_u64(&batches, "checked") {
-            Err(e) => Err(e),
-            Ok(checked) => match &rule.plan {
-                Plan::RowCount { min, max, .. } => Ok(measure::row_count(checked, *min, *max)),
-                plan => {
-                    let column = format!("v{predicate_index}");
+        let counted = measure::first_u64(&batches, rules::CHECKED).and_then(|checked| {
+            let violations = match &rule.plan {
+                Plan::RowCount { .. } => None,
+                _ => {
+                    let column = rules::violation_column(predicate_index);
                     predicate_index += 1;
-                    match measure::first_u64(&batches, &column) {
-                        Ok(violations) => {
-                            measure::row_predicate(
-                                &measure_context(env, rule),
-                                plan,
-                                checked,
-                                violations,
-                            )
-                            .await
-                        }
-                        Err(e) => Err(e),
-                    }
+                    Some(measure::first_u64(&batches, &column)?)
                 }
-            },
+            };
+            Ok((checked, violations))
+        });
+        let result = match counted {
+            Ok((checked, violations)) => {
+                rules::of(&rule.spec.kind)
+                    .measure_scanned(&measure_context(env, rule), rule, checked, violations)
+                    .await
+            }
+            Err(e) => Err(e),
         };
         out.push((i, finish(&rule.spec, result, started)));
     }
@@ -335,32 +333,7 @@ async fn measure_single(
         ctx,
         ..measure_context(env, rule)
     };
-    match &rule.plan {
-        Plan::Counts {
-            kind,
-            count_sql,
-            sample_sql,
-        } => measure::counts(&m, *kind, count_sql, sample_sql).await,
-        Plan::Freshness {
-            sql,
-            column,
-            max_age,
-            max_age_text,
-        } => measure::freshness(&m, sql, column, *max_age, max_age_text).await,
-        Plan::Schema {
-            source,
-            target,
-            ignore,
-        } => schema::schema_match(ctx, source, target, ignore).await,
-        Plan::Diff {
-            source,
-            target,
-            options,
-        } => measure::diff(&m, source, target, options).await,
-        Plan::RowPredicate { .. } | Plan::RowCount { .. } => {
-            Err(crate::kernel::error::bug("scan rule run alone"))
-        }
-    }
+    rules::of(&rule.spec.kind).measure(&m, rule).await
 }
 
 /// Applies the rule's threshold to what it measured.
@@ -426,21 +399,7 @@ fn base_outcome(spec: &RuleSpec, duration: std::time::Duration) -> RuleOutcome {
 
 /// The tables (or sources) a rule reads, as written.
 pub fn rule_tables(spec: &RuleSpec) -> Vec<String> {
-    use crate::config::{RuleKind, TableOrSource};
-    match &spec.kind {
-        RuleKind::SchemaMatch { source, target, .. } => [source, target]
-            .iter()
-            .map(|s| match s {
-                TableOrSource::Table(t) => t.value.to_string(),
-                TableOrSource::Source(s) => s.value.clone(),
-            })
-            .collect(),
-        RuleKind::Sql { on, .. } => on.iter().cloned().collect(),
-        RuleKind::QueryMatch { source, target, .. } => {
-            vec![source.value.clone(), target.value.clone()]
-        }
-        kind => kind.tables().iter().map(|t| t.value.to_string()).collect(),
-    }
+    rules::of(&spec.kind).tables(&spec.kind)
 }
 
 #[cfg(test)]

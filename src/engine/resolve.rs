@@ -7,7 +7,7 @@ use datafusion::prelude::SessionContext;
 
 use crate::config::diagnostic::{Diagnostic, did_you_mean};
 use crate::config::location::Located;
-use crate::config::{RuleKind, RuleSpec, TableName, TableOrSource, TableRef};
+use crate::config::{RuleSpec, TableName, TableRef};
 use crate::kernel::reference;
 use crate::source::{self, SourceInfo};
 
@@ -84,54 +84,10 @@ pub async fn check_rule(
     sources: &[SourceInfo],
     rule: &RuleSpec,
 ) -> Result<(), Diagnostic> {
-    match &rule.kind {
-        RuleKind::RowCount { table, .. } | RuleKind::Expect { table, .. } => {
-            table_schema(ctx, sources, table).await.map(|_| ())
-        }
-        RuleKind::NotNull { table, columns } | RuleKind::Unique { table, columns } => {
-            check_columns(&table_schema(ctx, sources, table).await?, table, columns)
-        }
-        RuleKind::AcceptedValues { table, column, .. }
-        | RuleKind::Freshness { table, column, .. } => check_columns(
-            &table_schema(ctx, sources, table).await?,
-            table,
-            std::slice::from_ref(column),
-        ),
-        RuleKind::RowCountMatch {
-            source,
-            target,
-            group_by,
-            ..
-        } => {
-            check_columns(&table_schema(ctx, sources, source).await?, source, group_by)?;
-            check_columns(&table_schema(ctx, sources, target).await?, target, group_by)
-        }
-        RuleKind::ForeignKey { child, parent } => {
-            check_columns(
-                &table_schema(ctx, sources, &child.table).await?,
-                &child.table,
-                &child.columns,
-            )?;
-            check_columns(
-                &table_schema(ctx, sources, &parent.table).await?,
-                &parent.table,
-                &parent.columns,
-            )
-        }
-        RuleKind::SchemaMatch { source, target, .. } => {
-            for side in [source, target] {
-                if let TableOrSource::Table(t) = side {
-                    table_schema(ctx, sources, t).await?;
-                }
-            }
-            Ok(())
-        }
-        RuleKind::Diff { source, target, .. } => {
-            table_schema(ctx, sources, source).await?;
-            table_schema(ctx, sources, target).await.map(|_| ())
-        }
-        RuleKind::Sql { .. } | RuleKind::QueryMatch { .. } => Ok(()),
+    for (table, columns) in super::rules::of(&rule.kind).names(&rule.kind) {
+        check_columns(&table_schema(ctx, sources, table).await?, table, columns)?;
     }
+    Ok(())
 }
 
 /// One-line form of a diagnostic for rule outcomes: `file:line:col: message (help)`.

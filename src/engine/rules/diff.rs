@@ -1,0 +1,200 @@
+//! `diff`: two tables compared row by row (the comparison itself is `src/diff/`); also how
+//! `query_match` measures its two query results.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{Compiled, RuleType, wrong_kind};
+use crate::config::location::Located;
+use crate::config::{RuleKind, RuleSpec, TableName, TableRef};
+use crate::engine::compile::{CompiledRule, Plan, source_where, target_where};
+use crate::engine::measure::{MeasureContext, fmt_count, plural};
+use crate::engine::outcome::{Measure, Sample};
+use crate::kernel::mask::Masker;
+
+pub struct Diff;
+
+#[async_trait]
+impl RuleType for Diff {
+    fn names<'a>(&self, kind: &'a RuleKind) -> Vec<(&'a TableRef, &'a [Located<String>])> {
+        match kind {
+            RuleKind::Diff { source, target, .. } => vec![(source, &[]), (target, &[])],
+            _ => vec![],
+        }
+    }
+
+    fn compile(&self, spec: &RuleSpec) -> Compiled {
+        let RuleKind::Diff {
+            source,
+            target,
+            options,
+        } = &spec.kind
+        else {
+            unreachable!("{}", wrong_kind("diff", spec))
+        };
+        let side = |t: &TableName, predicate: Option<String>| crate::diff::Side::Table {
+            table: t.clone(),
+            predicate,
+        };
+        Compiled::new(Plan::Diff {
+            source: side(source, source_where(spec)),
+            target: side(target, target_where(spec)),
+            options: options.clone(),
+        })
+        .sampling(source)
+    }
+
+    async fn measure(
+        &self,
+        m: &MeasureContext<'_>,
+        rule: &CompiledRule,
+    ) -> Result<Measure, String> {
+        measure_diff(m, rule).await
+    }
+}
+
+/// A `Diff` plan run: violations are rows only on one side, changed rows and duplicated keys.
+pub(super) async fn measure_diff(
+    m: &MeasureContext<'_>,
+    rule: &CompiledRule,
+) -> Result<Measure, String> {
+    let Plan::Diff {
+        source,
+        target,
+        options,
+    } = &rule.plan
+    else {
+        return Err(wrong_kind(rule.spec.type_name, &rule.spec));
+    };
+    let mut outcome = crate::diff::run(
+        m.ctx,
+        source,
+        target,
+        options,
+        m.sample,
+        m.keep_all_differences,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let all = if m.keep_all_differences {
+        let sample = diff_sample(&outcome, m.origin, m.masker, true);
+        outcome.merged.differences.truncate(m.sample);
+        Some(sample)
+    } else {
+        None
+    };
+    let sample = diff_sample(&outcome, m.origin, m.masker, false);
+    let merged = &outcome.merged;
+    let summary = crate::engine::outcome::DiffSummary {
+        algorithm: outcome.algorithm,
+        only_in_source: merged.only_in_source,
+        only_in_target: merged.only_in_target,
+        changed: merged.changed,
+        duplicate_keys: merged.duplicate_keys,
+        columns: outcome.columns.clone(),
+        forgiven: outcome.forgiven.clone(),
+        matched: merged.matched,
+        columns_only_in_source: outcome.columns_only_in("source"),
+        columns_only_in_target: outcome.columns_only_in("target"),
+        rows_read: crate::engine::outcome::RowsRead {
+            source: merged.source_rows,
+            target: merged.target_rows,
+        },
+    };
+    let violations = outcome.violations();
+    let rows_differing = violations - outcome.one_sided.len() as u64;
+    let mut message = if rows_differing == 0 {
+        format!("{} rows match", fmt_count(merged.matched))
+    } else {
+        format!(
+            "{} {}: {} only in source, {} only in target, {} changed",
+            fmt_count(rows_differing),
+            plural(rows_differing, "row differs", "rows differ"),
+            fmt_count(merged.only_in_source),
+            fmt_count(merged.only_in_target),
+            fmt_count(merged.changed)
+        )
+    };
+    if merged.duplicate_keys > 0 {
+        message.push_str(&format!(
+            ", {} duplicated {}",
+            fmt_count(merged.duplicate_keys),
+            plural(merged.duplicate_keys, "key", "keys")
+        ));
+    }
+    for (side, other) in [("source", "target"), ("target", "source")] {
+        let columns = outcome.columns_only_in(side);
+        if !columns.is_empty() {
+            let names: Vec<String> = columns.iter().map(|c| format!("`{c}`")).collect();
+            message.push_str(&format!(
+                "; {} {} only in {side}, not in {other} (exclude {} or list `columns` to compare without {})",
+                plural(columns.len() as u64, "column", "columns"),
+                names.join(", "),
+                if columns.len() == 1 { "it" } else { "them" },
+                if columns.len() == 1 { "it" } else { "them" },
+            ));
+        }
+    }
+    let forgiven: u64 = outcome.forgiven.values().sum();
+    if forgiven > 0 {
+        message.push_str(&format!(
+            " ({} {} equal only within tolerance or after normalisation)",
+            fmt_count(forgiven),
+            plural(forgiven, "value", "values")
+        ));
+    }
+    Ok(Measure {
+        violations,
+        observed: Some(merged.source_rows.into()),
+        checked: merged.source_rows.max(merged.target_rows),
+        sample,
+        message,
+        diff: Some(summary),
+        all_differences: all,
+    })
+}
+
+/// Differences as sample rows: key columns, then (`with_kind`) the kind of difference, then
+/// column, source value, target value.
+fn diff_sample(
+    outcome: &crate::diff::DiffOutcome,
+    origin: Option<(&str, &str)>,
+    masker: &Masker,
+    with_kind: bool,
+) -> Sample {
+    let mut columns = outcome.key_names.clone();
+    if with_kind {
+        columns.push("kind".into());
+    }
+    columns.extend(["column", "source", "target"].map(String::from));
+    let rows = outcome
+        .merged
+        .differences
+        .iter()
+        .map(|d| {
+            let mut row: Vec<Value> = d
+                .key
+                .iter()
+                .zip(&outcome.key_names)
+                .map(|(v, k)| masker.apply(origin, k, v.clone()))
+                .collect();
+            if with_kind {
+                row.push(Value::String(d.kind.as_str().into()));
+            }
+            let column = d.column.clone().unwrap_or_else(|| match d.kind {
+                crate::diff::Kind::DuplicateKey => "(duplicate key)".into(),
+                _ => "(row)".into(),
+            });
+            let (source, target) = match &d.column {
+                Some(c) => (
+                    masker.apply(origin, c, d.source.clone()),
+                    masker.apply(origin, c, d.target.clone()),
+                ),
+                None => (d.source.clone(), d.target.clone()),
+            };
+            row.extend([Value::String(column), source, target]);
+            row
+        })
+        .collect();
+    Sample { columns, rows }
+}

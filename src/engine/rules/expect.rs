@@ -1,0 +1,53 @@
+//! `expect`: a row predicate (the condition not known to hold) counted in its table's
+//! shared scan.
+
+use async_trait::async_trait;
+
+use super::{Compiled, RuleType, wrong_kind};
+use crate::config::location::{Loc, Located};
+use crate::config::{RuleKind, RuleSpec, TableRef};
+use crate::engine::compile::{CompiledRule, Plan, scan};
+use crate::engine::measure::{self, MeasureContext};
+use crate::engine::outcome::Measure;
+
+pub struct Expect;
+
+#[async_trait]
+impl RuleType for Expect {
+    fn names<'a>(&self, kind: &'a RuleKind) -> Vec<(&'a TableRef, &'a [Located<String>])> {
+        match kind {
+            RuleKind::Expect { table, .. } => vec![(table, &[])],
+            _ => vec![],
+        }
+    }
+
+    fn sql_loc<'a>(&self, kind: &'a RuleKind) -> Option<&'a Loc> {
+        match kind {
+            RuleKind::Expect { condition, .. } => Some(&condition.loc),
+            _ => None,
+        }
+    }
+
+    fn compile(&self, spec: &RuleSpec) -> Compiled {
+        let RuleKind::Expect { table, condition } = &spec.kind else {
+            unreachable!("{}", wrong_kind("expect", spec))
+        };
+        // NULL counts as false: a row passes only when the condition is known to hold.
+        let violation = format!("NOT coalesce(({}), false)", condition.text);
+        Compiled::new(Plan::RowPredicate {
+            scan: scan(spec, table),
+            violation,
+        })
+        .sampling(table)
+    }
+
+    async fn measure_scanned(
+        &self,
+        m: &MeasureContext<'_>,
+        rule: &CompiledRule,
+        checked: u64,
+        violations: Option<u64>,
+    ) -> Result<Measure, String> {
+        measure::row_predicate(m, &rule.plan, checked, violations).await
+    }
+}
