@@ -48,7 +48,11 @@ pub async fn explain(args: ExplainArgs) -> Result<u8> {
             source,
             target,
             ignore,
-        } => Some(engine::schema::explain(&ctx, source, target, ignore).await),
+        } => Some(
+            engine::schema::explain(&ctx, source, target, ignore)
+                .await
+                .map_err(|e| e.to_string()),
+        ),
         _ => None,
     };
     if let Some(text) = described {
@@ -65,7 +69,7 @@ pub async fn explain(args: ExplainArgs) -> Result<u8> {
             None => ctx
                 .sql(&query.sql)
                 .await
-                .map_err(|e| crate::kernel::error_text(&e)),
+                .map_err(engine::error::RuleError::from),
         }
         .map_err(|e| Error::Usage(format!("rule `{}` cannot be planned: {e}", spec.name.value)))?;
         out.push_str(&format!("\n{}. {}", i + 1, query.label));

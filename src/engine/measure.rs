@@ -1,5 +1,6 @@
 //! Running one plan against the session and reading what it measured.
 
+use crate::engine::error::{RuleError, RuleResult};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::{DataFrame, Expr, SessionContext};
 
@@ -13,40 +14,33 @@ use crate::kernel::mask::Masker;
 use crate::kernel::values::{as_u64, cell};
 
 /// Runs `sql` to completion.
-pub async fn collect(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>, String> {
-    let frame = ctx
-        .sql(sql)
-        .await
-        .map_err(|e| crate::kernel::error_text(&e))?;
+pub async fn collect(ctx: &SessionContext, sql: &str) -> RuleResult<Vec<RecordBatch>> {
+    let frame = ctx.sql(sql).await.map_err(RuleError::from)?;
     collect_frame(frame).await
 }
 
 /// Runs a planned query: inside PostgreSQL when all its tables are in one PostgreSQL
 /// source, in-process otherwise (or when PostgreSQL does not understand the unparsed SQL).
-pub async fn collect_frame(frame: DataFrame) -> Result<Vec<RecordBatch>, String> {
+pub async fn collect_frame(frame: DataFrame) -> RuleResult<Vec<RecordBatch>> {
     if let Some(pushed) = pushdown::try_push(frame.logical_plan()) {
         match pushed.execute().await {
             Ok(batches) => return Ok(batches),
-            Err(PushError::Failed(e)) => return Err(e.to_string()),
+            Err(PushError::Failed(e)) => return Err(e.into()),
             Err(PushError::NotUnderstood(_)) => {}
         }
     }
-    frame
-        .collect()
-        .await
-        .map_err(|e| crate::kernel::error_text(&e))
+    frame.collect().await.map_err(RuleError::from)
 }
 
 /// The integer in column `name` of the first row (0 when there is no row or it is NULL).
-pub fn first_u64(batches: &[RecordBatch], name: &str) -> Result<u64, String> {
+pub fn first_u64(batches: &[RecordBatch], name: &str) -> RuleResult<u64> {
     let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
         return Ok(0);
     };
     let column = batch
         .column_by_name(name)
-        .ok_or_else(|| crate::kernel::error::bug(format!("no column `{name}` in the result")))?;
-    as_u64(column, 0)
-        .ok_or_else(|| crate::kernel::error::bug(format!("column `{name}` is not a count")))
+        .ok_or_else(|| RuleError::Internal(format!("no column `{name}` in the result")))?;
+    as_u64(column, 0).ok_or_else(|| RuleError::Internal(format!("column `{name}` is not a count")))
 }
 
 /// The first value in column `name`, as JSON.
@@ -104,15 +98,8 @@ pub struct MeasureContext<'a> {
 
 /// The first `limit` rows of `sql`, sorted by every column so the same data always shows
 /// the same sample.
-pub async fn sample_frame(
-    ctx: &SessionContext,
-    sql: &str,
-    limit: usize,
-) -> Result<DataFrame, String> {
-    let frame = ctx
-        .sql(sql)
-        .await
-        .map_err(|e| crate::kernel::error_text(&e))?;
+pub async fn sample_frame(ctx: &SessionContext, sql: &str, limit: usize) -> RuleResult<DataFrame> {
+    let frame = ctx.sql(sql).await.map_err(RuleError::from)?;
     let order: Vec<_> = frame
         .schema()
         .columns()
@@ -123,13 +110,11 @@ pub async fn sample_frame(
         Ok(sorted) => sorted,
         Err(_) => frame,
     };
-    frame
-        .limit(0, Some(limit))
-        .map_err(|e| crate::kernel::error_text(&e))
+    frame.limit(0, Some(limit)).map_err(RuleError::from)
 }
 
 /// Offending rows of a query, or none when the rule keeps no sample.
-async fn sample_rows(m: &MeasureContext<'_>, sql: &str, violations: u64) -> Result<Sample, String> {
+async fn sample_rows(m: &MeasureContext<'_>, sql: &str, violations: u64) -> RuleResult<Sample> {
     if violations == 0 || m.sample == 0 {
         return Ok(Sample::default());
     }
@@ -144,9 +129,9 @@ pub async fn row_predicate(
     plan: &Plan,
     checked: u64,
     violations: Option<u64>,
-) -> Result<Measure, String> {
+) -> RuleResult<Measure> {
     let (Plan::RowPredicate { scan, violation }, Some(violations)) = (plan, violations) else {
-        return Err(crate::kernel::error::bug("not a row predicate"));
+        return Err(RuleError::Internal("not a row predicate".into()));
     };
     let sample = sample_rows(m, &predicate_sample_sql(scan, violation), violations).await?;
     Ok(Measure {
@@ -176,7 +161,7 @@ pub struct Counted {
 
 impl Counted {
     /// The integer in column `name` of the counts.
-    pub fn column(&self, name: &str) -> Result<u64, String> {
+    pub fn column(&self, name: &str) -> RuleResult<u64> {
         first_u64(&self.batches, name)
     }
 
@@ -194,13 +179,13 @@ impl Counted {
 }
 
 /// A `Counts` plan: one row of counts, then the offending rows if any.
-pub async fn counts(m: &MeasureContext<'_>, plan: &Plan) -> Result<Counted, String> {
+pub async fn counts(m: &MeasureContext<'_>, plan: &Plan) -> RuleResult<Counted> {
     let Plan::Counts {
         count_sql,
         sample_sql,
     } = plan
     else {
-        return Err(crate::kernel::error::bug("not a counts plan"));
+        return Err(RuleError::Internal("not a counts plan".into()));
     };
     let batches = collect(m.ctx, count_sql).await?;
     let checked = first_u64(&batches, CHECKED)?;

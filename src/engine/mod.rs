@@ -3,6 +3,7 @@
 //! scan; at most `jobs` queries run at once.
 
 pub mod compile;
+pub mod error;
 pub mod measure;
 pub mod outcome;
 pub mod resolve;
@@ -13,6 +14,7 @@ mod schema_objects;
 mod schema_partitions;
 pub mod time;
 
+use crate::engine::error::RuleResult;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -323,10 +325,7 @@ fn measure_context<'a>(env: &'a Env<'a>, rule: &'a CompiledRule) -> MeasureConte
     }
 }
 
-async fn measure_single(
-    env: &Env<'_>,
-    rule: &CompiledRule,
-) -> std::result::Result<Measure, String> {
+async fn measure_single(env: &Env<'_>, rule: &CompiledRule) -> RuleResult<Measure> {
     let on_ctx = rule.on.as_deref().map(|source| session_on(env.ctx, source));
     let ctx = on_ctx.as_ref().unwrap_or(env.ctx);
     let m = MeasureContext {
@@ -337,15 +336,11 @@ async fn measure_single(
 }
 
 /// Applies the rule's threshold to what it measured.
-fn finish(
-    spec: &RuleSpec,
-    result: std::result::Result<Measure, String>,
-    started: Instant,
-) -> RuleOutcome {
+fn finish(spec: &RuleSpec, result: RuleResult<Measure>, started: Instant) -> RuleOutcome {
     let duration = started.elapsed();
     let measure = match result {
         Ok(m) => m,
-        Err(e) => return errored(spec, e, duration),
+        Err(e) => return errored(spec, e.to_string(), duration),
     };
     let allowed = spec.max_violations.allowance(measure.checked);
     let status = match (measure.violations > allowed, spec.severity) {
@@ -444,7 +439,13 @@ mod tests {
         assert_eq!(status(&rules[2], 2, 150), (Status::Fail, 1));
         assert_eq!(status(&rules[2], 1, 99), (Status::Fail, 0));
         assert_eq!(status(&rules[3], 1, 10), (Status::Warn, 0));
-        let broken = finish(&rules[3], Err("no such table".into()), Instant::now());
+        let broken = finish(
+            &rules[3],
+            Err(crate::engine::error::RuleError::Rule(
+                "no such table".into(),
+            )),
+            Instant::now(),
+        );
         assert_eq!(broken.status, Status::Error);
         assert_eq!(broken.error.as_deref(), Some("no such table"));
     }

@@ -2,6 +2,7 @@
 //! between two databases also key constraints, indexes, checks and defaults, and in a target
 //! database sequences left behind their column's data (`schema_objects.rs`).
 
+use crate::engine::error::{RuleError, RuleResult};
 use std::any::Any;
 
 use datafusion::prelude::SessionContext;
@@ -45,7 +46,7 @@ pub async fn schema_match(
     source: &TableOrSource,
     target: &TableOrSource,
     ignore: &[String],
-) -> Result<Measure, String> {
+) -> RuleResult<Measure> {
     let (mut differences, checked) = match (source, target) {
         (TableOrSource::Table(s), TableOrSource::Table(t)) => {
             let (mut s_shape, mut t_shape) = (describe(ctx, s).await?, describe(ctx, t).await?);
@@ -56,7 +57,11 @@ pub async fn schema_match(
             (diffs, checked)
         }
         (TableOrSource::Source(s), TableOrSource::Source(t)) => compare_sources(ctx, s, t).await?,
-        _ => return Err("`source` and `target` must both be tables or both be sources".into()),
+        _ => {
+            return Err(RuleError::Rule(
+                "`source` and `target` must both be tables or both be sources".into(),
+            ));
+        }
     };
     differences.retain(|d| {
         !ignore
@@ -91,9 +96,9 @@ pub async fn explain(
     source: &TableOrSource,
     target: &TableOrSource,
     ignore: &[String],
-) -> Result<String, String> {
+) -> RuleResult<String> {
     // Whether a side is a database: a table of one, or a source whose tables are.
-    async fn side_is_database(ctx: &SessionContext, side: &TableOrSource) -> Result<bool, String> {
+    async fn side_is_database(ctx: &SessionContext, side: &TableOrSource) -> RuleResult<bool> {
         match side {
             TableOrSource::Table(t) => Ok(describe(ctx, &t.value).await?.place.is_some()),
             TableOrSource::Source(s) => is_database(ctx, s, &source::table_names(ctx, s)).await,
@@ -172,11 +177,11 @@ pub async fn explain(
     Ok(out)
 }
 
-async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape, String> {
+async fn describe(ctx: &SessionContext, table: &TableName) -> RuleResult<TableShape> {
     let provider = ctx
         .table_provider(reference(table))
         .await
-        .map_err(|e| crate::kernel::error_text(&e))?;
+        .map_err(RuleError::from)?;
     let schema = provider.schema();
     let any = provider.as_ref() as &dyn Any;
     let declared = schema_facts::declared(provider.as_ref());
@@ -224,7 +229,7 @@ async fn describe(ctx: &SessionContext, table: &TableName) -> Result<TableShape,
 /// Loads what the comparison needs beyond columns: the objects of both sides when both are
 /// databases, the sequences of a target database. Files have none of these facts, so a
 /// database compared with files is never told that the files lack its indexes.
-async fn load_facts(source: &mut TableShape, target: &mut TableShape) -> Result<(), String> {
+async fn load_facts(source: &mut TableShape, target: &mut TableShape) -> RuleResult<()> {
     let mut s = [source];
     let mut t = [target];
     load_facts_of(&mut s, &mut t).await
@@ -234,7 +239,7 @@ async fn load_facts(source: &mut TableShape, target: &mut TableShape) -> Result<
 async fn load_facts_of(
     sources: &mut [&mut TableShape],
     targets: &mut [&mut TableShape],
-) -> Result<(), String> {
+) -> RuleResult<()> {
     let all_pg = |shapes: &[&mut TableShape]| shapes.iter().all(|s| s.place.is_some());
     if all_pg(sources) && all_pg(targets) && !sources.is_empty() {
         attach(sources, false).await?;
@@ -242,11 +247,9 @@ async fn load_facts_of(
     attach(targets, true).await
 }
 
-async fn attach(shapes: &mut [&mut TableShape], sequences: bool) -> Result<(), String> {
+async fn attach(shapes: &mut [&mut TableShape], sequences: bool) -> RuleResult<()> {
     let places: Vec<&Place> = shapes.iter().filter_map(|s| s.place.as_ref()).collect();
-    let mut loaded = schema_facts::load(&places, sequences)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut loaded = schema_facts::load(&places, sequences).await?;
     for shape in shapes.iter_mut() {
         if let Some(place) = &shape.place {
             let key = (
@@ -264,7 +267,7 @@ async fn compare_sources(
     ctx: &SessionContext,
     source: &str,
     target: &str,
-) -> Result<(Vec<Difference>, u64), String> {
+) -> RuleResult<(Vec<Difference>, u64)> {
     let (s_tables, t_tables) = (
         source::table_names(ctx, source),
         source::table_names(ctx, target),
@@ -323,7 +326,7 @@ async fn one_sided_tables(
     ctx: &SessionContext,
     sources: [&str; 2],
     tables: [&[String]; 2],
-) -> Result<Vec<Difference>, String> {
+) -> RuleResult<Vec<Difference>> {
     let mut diffs = Vec::new();
     for (side, other) in [(0, 1), (1, 0)] {
         let other_is_database = is_database(ctx, sources[other], tables[other]).await?;
@@ -344,11 +347,7 @@ async fn one_sided_tables(
 }
 
 /// Whether a source's tables live in a database (a source is all one kind).
-async fn is_database(
-    ctx: &SessionContext,
-    source: &str,
-    tables: &[String],
-) -> Result<bool, String> {
+async fn is_database(ctx: &SessionContext, source: &str, tables: &[String]) -> RuleResult<bool> {
     match tables.first() {
         Some(name) => Ok(describe(ctx, &table(source, name)).await?.place.is_some()),
         None => Ok(false),

@@ -1,5 +1,6 @@
 //! `accepted_values`: a row predicate counted in its table's shared scan.
 
+use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 
 use super::{Compiled, RuleType, wrong_kind};
@@ -50,7 +51,7 @@ impl RuleType for AcceptedValues {
         rule: &CompiledRule,
         checked: u64,
         violations: Option<u64>,
-    ) -> Result<Measure, String> {
+    ) -> RuleResult<Measure> {
         measure::row_predicate(m, &rule.plan, checked, violations).await
     }
 }

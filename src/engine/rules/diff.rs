@@ -1,6 +1,7 @@
 //! `diff`: two tables compared row by row (the comparison itself is `src/diff/`); also how
 //! `query_match` measures its two query results.
 
+use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -44,11 +45,7 @@ impl RuleType for Diff {
         .sampling(source)
     }
 
-    async fn measure(
-        &self,
-        m: &MeasureContext<'_>,
-        rule: &CompiledRule,
-    ) -> Result<Measure, String> {
+    async fn measure(&self, m: &MeasureContext<'_>, rule: &CompiledRule) -> RuleResult<Measure> {
         measure_diff(m, rule).await
     }
 }
@@ -57,7 +54,7 @@ impl RuleType for Diff {
 pub(super) async fn measure_diff(
     m: &MeasureContext<'_>,
     rule: &CompiledRule,
-) -> Result<Measure, String> {
+) -> RuleResult<Measure> {
     let Plan::Diff {
         source,
         target,
@@ -74,8 +71,7 @@ pub(super) async fn measure_diff(
         m.sample,
         m.keep_all_differences,
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     let all = if m.keep_all_differences {
         let sample = diff_sample(&outcome, m.origin, m.masker, true);
         outcome.merged.differences.truncate(m.sample);

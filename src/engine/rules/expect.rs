@@ -1,6 +1,7 @@
 //! `expect`: a row predicate (the condition not known to hold) counted in its table's
 //! shared scan.
 
+use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 
 use super::{Compiled, RuleType, wrong_kind};
@@ -47,7 +48,7 @@ impl RuleType for Expect {
         rule: &CompiledRule,
         checked: u64,
         violations: Option<u64>,
-    ) -> Result<Measure, String> {
+    ) -> RuleResult<Measure> {
         measure::row_predicate(m, &rule.plan, checked, violations).await
     }
 }

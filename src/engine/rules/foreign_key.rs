@@ -1,5 +1,6 @@
 //! `foreign_key` (`orphans`): one query counting the child rows without a parent.
 
+use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 
 use super::{CHECKED, Compiled, RuleType, VIOLATIONS, wrong_kind};
@@ -39,11 +40,7 @@ impl RuleType for ForeignKey {
         .sampling(&child.table)
     }
 
-    async fn measure(
-        &self,
-        m: &MeasureContext<'_>,
-        rule: &CompiledRule,
-    ) -> Result<Measure, String> {
+    async fn measure(&self, m: &MeasureContext<'_>, rule: &CompiledRule) -> RuleResult<Measure> {
         let counted = measure::counts(m, &rule.plan).await?;
         let (violations, checked) = (counted.violations, counted.checked);
         let message = format!(

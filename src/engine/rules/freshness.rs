@@ -1,5 +1,6 @@
 //! `freshness`: one query for the newest value of a column, compared with the clock.
 
+use crate::engine::error::{RuleError, RuleResult};
 use async_trait::async_trait;
 
 use super::{CHECKED, Compiled, RuleType, wrong_kind};
@@ -49,11 +50,7 @@ impl RuleType for Freshness {
     /// The newest value against `now - max_age`; an empty table is a violation. The value
     /// of a sensitive column is masked, and its age left out (with the run's start time in
     /// the report, the age would give the value away).
-    async fn measure(
-        &self,
-        m: &MeasureContext<'_>,
-        rule: &CompiledRule,
-    ) -> Result<Measure, String> {
+    async fn measure(&self, m: &MeasureContext<'_>, rule: &CompiledRule) -> RuleResult<Measure> {
         let (
             RuleKind::Freshness {
                 column,
@@ -82,10 +79,10 @@ impl RuleType for Freshness {
                 });
             }
             let shown = m.masker.apply(m.origin, column, newest.clone());
-            return Err(format!(
+            return Err(RuleError::Rule(format!(
                 "the newest value `{}` is not a timestamp or date",
                 crate::kernel::values::display(&shown)
-            ));
+            )));
         };
         let age = m.now.signed_duration_since(newest_at);
         let limit = chrono::Duration::from_std(*max_age).unwrap_or(chrono::Duration::MAX);

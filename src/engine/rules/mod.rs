@@ -6,6 +6,7 @@
 //! A new rule type is a variant of [`RuleKind`] (its fields, as read), its module there with
 //! its entry in `RULE_TYPES`, and a module here with its arm in [`of`].
 
+use crate::engine::error::{RuleError, RuleResult};
 use async_trait::async_trait;
 
 use super::compile::{CompiledRule, Plan};
@@ -61,13 +62,9 @@ pub trait RuleType: Sync {
     fn compile(&self, spec: &RuleSpec) -> Compiled;
 
     /// Runs a plan of its own (`Counts`, `Row`, `Schema`, `Diff`) and reads the result.
-    async fn measure(
-        &self,
-        _m: &MeasureContext<'_>,
-        _rule: &CompiledRule,
-    ) -> Result<Measure, String> {
-        Err(crate::kernel::error::bug(
-            "a shared-scan rule was run alone",
+    async fn measure(&self, _m: &MeasureContext<'_>, _rule: &CompiledRule) -> RuleResult<Measure> {
+        Err(RuleError::Internal(
+            "a shared-scan rule was run alone".into(),
         ))
     }
 
@@ -79,9 +76,9 @@ pub trait RuleType: Sync {
         _rule: &CompiledRule,
         _checked: u64,
         _violations: Option<u64>,
-    ) -> Result<Measure, String> {
-        Err(crate::kernel::error::bug(
-            "a rule run alone was given a shared scan",
+    ) -> RuleResult<Measure> {
+        Err(RuleError::Internal(
+            "a rule run alone was given a shared scan".into(),
         ))
     }
 }
@@ -133,8 +130,8 @@ pub fn of(kind: &RuleKind) -> &'static dyn RuleType {
 
 /// A rule given to the module of another type: [`of`] maps each kind to its own module,
 /// so this is a bug.
-fn wrong_kind(module: &str, spec: &RuleSpec) -> String {
-    crate::kernel::error::bug(format!(
+fn wrong_kind(module: &str, spec: &RuleSpec) -> RuleError {
+    RuleError::Internal(format!(
         "the `{module}` rule type was given `{}` rule `{}`",
         spec.type_name, spec.name.value
     ))

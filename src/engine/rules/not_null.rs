@@ -1,5 +1,6 @@
 //! `not_null`: a row predicate counted in its table's shared scan.
 
+use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 
 use super::{Compiled, RuleType, wrong_kind};
@@ -43,7 +44,7 @@ impl RuleType for NotNull {
         rule: &CompiledRule,
         checked: u64,
         violations: Option<u64>,
-    ) -> Result<Measure, String> {
+    ) -> RuleResult<Measure> {
         measure::row_predicate(m, &rule.plan, checked, violations).await
     }
 }

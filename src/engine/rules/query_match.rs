@@ -1,6 +1,7 @@
 //! `query_match`: one query run on two sources, the results compared as `diff` compares
 //! tables.
 
+use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 
 use super::{Compiled, RuleType, wrong_kind};
@@ -59,11 +60,7 @@ impl RuleType for QueryMatch {
         })
     }
 
-    async fn measure(
-        &self,
-        m: &MeasureContext<'_>,
-        rule: &CompiledRule,
-    ) -> Result<Measure, String> {
+    async fn measure(&self, m: &MeasureContext<'_>, rule: &CompiledRule) -> RuleResult<Measure> {
         super::diff::measure_diff(m, rule).await
     }
 }

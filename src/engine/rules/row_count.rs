@@ -1,5 +1,6 @@
 //! `row_count`: counted in its table's shared scan, the count against `[min, max]`.
 
+use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 
 use super::{Compiled, RuleType, wrong_kind};
@@ -35,7 +36,7 @@ impl RuleType for RowCount {
         rule: &CompiledRule,
         checked: u64,
         _violations: Option<u64>,
-    ) -> Result<Measure, String> {
+    ) -> RuleResult<Measure> {
         let RuleKind::RowCount { min, max, .. } = &rule.spec.kind else {
             return Err(wrong_kind("row_count", &rule.spec));
         };

@@ -1,5 +1,6 @@
 //! `row_count_match`: one query comparing the row counts of two tables, per group.
 
+use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 
 use super::{CHECKED, Compiled, RuleType, VIOLATIONS, wrong_kind};
@@ -50,11 +51,7 @@ impl RuleType for RowCountMatch {
         ))
     }
 
-    async fn measure(
-        &self,
-        m: &MeasureContext<'_>,
-        rule: &CompiledRule,
-    ) -> Result<Measure, String> {
+    async fn measure(&self, m: &MeasureContext<'_>, rule: &CompiledRule) -> RuleResult<Measure> {
         let RuleKind::RowCountMatch { group_by, .. } = &rule.spec.kind else {
             return Err(wrong_kind("row_count_match", &rule.spec));
         };

@@ -1,6 +1,7 @@
 //! `schema_match`: column lists and constraints of two tables or two sources compared
 //! (the comparison itself is `engine/schema.rs`).
 
+use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 
 use super::{Compiled, RuleType, wrong_kind};
@@ -58,11 +59,7 @@ impl RuleType for SchemaMatch {
         })
     }
 
-    async fn measure(
-        &self,
-        m: &MeasureContext<'_>,
-        rule: &CompiledRule,
-    ) -> Result<Measure, String> {
+    async fn measure(&self, m: &MeasureContext<'_>, rule: &CompiledRule) -> RuleResult<Measure> {
         let Plan::Schema {
             source,
             target,

@@ -1,5 +1,6 @@
 //! `sql`: the rows of the user's query, counted, are the violations.
 
+use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 
 use super::{CHECKED, Compiled, RuleType, VIOLATIONS, wrong_kind};
@@ -55,11 +56,7 @@ impl RuleType for Sql {
         }
     }
 
-    async fn measure(
-        &self,
-        m: &MeasureContext<'_>,
-        rule: &CompiledRule,
-    ) -> Result<Measure, String> {
+    async fn measure(&self, m: &MeasureContext<'_>, rule: &CompiledRule) -> RuleResult<Measure> {
         let counted = measure::counts(m, &rule.plan).await?;
         let violations = counted.violations;
         let message = format!(

@@ -1,5 +1,6 @@
 //! `unique`: one query counting the rows whose key occurs more than once.
 
+use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 
 use super::{CHECKED, Compiled, RuleType, VIOLATIONS, wrong_kind};
@@ -31,11 +32,7 @@ impl RuleType for Unique {
         Compiled::new(unique_plan(&scan(spec, t), &column_names(columns))).sampling(t)
     }
 
-    async fn measure(
-        &self,
-        m: &MeasureContext<'_>,
-        rule: &CompiledRule,
-    ) -> Result<Measure, String> {
+    async fn measure(&self, m: &MeasureContext<'_>, rule: &CompiledRule) -> RuleResult<Measure> {
         let counted = measure::counts(m, &rule.plan).await?;
         let keys = counted.column(DUPLICATE_KEYS)?;
         let (violations, checked) = (counted.violations, counted.checked);
