@@ -99,6 +99,73 @@ pub struct SqlText {
     pub file: Option<PathBuf>,
 }
 
+impl SqlText {
+    /// Where line `line`, column `column` of the text (1-based, in characters) was written
+    /// in the rule file (or in its `queries/` file), marking `len` characters. `None` when
+    /// the text is not there as written: a scalar folded or escaped on its way into the
+    /// text. Each line of the text is looked for in turn on the file's next lines (a block
+    /// scalar's lines follow its `|`; an inline value sits on the key's line).
+    pub fn loc_at(&self, line: usize, column: usize, len: usize) -> Option<Loc> {
+        if line == 0 || column == 0 {
+            return None;
+        }
+        if let Some(path) = &self.file {
+            // The text is the whole query file.
+            self.text.lines().nth(line - 1)?;
+            let file = super::location::SourceFile {
+                display: crate::filesystem::display_path(path),
+                path: path.clone(),
+                text: self.text.clone(),
+            };
+            return Some(Loc {
+                file: std::sync::Arc::new(file),
+                line,
+                column,
+                len: len.max(1),
+            });
+        }
+        let file: Vec<&str> = self.loc.file.text.lines().collect();
+        let text: Vec<&str> = self.text.lines().collect();
+        let mut next = self.loc.line.checked_sub(1)?;
+        for (i, wanted) in text.iter().enumerate().take(line) {
+            let wanted = wanted.trim_end();
+            // A line of the text is at most two lines further (a block scalar's `|` line).
+            let (at_line, at_byte) = (next..(next + 3).min(file.len())).find_map(|j| {
+                // On the value's own line, only what follows its start.
+                let from = if j + 1 == self.loc.line {
+                    byte_at(file[j], self.loc.column - 1)?
+                } else {
+                    0
+                };
+                let found = file[j].get(from..)?.find(wanted)?;
+                Some((j, from + found))
+            })?;
+            if i + 1 == line {
+                let before = file[at_line][..at_byte].chars().count();
+                if column > wanted.chars().count() + 1 {
+                    return None;
+                }
+                return Some(Loc {
+                    file: self.loc.file.clone(),
+                    line: at_line + 1,
+                    column: before + column,
+                    len: len.max(1),
+                });
+            }
+            next = at_line + 1;
+        }
+        None
+    }
+}
+
+/// The byte offset of character `index` of `line` (its end when `index` is its length).
+fn byte_at(line: &str, index: usize) -> Option<usize> {
+    line.char_indices()
+        .map(|(b, _)| b)
+        .chain(std::iter::once(line.len()))
+        .nth(index)
+}
+
 /// How close two numbers must be to count as equal.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Tolerance {

@@ -173,12 +173,22 @@ impl CompiledRule {
 
     /// Where a planning error is best shown: the user's SQL if the rule has some.
     pub fn sql_loc(&self) -> &crate::config::location::Loc {
-        let kind = &self.spec.kind;
-        match (rules::of(kind).sql_loc(kind), &self.spec.source_where) {
-            (Some(loc), _) => loc,
-            (None, Some(w)) => &w.loc,
-            (None, None) => &self.spec.name.loc,
+        match self.sql_texts().first() {
+            Some(text) => &text.loc,
+            None => &self.spec.name.loc,
         }
+    }
+
+    /// The SQL the user wrote for the rule: its type's own (a query, a condition), then its
+    /// `where`s.
+    pub fn sql_texts(&self) -> Vec<&crate::config::SqlText> {
+        let kind = &self.spec.kind;
+        rules::of(kind)
+            .sql_text(kind)
+            .into_iter()
+            .chain(&self.spec.source_where)
+            .chain(&self.spec.target_where)
+            .collect()
     }
 }
 

@@ -12,6 +12,7 @@ pub mod schema;
 mod schema_columns;
 mod schema_objects;
 mod schema_partitions;
+mod sql_position;
 pub mod time;
 
 use crate::engine::error::RuleResult;
@@ -61,7 +62,11 @@ pub async fn plan_rule(
                 rule.spec.name.value,
                 error_text(&e)
             );
-            return Err(crate::config::Diagnostic::at(rule.sql_loc(), message));
+            let loc = sql_position::located(&e, &query.sql, &rule.sql_texts());
+            return Err(crate::config::Diagnostic::at(
+                loc.as_ref().unwrap_or(rule.sql_loc()),
+                message,
+            ));
         }
     }
     Ok(())

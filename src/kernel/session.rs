@@ -47,6 +47,8 @@ pub fn new_session() -> SessionContext {
         .with_default_catalog_and_schema("crosscheck", "public");
     // Joins that can spill: a hash join holds its build side in memory whatever the limit.
     config.options_mut().optimizer.prefer_hash_join = false;
+    // Planning errors say where in the SQL they are (see `engine::sql_position`).
+    config.options_mut().sql_parser.collect_spans = true;
     // Bounded memory: sorts and aggregates spill to the temporary folder past the limit.
     let pool = memory::pool_size(memory::memory_limit());
     let config = memory::fit(config, pool);

@@ -36,10 +36,69 @@ fn validate_checks_files_and_with_connect_the_sources() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("rules/r.yaml:7:10") && out.stderr.contains("nope"),
+        // At the unknown column itself, not at the start of the query.
+        out.stderr.contains("rules/r.yaml:7:17") && out.stderr.contains("nope"),
         "{}",
         out.stderr
     );
+}
+
+/// A planning error points at the offending word of the rule's SQL in the YAML: in a
+/// block scalar, a quoted condition, a `where`, a folded query, and in a `queries/` file.
+#[test]
+fn planning_errors_point_into_the_rule_sql() {
+    let config = "sources:\n  left:\n    files: data\n";
+    let rules = r#"rules:
+  - name: block
+    type: sql
+    sql: |
+      select id,
+             nmae
+      from left.users
+  - name: cond
+    type: expect
+    table: left.users
+    condition: "id > 0 and nmae <> ''"
+  - name: w
+    type: not_null
+    table: left.users
+    columns: [id]
+    where: nmae = 'x'
+  - name: fn
+    type: sql
+    sql: >
+      select lenght(name) from left.users
+  - name: file
+    type: sql
+    query: bad.sql
+"#;
+    let dir = project(&[
+        ("crosscheck.yaml", config),
+        ("data/users.csv", "id,name\n1,a\n"),
+        ("rules/r.yaml", rules),
+        ("queries/bad.sql", "select\n  nmae from left.users\n"),
+    ]);
+    let out = crosscheck(dir.path(), &["validate", "--connect"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    for (place, marked) in [
+        ("rules/r.yaml:6:14", "             nmae"),
+        ("rules/r.yaml:11:28", "^^^^"),
+        ("rules/r.yaml:16:12", "    where: nmae = 'x'"),
+        ("rules/r.yaml:20:14", "^^^^^^"),
+        ("queries/bad.sql:2:3", "  nmae from left.users"),
+    ] {
+        assert!(
+            out.stderr.contains(place) && out.stderr.contains(marked),
+            "{place}:\n{}",
+            out.stderr
+        );
+    }
+    assert!(
+        out.stderr.contains("Invalid function 'lenght'"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("5 problems found"), "{}", out.stderr);
 }
 
 /// How many rules the bundled suite has, as its generator recorded.

@@ -5,7 +5,8 @@ use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 
 use super::{Compiled, RuleType, wrong_kind};
-use crate::config::location::{Loc, Located};
+use crate::config::SqlText;
+use crate::config::location::Located;
 use crate::config::{RuleKind, RuleSpec, TableRef};
 use crate::engine::compile::{CompiledRule, Plan, scan};
 use crate::engine::measure::{self, MeasureContext};
@@ -22,9 +23,9 @@ impl RuleType for Expect {
         }
     }
 
-    fn sql_loc<'a>(&self, kind: &'a RuleKind) -> Option<&'a Loc> {
+    fn sql_text<'a>(&self, kind: &'a RuleKind) -> Option<&'a SqlText> {
         match kind {
-            RuleKind::Expect { condition, .. } => Some(&condition.loc),
+            RuleKind::Expect { condition, .. } => Some(condition),
             _ => None,
         }
     }
@@ -34,7 +35,9 @@ impl RuleType for Expect {
             unreachable!("{}", wrong_kind("expect", spec))
         };
         // NULL counts as false: a row passes only when the condition is known to hold.
-        let violation = format!("NOT coalesce(({}), false)", condition.text);
+        // `IS NOT TRUE` rather than `NOT coalesce(…, false)`, the same rows: DataFusion keeps
+        // where in the condition a planning error is through it, not through NOT.
+        let violation = format!("({}) IS NOT TRUE", condition.text);
         Compiled::new(Plan::RowPredicate {
             scan: scan(spec, table),
             violation,

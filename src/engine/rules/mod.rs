@@ -12,7 +12,8 @@ use async_trait::async_trait;
 use super::compile::{CompiledRule, Plan};
 use super::measure::MeasureContext;
 use super::outcome::Measure;
-use crate::config::location::{Loc, Located};
+use crate::config::SqlText;
+use crate::config::location::Located;
 use crate::config::{RuleKind, RuleSpec, TableRef};
 
 mod accepted_values;
@@ -54,7 +55,7 @@ pub trait RuleType: Sync {
     }
 
     /// Where a planning error is best shown, when the rule holds SQL of the user's own.
-    fn sql_loc<'a>(&self, _kind: &'a RuleKind) -> Option<&'a Loc> {
+    fn sql_text<'a>(&self, _kind: &'a RuleKind) -> Option<&'a SqlText> {
         None
     }
 

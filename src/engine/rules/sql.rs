@@ -4,7 +4,8 @@ use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 
 use super::{CHECKED, Compiled, RuleType, VIOLATIONS, wrong_kind};
-use crate::config::location::{Loc, Located};
+use crate::config::SqlText;
+use crate::config::location::Located;
 use crate::config::{RuleKind, RuleSpec, TableRef};
 use crate::engine::compile::{CompiledRule, Plan, source_where};
 use crate::engine::measure::{self, MeasureContext, fmt_count, plural};
@@ -28,9 +29,9 @@ impl RuleType for Sql {
         }
     }
 
-    fn sql_loc<'a>(&self, kind: &'a RuleKind) -> Option<&'a Loc> {
+    fn sql_text<'a>(&self, kind: &'a RuleKind) -> Option<&'a SqlText> {
         match kind {
-            RuleKind::Sql { query, .. } => Some(&query.loc),
+            RuleKind::Sql { query, .. } => Some(query),
             _ => None,
         }
     }
