@@ -4,11 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{AlgorithmArg, DiffArgs};
+use super::DiffArgs;
+use crate::config::fields::Reader;
 use crate::config::location::{Loc, Located, SourceFile};
+use crate::config::yaml::{Node, Value};
 use crate::config::{
-    Algorithm, CountOrPercent, CsvOptions, DiffOptions, Normalize, Project, RuleKind, RuleSpec,
-    Severity, SourceKind, SourceSpec, SqlText, TableName, fields::parse_tolerance,
+    CountOrPercent, CsvOptions, Diagnostics, DiffOptions, Project, RuleKind, RuleSpec, Severity,
+    SourceKind, SourceSpec, TableName,
 };
 use crate::kernel::error::{Error, Result};
 
@@ -150,61 +152,71 @@ fn rule(
         column: 0,
         len: 1,
     };
+    // Each flag's value is read by the reader of the rule field it stands for, so the command
+    // line accepts and refuses what a rule file does, in the same words.
+    let names = |flag: &str, names: &[String]| -> Result<Vec<String>> {
+        let node = list(names.iter().map(|n| text(n)).collect());
+        let read = read_flag(flag, &names.join(","), &node, |r, n| r.names(n))?;
+        Ok(read.into_iter().map(|n| n.value).collect())
+    };
+    let key = names("--key", &args.key)?;
+    let columns = match &args.columns {
+        Some(columns) => Some(names("--columns", columns)?),
+        None => None,
+    };
+    let exclude = match args.exclude.as_slice() {
+        [] => vec![],
+        exclude => names("--exclude", exclude)?,
+    };
+    let mut rename = Vec::new();
+    for (to, from) in &args.rename {
+        let node = map(vec![(text(to), text(from))]);
+        rename.extend(read_flag(
+            "--rename",
+            &format!("{to}={from}"),
+            &node,
+            |r, n| r.rename(n),
+        )?);
+    }
     let mut tolerance = Vec::new();
     for (column, value) in &args.tolerance {
-        let parsed = parse_tolerance(value).ok_or_else(|| {
-            Error::Usage(format!(
-                "--tolerance {column}={value}: expected a number (0.01), a percentage (0.1%) or a duration (1s)"
-            ))
-        })?;
-        tolerance.push((column.clone(), parsed));
+        let node = map(vec![(text(column), text(value))]);
+        let shown = format!("{column}={value}");
+        tolerance.extend(read_flag("--tolerance", &shown, &node, |r, n| {
+            r.tolerances(n)
+        })?);
     }
-    let timezone = match &args.timezone {
-        Some(zone) => Some(
-            zone.parse::<chrono_tz::Tz>()
-                .map_err(|_| Error::Usage(format!("--timezone {zone}: unknown time zone")))?,
-        ),
-        None => None,
-    };
-    let mut normalize = Normalize {
-        timezone,
-        ..Default::default()
-    };
-    for option in &args.normalize {
-        let slot = normalize.flag_mut(option).ok_or_else(|| {
-            let help = crate::config::diagnostic::did_you_mean(option, Normalize::FLAGS);
-            let help = help.map(|h| format!(" ({h})")).unwrap_or_default();
-            Error::Usage(format!(
-                "--normalize {option}: expected one of {}{help}",
-                Normalize::FLAGS.join(", ")
-            ))
-        })?;
-        *slot = true;
+    let options: Vec<(Node, Node)> = (args.normalize.iter())
+        .map(|option| (text(option), bool_node(true)))
+        .collect();
+    let mut normalize = read_flag(
+        "--normalize",
+        &args.normalize.join(","),
+        &map(options),
+        |r, n| r.normalize(n),
+    )?;
+    if let Some(zone) = &args.timezone {
+        let node = map(vec![(text("timezone"), text(zone))]);
+        normalize.timezone = read_flag("--timezone", zone, &node, |r, n| r.normalize(n))?.timezone;
     }
     let predicate = match &args.where_ {
-        Some(w) => {
-            crate::config::sql::check_predicate(w)
-                .map_err(|e| Error::Usage(format!("--where: {e}")))?;
-            Some(SqlText {
-                text: w.clone(),
-                loc: loc.clone(),
-                file: None,
-            })
-        }
+        Some(w) => Some(read_flag("--where", w, &text(w), |r, n| r.predicate(n))?),
         None => None,
     };
+    let algorithm = read_flag(
+        "--algorithm",
+        &args.algorithm,
+        &text(&args.algorithm),
+        |r, n| r.algorithm(n),
+    )?;
     let options = DiffOptions {
-        key: args.key.clone(),
-        columns: args.columns.clone(),
-        exclude: args.exclude.clone(),
-        rename: args.rename.clone(),
+        key,
+        columns,
+        exclude,
+        rename,
         tolerance,
         normalize,
-        algorithm: match args.algorithm {
-            AlgorithmArg::Auto => Algorithm::Auto,
-            AlgorithmArg::Join => Algorithm::Join,
-            AlgorithmArg::Checksum => Algorithm::Checksum,
-        },
+        algorithm,
     };
     Ok(RuleSpec {
         name: Located::new("diff".into(), loc.clone()),
@@ -224,4 +236,68 @@ fn rule(
         file: "(command line)".into(),
         loc,
     })
+}
+
+/// A place on the command line: diagnostics about it name no line.
+fn command_line() -> Arc<SourceFile> {
+    Arc::new(SourceFile {
+        display: "(command line)".into(),
+        path: PathBuf::new(),
+        text: String::new(),
+    })
+}
+
+fn node(value: Value) -> Node {
+    Node {
+        value,
+        line: 0,
+        column: 0,
+        len: 1,
+    }
+}
+
+fn text(value: &str) -> Node {
+    node(Value::Str(value.to_string()))
+}
+
+fn bool_node(value: bool) -> Node {
+    node(Value::Bool(value))
+}
+
+fn list(items: Vec<Node>) -> Node {
+    node(Value::Seq(items))
+}
+
+fn map(entries: Vec<(Node, Node)>) -> Node {
+    node(Value::Map(entries))
+}
+
+/// Reads `node`, the value of `flag` (shown as `shown`), with a rule field's reader; what
+/// the reader finds wrong becomes a usage error naming the flag.
+fn read_flag<T>(
+    flag: &str,
+    shown: &str,
+    node: &Node,
+    read: impl FnOnce(&mut Reader<'_>, &Node) -> Option<T>,
+) -> Result<T> {
+    let file = command_line();
+    let mut diags = Diagnostics::default();
+    let mut reader = Reader {
+        file: &file,
+        diags: &mut diags,
+        sources: &[],
+    };
+    let value = read(&mut reader, node);
+    match (value, diags.0.first()) {
+        (Some(value), None) => Ok(value),
+        (_, first) => {
+            let message = first.map_or("not a valid value", |d| d.message.as_str());
+            let help = first
+                .and_then(|d| d.help.as_deref())
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            let shown = crate::shorten::quote(shown);
+            Err(Error::Usage(format!("{flag} {shown}: {message}{help}")))
+        }
+    }
 }

@@ -196,8 +196,15 @@ pub struct DiffArgs {
     /// SQL predicate limiting the rows of both sides.
     #[arg(long = "where", value_name = "SQL")]
     pub where_: Option<String>,
-    #[arg(long = "algorithm", value_enum, default_value_t = AlgorithmArg::Auto)]
-    pub algorithm: AlgorithmArg,
+    /// How rows are compared: auto, join or checksum.
+    #[arg(
+        long = "algorithm",
+        default_value = "auto",
+        value_parser = clap::builder::PossibleValuesParser::new(
+            crate::config::Algorithm::ALL.map(crate::config::Algorithm::as_str)
+        )
+    )]
+    pub algorithm: String,
     /// Write every difference (key, kind, column, source, target) to a Parquet file.
     #[arg(long = "output-diff", value_name = "FILE.parquet")]
     pub output_diff: Option<PathBuf>,
@@ -211,13 +218,6 @@ pub struct DiffArgs {
     pub config: PathBuf,
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AlgorithmArg {
-    Auto,
-    Join,
-    Checksum,
 }
 
 /// `NAME=VALUE`, both parts non-empty.

@@ -397,12 +397,15 @@ impl Reader<'_> {
     }
 
     pub fn algorithm(&mut self, node: &Node) -> Option<Algorithm> {
-        match node.as_str() {
-            Some("auto") => Some(Algorithm::Auto),
-            Some("join") => Some(Algorithm::Join),
-            Some("checksum") => Some(Algorithm::Checksum),
-            _ => {
-                self.expected(node, "`auto`, `join` or `checksum`");
+        match node.as_str().and_then(Algorithm::named) {
+            Some(algorithm) => Some(algorithm),
+            None => {
+                let names: Vec<String> = Algorithm::ALL
+                    .iter()
+                    .map(|a| format!("`{}`", a.as_str()))
+                    .collect();
+                let (last, rest) = names.split_last().expect("three algorithms");
+                self.expected(node, &format!("{} or {last}", rest.join(", ")));
                 None
             }
         }

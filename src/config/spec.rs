@@ -225,6 +225,13 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
+    pub const ALL: [Algorithm; 3] = [Algorithm::Auto, Algorithm::Join, Algorithm::Checksum];
+
+    /// The algorithm a rule file or `--algorithm` names.
+    pub fn named(name: &str) -> Option<Algorithm> {
+        Algorithm::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Algorithm::Auto => "auto",

@@ -101,6 +101,67 @@ fn planning_errors_point_into_the_rule_sql() {
     assert!(out.stderr.contains("5 problems found"), "{}", out.stderr);
 }
 
+/// `crosscheck diff`'s flags are read by the readers of the rule fields they stand for: a
+/// value a rule file refuses is refused on the command line in the same words.
+#[test]
+fn diff_flags_say_what_the_rule_fields_say() {
+    let dir = project(&[("a.csv", "id,v\n1,2\n"), ("b.csv", "id,v\n1,2\n")]);
+    let diff = |extra: &[&str]| {
+        let mut args = vec!["diff", "a.csv", "b.csv", "--key", "id"];
+        args.extend(extra);
+        crosscheck(dir.path(), &args)
+    };
+    let tolerance = diff(&["--tolerance", "v=lots"]);
+    assert_eq!(tolerance.code, 2);
+    assert!(
+        tolerance
+            .stderr
+            .contains("--tolerance v=lots: expected a non-negative number (`0.01`)"),
+        "{}",
+        tolerance.stderr
+    );
+    let long = "c".repeat(5000);
+    let key = diff(&["--columns", &long]);
+    assert_eq!(key.code, 2);
+    assert!(
+        key.stderr.contains("is too long: names are limited to"),
+        "{}",
+        key.stderr
+    );
+    let zone = diff(&["--timezone", "Europe/Berln"]);
+    assert!(
+        zone.stderr.contains("did you mean `Europe/Berlin`?"),
+        "{}",
+        zone.stderr
+    );
+    let predicate = diff(&["--where", "v > 1; drop table t"]);
+    assert_eq!(predicate.code, 2);
+    assert!(
+        predicate
+            .stderr
+            .contains("--where v > 1; drop table t: unexpected"),
+        "{}",
+        predicate.stderr
+    );
+    let algorithm = diff(&["--algorithm", "fast"]);
+    assert_eq!(algorithm.code, 2);
+    assert!(
+        algorithm.stderr.contains("checksum"),
+        "{}",
+        algorithm.stderr
+    );
+    // And accepted values still run.
+    let fine = diff(&[
+        "--tolerance",
+        "v=0.5",
+        "--normalize",
+        "trim,empty_as_null",
+        "--algorithm",
+        "join",
+    ]);
+    assert_eq!(fine.code, 0, "{}{}", fine.stdout, fine.stderr);
+}
+
 /// How many rules the bundled suite has, as its generator recorded.
 fn bundled_rule_count() -> usize {
     let expected: serde_json::Value = crate::support::bundled_expected();
