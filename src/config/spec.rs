@@ -133,7 +133,7 @@ impl SqlText {
             let (at_line, at_byte) = (next..(next + 3).min(file.len())).find_map(|j| {
                 // On the value's own line, only what follows its start.
                 let from = if j + 1 == self.loc.line {
-                    byte_at(file[j], self.loc.column - 1)?
+                    byte_at(file[j], self.loc.column.saturating_sub(1))?
                 } else {
                     0
                 };
@@ -445,5 +445,48 @@ mod tests {
         assert_eq!(CountOrPercent::Percent(10.0).allowance(30), 3);
         assert_eq!(CountOrPercent::Count(3).allowance(0), 3);
         assert_eq!(CountOrPercent::Percent(50.0).allowance(0), 0);
+    }
+
+    fn sql_in(yaml: &str, text: &str, line: usize, column: usize) -> super::SqlText {
+        let file = std::sync::Arc::new(super::super::location::SourceFile {
+            display: "r.yaml".into(),
+            path: std::path::PathBuf::new(),
+            text: yaml.into(),
+        });
+        super::SqlText {
+            text: text.into(),
+            loc: Loc {
+                file,
+                line,
+                column,
+                len: 1,
+            },
+            file: None,
+        }
+    }
+
+    #[test]
+    fn sql_positions_map_into_the_file_or_nowhere_and_never_panic() {
+        let at = |t: &super::SqlText, l, c| t.loc_at(l, c, 2).map(|loc| (loc.line, loc.column));
+        // Multi-byte characters before the place, CRLF line ends, a block scalar.
+        let block = sql_in(
+            "q:\r\n  sql: |\r\n    select 'é', ñame\r\n    from t\r\n",
+            "select 'é', ñame\nfrom t\n",
+            2,
+            8,
+        );
+        assert_eq!(at(&block, 1, 13), Some((3, 17)));
+        assert_eq!(at(&block, 2, 6), Some((4, 10)));
+        // Past the end of a line or of the text, line or column 0: nowhere.
+        assert_eq!(at(&block, 1, 40), None);
+        assert_eq!(at(&block, 3, 1), None);
+        assert_eq!(at(&block, 0, 1), None);
+        assert_eq!(at(&block, 1, 0), None);
+        // An escaped scalar is not in the file as written.
+        let escaped = sql_in("sql: \"a = '\\t'\"\n", "a = '\t'", 1, 6);
+        assert_eq!(at(&escaped, 1, 5), None);
+        // A value whose place says column 0, and an empty text.
+        assert_eq!(at(&sql_in("sql: x\n", "x", 1, 0), 1, 1), Some((1, 6)));
+        assert_eq!(at(&sql_in("sql: ''\n", "", 1, 6), 1, 1), None);
     }
 }
