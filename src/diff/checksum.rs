@@ -50,7 +50,7 @@ pub async fn run(
     // Digest a sample of level-1 buckets first (32 of the 1,024, spread over the key range):
     // if most of them differ, bisecting would hash everything only to read everything.
     if let Some(whole) = whole
-        && whole.span() > FAN_OUT * 64
+        && whole.span() - 1 > FAN_OUT * 64
     {
         let sample: Vec<Range> = (0..PROBES)
             .map(|i| whole.bucket(i * FAN_OUT / PROBES + FAN_OUT / PROBES / 2))

@@ -360,7 +360,7 @@ fn compare_pairs(
         let s_array = aligned(s, pairs.iter().map(|p| p.0), column)?;
         let t_array = aligned(t, pairs.iter().map(|p| p.1), column)?;
         let verdict = compare(&s_array, &t_array, policy)
-            .map_err(|e| format!("column `{}`: {e}", spec.column_names[j]))?;
+            .map_err(|e| DiffError::Value(format!("column `{}`: {e}", spec.column_names[j])))?;
         for (i, differs) in verdict.differs.iter().enumerate() {
             if differs == Some(true) {
                 row_differs[i] = true;

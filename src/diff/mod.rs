@@ -113,12 +113,20 @@ async fn checksum_eligibility(
 ) -> DiffResult<[Box<dyn KeyedTable>; 2]> {
     let table = |side: &Side| match side {
         Side::Table { table, .. } => Ok(table.clone()),
-        Side::Query { .. } => Err(
+        Side::Query { .. } => Err(DiffError::Plan(
             "`query_match` compares query results, which have no key ranges to hash".to_string(),
-        ),
+        )),
     };
     let (s, t) = (table(source)?, table(target)?);
     let (s, t) = (keyed_table(ctx, &s).await?, keyed_table(ctx, &t).await?);
+    // Each database hashes with its own functions: only one kind's tables hash alike.
+    if s.engine() != t.engine() {
+        return Err(DiffError::Plan(format!(
+            "the source is a {} table and the target a {} one, which hash differently",
+            s.engine(),
+            t.engine()
+        )));
+    }
 
     if plan.policies.iter().any(|p| p.tolerance.is_some()) || !options.tolerance.is_empty() {
         return Err(DiffError::Plan("tolerances cannot be hashed".into()));

@@ -77,7 +77,10 @@ pub async fn side_schema(ctx: &SessionContext, side: &Side) -> DiffResult<SideSc
         (None, Side::Query { source, sql }) => {
             let ctx = crate::kernel::session_on(ctx, source);
             let frame = ctx.sql(sql).await.map_err(|e| {
-                format!("the query on `{source}`: {}", crate::kernel::error_text(&e))
+                DiffError::Plan(format!(
+                    "the query on `{source}`: {}",
+                    crate::kernel::error_text(&e)
+                ))
             })?;
             Ok(SideSchema {
                 schema: Arc::new(frame.schema().as_arrow().clone()),

@@ -109,10 +109,10 @@ pub async fn check(ctx: &SessionContext, sides: [&Side; 2]) -> DiffResult<()> {
                 crate::kernel::sqlgen::from_where(&crate::kernel::sqlgen::table(table), Some(p))
             );
             ctx.sql(&sql).await.map_err(|e| {
-                format!(
+                DiffError::Plan(format!(
                     "the `where` on `{table}`: {}",
                     crate::kernel::error_text(&e)
-                )
+                ))
             })?;
         }
     }
