@@ -1,16 +1,13 @@
 //! `expect`: a row predicate (the condition not known to hold) counted in its table's
 //! shared scan.
 
-use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 
 use super::{Compiled, RuleType, wrong_kind};
 use crate::config::SqlText;
 use crate::config::location::Located;
 use crate::config::{RuleKind, RuleSpec, TableRef};
-use crate::engine::compile::{CompiledRule, Plan, scan};
-use crate::engine::measure::{self, MeasureContext};
-use crate::engine::outcome::Measure;
+use crate::engine::compile::{Plan, scan};
 
 pub struct Expect;
 
@@ -43,15 +40,5 @@ impl RuleType for Expect {
             violation,
         })
         .sampling(table)
-    }
-
-    async fn measure_scanned(
-        &self,
-        m: &MeasureContext<'_>,
-        rule: &CompiledRule,
-        checked: u64,
-        violations: Option<u64>,
-    ) -> RuleResult<Measure> {
-        measure::row_predicate(m, &rule.plan, checked, violations).await
     }
 }

@@ -70,17 +70,16 @@ pub trait RuleType: Sync {
     }
 
     /// Reads what the shared scan of its table counted: `checked` rows and, for a
-    /// `RowPredicate`, the rows its predicate matched.
+    /// `RowPredicate`, the rows its predicate matched — a row predicate's measure unless the
+    /// type says otherwise (any other plan is a bug there).
     async fn measure_scanned(
         &self,
-        _m: &MeasureContext<'_>,
-        _rule: &CompiledRule,
-        _checked: u64,
-        _violations: Option<u64>,
+        m: &MeasureContext<'_>,
+        rule: &CompiledRule,
+        checked: u64,
+        violations: Option<u64>,
     ) -> RuleResult<Measure> {
-        Err(RuleError::Internal(
-            "a rule run alone was given a shared scan".into(),
-        ))
+        crate::engine::measure::row_predicate(m, &rule.plan, checked, violations).await
     }
 }
 

@@ -1,14 +1,11 @@
 //! `not_null`: a row predicate counted in its table's shared scan.
 
-use crate::engine::error::RuleResult;
 use async_trait::async_trait;
 
 use super::{Compiled, RuleType, wrong_kind};
 use crate::config::location::Located;
 use crate::config::{RuleKind, RuleSpec, TableRef};
-use crate::engine::compile::{CompiledRule, Plan, column_names, scan};
-use crate::engine::measure::{self, MeasureContext};
-use crate::engine::outcome::Measure;
+use crate::engine::compile::{Plan, column_names, scan};
 use crate::kernel::sqlgen::ident;
 
 pub struct NotNull;
@@ -36,15 +33,5 @@ impl RuleType for NotNull {
             violation,
         })
         .sampling(table)
-    }
-
-    async fn measure_scanned(
-        &self,
-        m: &MeasureContext<'_>,
-        rule: &CompiledRule,
-        checked: u64,
-        violations: Option<u64>,
-    ) -> RuleResult<Measure> {
-        measure::row_predicate(m, &rule.plan, checked, violations).await
     }
 }

@@ -7,12 +7,9 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::catalog::TableProvider;
-use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::sql::unparser::Unparser;
-use datafusion::sql::unparser::dialect::PostgreSqlDialect;
 use postgres_protocol::escape::escape_identifier;
 
 use super::PgTable;
@@ -40,20 +37,7 @@ impl KeyedTable for PgTable {
     }
 
     fn where_sql(&self, predicate: &Expr) -> SourceResult<String> {
-        // Columns arrive qualified with crosscheck's table name; PostgreSQL knows them bare.
-        let bare = predicate
-            .clone()
-            .transform(|e| match e {
-                Expr::Column(mut c) => {
-                    c.relation = None;
-                    Ok(Transformed::yes(Expr::Column(c)))
-                }
-                other => Ok(Transformed::no(other)),
-            })?
-            .data;
-        Ok(Unparser::new(&PostgreSqlDialect {})
-            .expr_to_sql(&bare)?
-            .to_string())
+        Ok(super::table::bare_sql(predicate)?)
     }
 
     fn sorted_sql(&self, predicate: Option<&str>, plan: &SidePlan) -> String {

@@ -242,7 +242,12 @@ pub fn filter_to_sql(expr: &Expr, schema: &Schema) -> Option<String> {
     if !pushable(expr, schema) {
         return None;
     }
-    // Columns arrive qualified with the DataFusion table name; PostgreSQL knows them bare.
+    bare_sql(expr).ok()
+}
+
+/// An expression DataFusion planned over a table, as PostgreSQL SQL over its bare columns
+/// (columns arrive qualified with the DataFusion table name; PostgreSQL knows them bare).
+pub fn bare_sql(expr: &Expr) -> Result<String> {
     let bare = expr
         .clone()
         .transform(|e| match e {
@@ -251,13 +256,11 @@ pub fn filter_to_sql(expr: &Expr, schema: &Schema) -> Option<String> {
                 Ok(Transformed::yes(Expr::Column(c)))
             }
             other => Ok(Transformed::no(other)),
-        })
-        .ok()?
+        })?
         .data;
-    Unparser::new(&PostgreSqlDialect {})
-        .expr_to_sql(&bare)
-        .ok()
-        .map(|ast| ast.to_string())
+    Ok(Unparser::new(&PostgreSqlDialect {})
+        .expr_to_sql(&bare)?
+        .to_string())
 }
 
 fn pushable(expr: &Expr, schema: &Schema) -> bool {
