@@ -162,6 +162,84 @@ fn diff_flags_say_what_the_rule_fields_say() {
     assert_eq!(fine.code, 0, "{}{}", fine.stdout, fine.stderr);
 }
 
+/// Each `crosscheck diff` flag read through a rule field's reader takes effect: the verdict
+/// turns on it (a flag read and then dropped would leave the differences standing).
+#[test]
+fn every_diff_flag_read_by_a_field_reader_changes_the_verdict() {
+    let dir = project(&[
+        (
+            "a.ndjson",
+            "{\"id\": 1, \"v\": 1.0, \"t\": \"x \", \"e\": \"\", \"old\": 5, \"at\": \"2024-01-01T10:00:00\"}\n\
+             {\"id\": 2, \"v\": 2.0, \"t\": \"y\", \"e\": \"k\", \"old\": 6, \"at\": \"2024-01-01T10:00:00\"}\n",
+        ),
+        (
+            "b.ndjson",
+            "{\"id\": 1, \"v\": 1.4, \"t\": \"X\", \"e\": null, \"new\": 5, \"at\": \"2024-01-01T09:00:00Z\"}\n\
+             {\"id\": 2, \"v\": 2.0, \"t\": \"y\", \"e\": \"k\", \"new\": 7, \"at\": \"2024-01-01T09:00:00Z\"}\n",
+        ),
+    ]);
+    let verdict = |extra: &[&str]| {
+        let mut args = vec!["diff", "a.ndjson", "b.ndjson", "--key", "id"];
+        args.extend(extra);
+        let out = crosscheck(dir.path(), &args);
+        assert!(out.code <= 1, "{}{}", out.stdout, out.stderr);
+        out.code
+    };
+    // Each column differs until its own flag forgives it; the others are excluded.
+    let cases: [(&[&str], &[&str]); 4] = [
+        (&["--columns", "v"], &["--tolerance", "v=0.5"]),
+        (
+            &["--columns", "t"],
+            &["--normalize", "trim,case_insensitive"],
+        ),
+        (&["--columns", "e"], &["--normalize", "empty_as_null"]),
+        (
+            &["--columns", "old", "--rename", "new=old"],
+            &["--where", "id = 1"],
+        ),
+    ];
+    for (base, flag) in cases {
+        assert_eq!(verdict(base), 1, "{base:?} alone should differ");
+        let both: Vec<&str> = base.iter().chain(flag).copied().collect();
+        assert_eq!(verdict(&both), 0, "{both:?} should match");
+    }
+    // --exclude drops the column --columns would have compared.
+    assert_eq!(verdict(&["--exclude", "v,t,e,at,old,new"]), 0);
+    assert_eq!(verdict(&["--exclude", "t,e,at,old,new"]), 1);
+    // --algorithm read through its reader: join is what runs on files.
+    assert_eq!(verdict(&["--columns", "v", "--algorithm", "join"]), 1);
+}
+
+/// `--timezone` takes effect: a naive timestamp in a CSV export is read in the zone given
+/// when compared with a database's instant (10:00 in Paris is 09:00 UTC), and not without it.
+#[test]
+fn the_timezone_flag_reads_naive_timestamps_in_its_zone() {
+    let Some(server) = crate::pg::server() else {
+        return;
+    };
+    let url = crate::pg::fresh_database(&server, "cli_timezone");
+    crate::pg::execute(
+        &url,
+        "CREATE TABLE t (id int PRIMARY KEY, at timestamptz); \
+         INSERT INTO t VALUES (1, '2024-01-01 09:00:00+00'), (2, '2024-07-01 08:00:00+00');",
+    );
+    let dir = project(&[(
+        "a.csv",
+        "id,at\n1,2024-01-01 10:00:00\n2,2024-07-01 10:00:00\n",
+    )]);
+    let table = format!("{url}#public.t");
+    let diff = |extra: &[&str]| {
+        let mut args = vec!["diff", table.as_str(), "a.csv", "--key", "id", "-q"];
+        args.extend(extra);
+        crosscheck(dir.path(), &args)
+    };
+    let utc = diff(&[]);
+    assert_eq!(utc.code, 1, "{}{}", utc.stdout, utc.stderr);
+    // Winter and summer time both: +01:00 in January, +02:00 in July.
+    let paris = diff(&["--timezone", "Europe/Paris"]);
+    assert_eq!(paris.code, 0, "{}{}", paris.stdout, paris.stderr);
+}
+
 /// How many rules the bundled suite has, as its generator recorded.
 fn bundled_rule_count() -> usize {
     let expected: serde_json::Value = crate::support::bundled_expected();
