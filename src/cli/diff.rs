@@ -86,6 +86,24 @@ fn side(
             table,
         });
     }
+    if let Some(location) = crate::config::sqlite_path(text) {
+        let (path, table) = location
+            .split_once('#')
+            .ok_or_else(|| Error::Usage(format!("`{text}` names no table: add `#table`")))?;
+        add(
+            used,
+            SourceSpec {
+                name: fallback.to_string(),
+                kind: SourceKind::Sqlite { path: path.into() },
+                loc: None,
+            },
+        );
+        return Ok(TableName {
+            source: fallback.into(),
+            schema: Some(crate::source::sqlite::SCHEMA.into()),
+            table: table.to_string(),
+        });
+    }
     let path = Path::new(text);
     if path.is_file() || path.is_dir() {
         let table = path

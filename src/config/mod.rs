@@ -209,7 +209,8 @@ fn apply_overrides(
     }
 }
 
-/// A URL replaces with PostgreSQL; a path replaces with files (or a tree, for a tree source).
+/// A URL replaces with PostgreSQL, `sqlite:FILE` with SQLite; a path replaces with files (or a
+/// tree, or a SQLite file, for a source of that kind).
 fn override_kind(old: &SourceKind, location: &str) -> SourceKind {
     // A URL, or connection words naming a host.
     if spec::is_postgres_url(location) || location.contains("host=") {
@@ -233,9 +234,15 @@ fn override_kind(old: &SourceKind, location: &str) -> SourceKind {
             max_connections,
         };
     }
+    if let Some(path) = spec::sqlite_path(location) {
+        return SourceKind::Sqlite { path: path.into() };
+    }
     match old {
         SourceKind::Tree { .. } => SourceKind::Tree {
             dir: location.into(),
+        },
+        SourceKind::Sqlite { .. } => SourceKind::Sqlite {
+            path: location.into(),
         },
         SourceKind::Files { csv, .. } => SourceKind::Files {
             dir: location.into(),

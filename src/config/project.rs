@@ -26,6 +26,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "postgres",
     "files",
     "tree",
+    "sqlite",
     "schema",
     "statement_timeout",
     "max_connections",
@@ -134,11 +135,13 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
     let mut max_connections = None;
     for (k, v) in entries {
         match k.as_str().unwrap_or("") {
-            kind @ ("postgres" | "files" | "tree") => {
+            kind @ ("postgres" | "files" | "tree" | "sqlite") => {
                 if location.is_some() {
                     r.error(
                         k,
-                        format!("source `{name}` has more than one of `postgres`, `files`, `tree`"),
+                        format!(
+                            "source `{name}` has more than one of `postgres`, `sqlite`, `files`, `tree`"
+                        ),
                     );
                 }
                 location = r.text(v).map(|t| (kind, t.value));
@@ -163,7 +166,7 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
         r.error(
             key,
             format!(
-                "source `{name}` needs one of `postgres: URL`, `files: FOLDER` or `tree: FOLDER`"
+                "source `{name}` needs one of `postgres: URL`, `sqlite: FILE`, `files: FOLDER` or `tree: FOLDER`"
             ),
         );
         return None;
@@ -178,6 +181,9 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
         "files" => SourceKind::Files {
             dir: base_dir.join(location),
             csv: csv.unwrap_or_default(),
+        },
+        "sqlite" => SourceKind::Sqlite {
+            path: base_dir.join(location),
         },
         _ => SourceKind::Tree {
             dir: base_dir.join(location),
@@ -267,11 +273,14 @@ mod tests {
                   max_connections: 2";
         let files = "files: data\n    csv:\n      delimiter: ';'";
         let tree = "tree: folder";
-        let text =
-            format!("sources:\n  db:\n    {db}\n  exports:\n    {files}\n  t:\n    {tree}\n");
+        let lite = "sqlite: dev.db";
+        let text = format!(
+            "sources:\n  db:\n    {db}\n  exports:\n    {files}\n  t:\n    {tree}\n  \
+             l:\n    {lite}\n"
+        );
         let diags = problems(&text);
         assert!(diags.is_empty(), "{diags}");
-        let listed: Vec<&str> = [db, files, tree]
+        let listed: Vec<&str> = [db, files, tree, lite]
             .iter()
             .flat_map(|s| s.lines())
             .filter_map(|l| l.trim().split(':').next())

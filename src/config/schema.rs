@@ -142,6 +142,10 @@ fn project() -> Value {
             json!({ "type": "string", "description": "A folder as the table `files` (path, name, extension, size, mode, modified, sha256, json_valid)." }),
         ),
         (
+            "sqlite",
+            json!({ "type": "string", "description": "A SQLite database file, opened read-only; its tables are in schema `main`." }),
+        ),
+        (
             "schema",
             json!({ "type": "string", "default": "public", "description": "The schema of unqualified table names." }),
         ),
@@ -177,7 +181,7 @@ fn project() -> Value {
                 "additionalProperties": {
                     "type": "object",
                     "properties": source_props,
-                    "oneOf": [{ "required": ["postgres"] }, { "required": ["files"] }, { "required": ["tree"] }],
+                    "oneOf": [{ "required": ["postgres"] }, { "required": ["sqlite"] }, { "required": ["files"] }, { "required": ["tree"] }],
                     "additionalProperties": false
                 }
             },

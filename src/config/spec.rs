@@ -380,6 +380,16 @@ pub enum SourceKind {
     Tree {
         dir: PathBuf,
     },
+    /// A SQLite database file, read-only.
+    Sqlite {
+        path: PathBuf,
+    },
+}
+
+/// `sqlite:PATH`, the location of a SQLite file where a URL or a path could stand.
+pub fn sqlite_path(text: &str) -> Option<&str> {
+    text.strip_prefix("sqlite://")
+        .or_else(|| text.strip_prefix("sqlite:"))
 }
 
 /// A PostgreSQL source's `statement_timeout` unless it says otherwise.
@@ -408,6 +418,7 @@ impl SourceKind {
             SourceKind::Postgres { .. } => "postgres",
             SourceKind::Files { .. } => "files",
             SourceKind::Tree { .. } => "tree",
+            SourceKind::Sqlite { .. } => "sqlite",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! (so `prod.SCHEMA.TABLE` works) and a schema `prod` of the default catalog holding its
 //! default schema's tables (so `prod.TABLE` works), in rule fields and in SQL alike.
 
+pub mod cells;
 pub mod csv;
 pub mod database;
 pub mod error;
@@ -12,7 +13,9 @@ mod nullmark;
 pub mod parquet_footer;
 pub mod postgres;
 pub mod pushdown;
+pub mod scan;
 pub mod schema_facts;
+pub mod sqlite;
 pub mod stamp;
 pub mod tree;
 
@@ -139,6 +142,24 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                 location: session.info.display(),
                 broken: BTreeMap::new(),
                 database: Some(session),
+            })
+        }
+        SourceKind::Sqlite { path } => {
+            let (db, tables) = sqlite::open(&spec.name, path)
+                .await
+                .map_err(|e| source_error(&spec.name, e))?;
+            install_schemas(
+                ctx,
+                &spec.name,
+                sqlite::SCHEMA,
+                vec![(sqlite::SCHEMA.to_string(), tables)],
+            )?;
+            Ok(SourceInfo {
+                name: spec.name.clone(),
+                kind: "sqlite",
+                location: display_path(path),
+                broken: BTreeMap::new(),
+                database: Some(db),
             })
         }
         SourceKind::Tree { dir } => {

@@ -172,3 +172,38 @@ fn postgres_types_are_recognised_and_module_calls_are_not() {
         "let page = Pages::new(); // PgTable here"
     ));
 }
+
+/// Each database's driver crate is named only inside that database's source module.
+#[test]
+fn only_each_database_source_names_its_driver() {
+    let drivers = [
+        ("rusqlite", "source/sqlite"),
+        ("mysql_async", "source/mysql"),
+    ];
+    let src = root().join("src");
+    let mut problems = Vec::new();
+    crosscheck::filesystem::walk_files(&src, &mut |p| {
+        let relative = p.strip_prefix(&src).unwrap();
+        if p.extension().is_none_or(|e| e != "rs") {
+            return;
+        }
+        let text = std::fs::read_to_string(p).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for (driver, home) in drivers {
+                let named = code
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|w| w == driver);
+                if named && !relative.starts_with(home) {
+                    problems.push(format!(
+                        "src/{}:{}: {}",
+                        relative.display(),
+                        number + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    });
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -24,5 +24,6 @@ mod pg_arrays;
 mod reports;
 mod schema;
 mod side_effects;
+mod sqlite;
 mod support;
 mod tree;
