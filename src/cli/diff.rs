@@ -86,6 +86,31 @@ fn side(
             table,
         });
     }
+    if crate::config::is_mysql_url(text) {
+        let (url, table) = text.split_once('#').ok_or_else(|| {
+            Error::Usage(format!(
+                "`{}` names no table: add `#table`",
+                crate::source::mask_location(text)
+            ))
+        })?;
+        add(
+            used,
+            SourceSpec {
+                name: fallback.to_string(),
+                kind: SourceKind::Mysql {
+                    url: url.to_string(),
+                    statement_timeout: crate::config::DEFAULT_STATEMENT_TIMEOUT,
+                    max_connections: crate::config::DEFAULT_MAX_CONNECTIONS,
+                },
+                loc: None,
+            },
+        );
+        return Ok(TableName {
+            source: fallback.into(),
+            schema: None,
+            table: table.to_string(),
+        });
+    }
     if let Some(location) = crate::config::sqlite_path(text) {
         let (path, table) = location
             .split_once('#')

@@ -209,7 +209,7 @@ fn apply_overrides(
     }
 }
 
-/// A URL replaces with PostgreSQL, `sqlite:FILE` with SQLite; a path replaces with files (or a
+/// A URL replaces with PostgreSQL or MySQL, `sqlite:FILE` with SQLite; a path replaces with files (or a
 /// tree, or a SQLite file, for a source of that kind).
 fn override_kind(old: &SourceKind, location: &str) -> SourceKind {
     // A URL, or connection words naming a host.
@@ -234,6 +234,29 @@ fn override_kind(old: &SourceKind, location: &str) -> SourceKind {
             max_connections,
         };
     }
+    if spec::is_mysql_url(location) {
+        let (statement_timeout, max_connections) = match old {
+            SourceKind::Postgres {
+                statement_timeout,
+                max_connections,
+                ..
+            }
+            | SourceKind::Mysql {
+                statement_timeout,
+                max_connections,
+                ..
+            } => (*statement_timeout, *max_connections),
+            _ => (
+                spec::DEFAULT_STATEMENT_TIMEOUT,
+                spec::DEFAULT_MAX_CONNECTIONS,
+            ),
+        };
+        return SourceKind::Mysql {
+            url: location.to_string(),
+            statement_timeout,
+            max_connections,
+        };
+    }
     if let Some(path) = spec::sqlite_path(location) {
         return SourceKind::Sqlite { path: path.into() };
     }
@@ -248,7 +271,7 @@ fn override_kind(old: &SourceKind, location: &str) -> SourceKind {
             dir: location.into(),
             csv: csv.clone(),
         },
-        SourceKind::Postgres { .. } => SourceKind::Files {
+        SourceKind::Postgres { .. } | SourceKind::Mysql { .. } => SourceKind::Files {
             dir: location.into(),
             csv: CsvOptions::default(),
         },

@@ -27,6 +27,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "files",
     "tree",
     "sqlite",
+    "mysql",
     "schema",
     "statement_timeout",
     "max_connections",
@@ -135,12 +136,12 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
     let mut max_connections = None;
     for (k, v) in entries {
         match k.as_str().unwrap_or("") {
-            kind @ ("postgres" | "files" | "tree" | "sqlite") => {
+            kind @ ("postgres" | "files" | "tree" | "sqlite" | "mysql") => {
                 if location.is_some() {
                     r.error(
                         k,
                         format!(
-                            "source `{name}` has more than one of `postgres`, `sqlite`, `files`, `tree`"
+                            "source `{name}` has more than one of `postgres`, `mysql`, `sqlite`, `files`, `tree`"
                         ),
                     );
                 }
@@ -166,7 +167,7 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
         r.error(
             key,
             format!(
-                "source `{name}` needs one of `postgres: URL`, `sqlite: FILE`, `files: FOLDER` or `tree: FOLDER`"
+                "source `{name}` needs one of `postgres: URL`, `mysql: URL`, `sqlite: FILE`, `files: FOLDER` or `tree: FOLDER`"
             ),
         );
         return None;
@@ -181,6 +182,11 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
         "files" => SourceKind::Files {
             dir: base_dir.join(location),
             csv: csv.unwrap_or_default(),
+        },
+        "mysql" => SourceKind::Mysql {
+            url: location,
+            statement_timeout: timeout.unwrap_or(DEFAULT_STATEMENT_TIMEOUT),
+            max_connections: max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
         },
         "sqlite" => SourceKind::Sqlite {
             path: base_dir.join(location),
@@ -274,13 +280,14 @@ mod tests {
         let files = "files: data\n    csv:\n      delimiter: ';'";
         let tree = "tree: folder";
         let lite = "sqlite: dev.db";
+        let my = "mysql: mysql://u@h/db";
         let text = format!(
             "sources:\n  db:\n    {db}\n  exports:\n    {files}\n  t:\n    {tree}\n  \
-             l:\n    {lite}\n"
+             l:\n    {lite}\n  m:\n    {my}\n"
         );
         let diags = problems(&text);
         assert!(diags.is_empty(), "{diags}");
-        let listed: Vec<&str> = [db, files, tree, lite]
+        let listed: Vec<&str> = [db, files, tree, lite, my]
             .iter()
             .flat_map(|s| s.lines())
             .filter_map(|l| l.trim().split(':').next())

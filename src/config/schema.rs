@@ -142,6 +142,10 @@ fn project() -> Value {
             json!({ "type": "string", "description": "A folder as the table `files` (path, name, extension, size, mode, modified, sha256, json_valid)." }),
         ),
         (
+            "mysql",
+            json!({ "type": "string", "description": "mysql://user@host:port/database URL (MySQL 8, MariaDB 10.11+); MYSQL_PWD fills a missing password; ssl-mode and ssl-ca as MySQL's clients take them." }),
+        ),
+        (
             "sqlite",
             json!({ "type": "string", "description": "A SQLite database file, opened read-only; its tables are in schema `main`." }),
         ),
@@ -181,7 +185,7 @@ fn project() -> Value {
                 "additionalProperties": {
                     "type": "object",
                     "properties": source_props,
-                    "oneOf": [{ "required": ["postgres"] }, { "required": ["sqlite"] }, { "required": ["files"] }, { "required": ["tree"] }],
+                    "oneOf": [{ "required": ["postgres"] }, { "required": ["mysql"] }, { "required": ["sqlite"] }, { "required": ["files"] }, { "required": ["tree"] }],
                     "additionalProperties": false
                 }
             },

@@ -380,10 +380,21 @@ pub enum SourceKind {
     Tree {
         dir: PathBuf,
     },
+    /// A MySQL or MariaDB database.
+    Mysql {
+        url: String,
+        statement_timeout: Duration,
+        max_connections: usize,
+    },
     /// A SQLite database file, read-only.
     Sqlite {
         path: PathBuf,
     },
+}
+
+/// A `mysql://` or `mariadb://` URL.
+pub fn is_mysql_url(text: &str) -> bool {
+    text.starts_with("mysql://") || text.starts_with("mariadb://")
 }
 
 /// `sqlite:PATH`, the location of a SQLite file where a URL or a path could stand.
@@ -419,6 +430,7 @@ impl SourceKind {
             SourceKind::Files { .. } => "files",
             SourceKind::Tree { .. } => "tree",
             SourceKind::Sqlite { .. } => "sqlite",
+            SourceKind::Mysql { .. } => "mysql",
         }
     }
 }

@@ -22,6 +22,10 @@ pub fn to_value(run: &RunOutcome) -> Value {
             if let Some(rows) = s.rows_read() {
                 source["rows_read"] = rows.into();
             }
+            let notes = s.notes();
+            if !notes.is_empty() {
+                source["notes"] = notes.into();
+            }
             (s.name.clone(), source)
         })
         .collect();

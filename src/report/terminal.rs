@@ -31,6 +31,11 @@ pub fn render(run: &RunOutcome, style: Style) -> String {
         out.push_str(&details(rule, style));
     }
     out.push('\n');
+    for source in &run.sources {
+        for note in source.notes() {
+            out.push_str(&format!("note: source `{}`: {note}\n", source.name));
+        }
+    }
     out.push_str(&summary_line(run));
     out.push('\n');
     out

@@ -55,7 +55,11 @@ pub enum Kind {
     Int(u8),
     /// An unsigned integer, carried in the given width.
     UInt(u8),
+    /// MySQL's `bit(n)`: its bytes, big-endian, as an unsigned 64-bit integer.
+    Bits,
     Float,
+    /// A single-precision float (MySQL's `FLOAT`), carried as such.
+    Float32,
     Decimal(u8, i8),
     /// Text, exactly: bytes must be UTF-8, numbers are not text.
     Text,
@@ -82,8 +86,9 @@ impl Kind {
             Kind::UInt(8) => DataType::UInt8,
             Kind::UInt(16) => DataType::UInt16,
             Kind::UInt(32) => DataType::UInt32,
-            Kind::UInt(_) => DataType::UInt64,
+            Kind::UInt(_) | Kind::Bits => DataType::UInt64,
             Kind::Float => DataType::Float64,
+            Kind::Float32 => DataType::Float32,
             Kind::Decimal(p, s) => DataType::Decimal128(p, s),
             Kind::Text | Kind::AnyText => DataType::Utf8,
             Kind::Binary => DataType::Binary,
@@ -186,6 +191,9 @@ impl Columns {
                 Err(_) => return Err(misfit(format!("holds {v}, past a signed 64-bit integer"))),
             },
             (Builder::UInt(b), Cell::UInt(v)) => b.append_value(v),
+            (Builder::UInt(b), Cell::Bytes(v)) if kind == Kind::Bits && v.len() <= 8 => {
+                b.append_value(v.iter().fold(0u64, |n, byte| (n << 8) | *byte as u64))
+            }
             (Builder::UInt(b), Cell::Int(v)) => match u64::try_from(v) {
                 Ok(v) => b.append_value(v),
                 Err(_) => return Err(misfit("holds a negative number".into())),
@@ -208,14 +216,17 @@ impl Columns {
             },
             (Builder::Binary(b), Cell::Bytes(v)) => b.append_value(v),
             (Builder::Binary(b), Cell::Text(v)) => b.append_value(v.as_bytes()),
-            (Builder::Date(b), Cell::Date(0, 0, 0)) => {
+            // A date as a driver sends it, with a time of midnight.
+            (Builder::Date(b), Cell::Date(0, 0, 0) | Cell::DateTime(0, 0, 0, 0, 0, 0, 0)) => {
                 self.zero_dates += 1;
                 b.append_null()
             }
-            (Builder::Date(b), Cell::Date(y, m, d)) => match days(y, m, d) {
-                Some(v) => b.append_value(v),
-                None => return Err(misfit(format!("holds an impossible date {y}-{m}-{d}"))),
-            },
+            (Builder::Date(b), Cell::Date(y, m, d) | Cell::DateTime(y, m, d, 0, 0, 0, 0)) => {
+                match days(y, m, d) {
+                    Some(v) => b.append_value(v),
+                    None => return Err(misfit(format!("holds an impossible date {y}-{m}-{d}"))),
+                }
+            }
             (Builder::Date(b), Cell::Text(v)) => match parse_date(v) {
                 Some(v) => b.append_value(v),
                 None => return Err(misfit("holds a text that is not a YYYY-MM-DD date".into())),
@@ -289,8 +300,8 @@ fn builder(kind: Kind) -> Builder {
     match kind {
         Kind::Bool => Builder::Bool(BooleanBuilder::new()),
         Kind::Int(_) => Builder::Int(Int64Builder::new()),
-        Kind::UInt(_) => Builder::UInt(UInt64Builder::new()),
-        Kind::Float => Builder::Float(Float64Builder::new()),
+        Kind::UInt(_) | Kind::Bits => Builder::UInt(UInt64Builder::new()),
+        Kind::Float | Kind::Float32 => Builder::Float(Float64Builder::new()),
         Kind::Decimal(p, s) => Builder::Decimal(
             Decimal128Builder::new().with_data_type(DataType::Decimal128(p, s)),
             s,
@@ -339,8 +350,8 @@ fn kind_words(kind: Kind) -> &'static str {
     match kind {
         Kind::Bool => "booleans",
         Kind::Int(_) => "integers",
-        Kind::UInt(_) => "unsigned integers",
-        Kind::Float => "real numbers",
+        Kind::UInt(_) | Kind::Bits => "unsigned integers",
+        Kind::Float | Kind::Float32 => "real numbers",
         Kind::Decimal(..) => "decimals",
         Kind::Text | Kind::AnyText => "text",
         Kind::Binary => "bytes",

@@ -17,6 +17,10 @@ pub trait Database: Send + Sync + std::fmt::Debug {
     fn source_name(&self) -> &str;
     /// Rows sent so far.
     fn rows_read(&self) -> u64;
+    /// What the reader did that a user should know about (values read as NULL).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// The facts of `tables` of `schema` (see `schema_facts`); with `sequences`, also each
     /// sequence-backed column's next value against its current maximum.
     async fn table_facts(

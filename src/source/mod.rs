@@ -9,6 +9,7 @@ pub mod error;
 pub mod files;
 pub mod guard;
 pub mod keyed;
+pub mod mysql;
 mod nullmark;
 pub mod parquet_footer;
 pub mod postgres;
@@ -76,6 +77,14 @@ impl SourceInfo {
     pub fn rows_read(&self) -> Option<u64> {
         self.database.as_ref().map(|d| d.rows_read())
     }
+
+    /// What reading the source changed on the way, for the report.
+    pub fn notes(&self) -> Vec<String> {
+        self.database
+            .as_ref()
+            .map(|d| d.notes())
+            .unwrap_or_default()
+    }
 }
 
 /// The columns of a table whose text holds a number: a PostgreSQL `numeric` without a
@@ -140,6 +149,25 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                 name: spec.name.clone(),
                 kind: "postgres",
                 location: session.info.display(),
+                broken: BTreeMap::new(),
+                database: Some(session),
+            })
+        }
+        SourceKind::Mysql {
+            url,
+            statement_timeout,
+            max_connections,
+        } => {
+            let (session, tables) =
+                mysql::open(&spec.name, url, *statement_timeout, *max_connections)
+                    .await
+                    .map_err(|e| source_error(&spec.name, e))?;
+            let database = session.database.clone();
+            install_schemas(ctx, &spec.name, &database, vec![(database.clone(), tables)])?;
+            Ok(SourceInfo {
+                name: spec.name.clone(),
+                kind: "mysql",
+                location: session.display.clone(),
                 broken: BTreeMap::new(),
                 database: Some(session),
             })

@@ -18,6 +18,7 @@ mod hostile;
 mod layers;
 mod masking;
 mod memory;
+mod mysql;
 mod parquet_exports;
 mod pg;
 mod pg_arrays;

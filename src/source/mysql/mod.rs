@@ -1,0 +1,519 @@
+//! `mysql:` sources (MySQL 8, MariaDB 10.11+): connect with a pure-Rust client (TLS on
+//! rustls), read in read-only transactions on consistent snapshots with the session in UTC,
+//! and stream tables into Arrow row by row through the binary protocol.
+//!
+//! MySQL cannot share one snapshot between connections (PostgreSQL exports one): each
+//! connection of a source starts its own `WITH CONSISTENT SNAPSHOT` transaction when it is
+//! opened, all of them at the start of the run.
+
+pub mod catalog;
+pub mod conninfo;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::datasource::TableType;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use futures::stream::BoxStream;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts, Value};
+use std::sync::Mutex;
+
+use super::cells::{Cell, Columns, Kind};
+use super::database::Database;
+use super::error::{SourceError, SourceResult};
+use super::scan::{BATCH_ROWS, RowReader, RowScanExec, channel_stream};
+use super::schema_facts::TableFacts;
+use catalog::MyTableDef;
+
+/// A source's connections, each in its own read-only snapshot transaction.
+#[derive(Debug)]
+pub struct MySession {
+    pub source: String,
+    /// Where it is, password masked.
+    pub display: String,
+    /// "MariaDB" or "MySQL", from the server's version.
+    pub engine: &'static str,
+    /// The database (schema) the tables are in.
+    pub database: String,
+    opts: Opts,
+    statement_timeout: Duration,
+    idle: Mutex<Vec<Conn>>,
+    permits: tokio::sync::Semaphore,
+    rows_read: AtomicU64,
+    /// Zero dates (`0000-00-00`) read as NULL.
+    zero_dates: AtomicU64,
+}
+
+/// Connects and lists the tables of the URL's database.
+pub async fn open(
+    source: &str,
+    url: &str,
+    statement_timeout: Duration,
+    max_connections: usize,
+) -> SourceResult<(Arc<MySession>, Vec<(String, Arc<dyn TableProvider>)>)> {
+    let display = super::postgres::conninfo::mask(url);
+    let opts = conninfo::resolve(url, &|name| std::env::var(name).ok())
+        .map_err(|e| SourceError::Invalid(format!("{e} (in `{display}`)")))?;
+    let Some(database) = opts.db_name().map(str::to_string) else {
+        return Err(SourceError::Invalid(format!(
+            "`{display}` names no database: add `/DATABASE` to the URL"
+        )));
+    };
+    let failed =
+        |e: mysql_async::Error| database_error(e).within(format!("MySQL source `{source}`"));
+    let first = connect(&opts, statement_timeout).await.map_err(failed)?;
+    let mut first = first;
+    let version: Option<String> = first
+        .query_first("SELECT VERSION()")
+        .await
+        .map_err(failed)?;
+    let engine = if version.unwrap_or_default().contains("MariaDB") {
+        "MariaDB"
+    } else {
+        "MySQL"
+    };
+    let defs = load_tables(&mut first).await.map_err(failed)?;
+    let mut idle = vec![first];
+    for _ in 1..max_connections.max(1) {
+        idle.push(connect(&opts, statement_timeout).await.map_err(failed)?);
+    }
+    let session = Arc::new(MySession {
+        source: source.to_string(),
+        display,
+        engine,
+        database,
+        opts,
+        statement_timeout,
+        idle: Mutex::new(idle),
+        permits: tokio::sync::Semaphore::new(max_connections.max(1)),
+        rows_read: AtomicU64::new(0),
+        zero_dates: AtomicU64::new(0),
+    });
+    let tables = defs
+        .into_iter()
+        .map(|def| {
+            let name = def.name.clone();
+            let table: Arc<dyn TableProvider> = Arc::new(MyTable::new(session.clone(), def));
+            (name, table)
+        })
+        .collect();
+    Ok((session, tables))
+}
+
+fn database_error(e: mysql_async::Error) -> SourceError {
+    let sqlstate = match &e {
+        mysql_async::Error::Server(server) => Some(server.state.clone()),
+        _ => None,
+    };
+    SourceError::Database {
+        sqlstate,
+        source: Box::new(e),
+    }
+}
+
+/// A connection set up for reading: UTC, UTF-8, the statement limit, a read-only
+/// transaction on a consistent snapshot.
+async fn connect(opts: &Opts, statement_timeout: Duration) -> mysql_async::Result<Conn> {
+    // A server that accepts the connection and never answers must not hang the run.
+    let mut conn = tokio::time::timeout(conninfo::CONNECT_TIMEOUT, Conn::new(opts.clone()))
+        .await
+        .map_err(|_| {
+            mysql_async::Error::Io(mysql_async::IoError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "no answer from the server within {}s of connecting",
+                    conninfo::CONNECT_TIMEOUT.as_secs()
+                ),
+            )))
+        })??;
+    conn.query_drop("SET NAMES utf8mb4, time_zone = '+00:00'")
+        .await?;
+    let seconds = statement_timeout.as_secs_f64();
+    // MariaDB limits every statement in seconds; MySQL limits SELECTs in milliseconds.
+    if conn
+        .query_drop(format!("SET SESSION max_statement_time = {seconds}"))
+        .await
+        .is_err()
+    {
+        conn.query_drop(format!(
+            "SET SESSION max_execution_time = {}",
+            statement_timeout.as_millis()
+        ))
+        .await?;
+    }
+    conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .await?;
+    conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+        .await?;
+    Ok(conn)
+}
+
+async fn load_tables(conn: &mut Conn) -> mysql_async::Result<Vec<MyTableDef>> {
+    let relations: Vec<(String, bool)> = conn.query(catalog::TABLES_SQL).await?;
+    type Row = (String, String, String, String, bool, u32);
+    let columns: Vec<Row> = conn.query(catalog::COLUMNS_SQL).await?;
+    let mut defs: BTreeMap<String, MyTableDef> = relations
+        .into_iter()
+        .map(|(name, is_view)| {
+            (
+                name.clone(),
+                MyTableDef {
+                    name,
+                    is_view,
+                    columns: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    for (table, name, data_type, column_type, not_null, key_position) in columns {
+        let kind = catalog::kind_of(&data_type, &column_type);
+        if let Some(def) = defs.get_mut(&table) {
+            def.columns.push(catalog::MyColumn {
+                name,
+                column_type,
+                kind,
+                not_null,
+                key_position,
+            });
+        }
+    }
+    Ok(defs.into_values().collect())
+}
+
+/// A connection taken from the session, given back when dropped (unless discarded).
+struct Lease<'a> {
+    session: &'a MySession,
+    conn: Option<Conn>,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && let Ok(mut idle) = self.session.idle.lock()
+        {
+            idle.push(conn);
+        }
+    }
+}
+
+impl MySession {
+    async fn lease(&self) -> SourceResult<Lease<'_>> {
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| SourceError::Internal(e.to_string()))?;
+        let conn = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match conn {
+            Some(conn) => conn,
+            // One was discarded (a read stopped early, a statement failed): a new one, on a
+            // snapshot of its own.
+            None => connect(&self.opts, self.statement_timeout)
+                .await
+                .map_err(|e| self.failed(e))?,
+        };
+        Ok(Lease {
+            session: self,
+            conn: Some(conn),
+            _permit: permit,
+        })
+    }
+
+    fn failed(&self, e: mysql_async::Error) -> SourceError {
+        database_error(e).within(format!("{} source `{}`", self.engine, self.source))
+    }
+
+    /// Zero dates read as NULL so far.
+    pub fn zero_dates(&self) -> u64 {
+        self.zero_dates.load(Ordering::Relaxed)
+    }
+}
+
+#[async_trait]
+impl Database for MySession {
+    fn engine(&self) -> &'static str {
+        self.engine
+    }
+
+    fn source_name(&self) -> &str {
+        &self.source
+    }
+
+    fn rows_read(&self) -> u64 {
+        self.rows_read.load(Ordering::Relaxed)
+    }
+
+    fn notes(&self) -> Vec<String> {
+        match self.zero_dates() {
+            0 => Vec::new(),
+            n => vec![format!(
+                "{n} zero date{} (0000-00-00) read as NULL",
+                if n == 1 { "" } else { "s" }
+            )],
+        }
+    }
+
+    /// `schema_match` compares a MySQL table by its columns only (no declared facts are
+    /// read yet), so none are asked for.
+    async fn table_facts(
+        self: Arc<Self>,
+        _schema: &str,
+        tables: &[String],
+        _sequences: bool,
+    ) -> SourceResult<BTreeMap<String, TableFacts>> {
+        Ok(tables
+            .iter()
+            .map(|t| (t.clone(), TableFacts::default()))
+            .collect())
+    }
+}
+
+type BatchSender = tokio::sync::mpsc::Sender<Result<RecordBatch>>;
+
+impl RowReader for MySession {
+    fn label(&self) -> String {
+        format!("{} source {}", self.engine, self.source)
+    }
+
+    fn read(
+        self: Arc<Self>,
+        table: &str,
+        select: &str,
+        schema: SchemaRef,
+        kinds: Vec<Kind>,
+    ) -> BoxStream<'static, Result<RecordBatch>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let (table, select) = (table.to_string(), select.to_string());
+        tokio::spawn(async move {
+            if let Err(e) = self.stream(&table, &select, schema, kinds, &tx).await {
+                let _ = tx.send(Err(DataFusionError::External(Box::new(e)))).await;
+            }
+        });
+        channel_stream(rx)
+    }
+}
+
+impl MySession {
+    /// Runs `select` and sends its rows until the end, an error, or the reader stopping (a
+    /// LIMIT above): then the connection is closed, since MySQL would send the rest first.
+    async fn stream(
+        &self,
+        table: &str,
+        select: &str,
+        schema: SchemaRef,
+        kinds: Vec<Kind>,
+        tx: &BatchSender,
+    ) -> SourceResult<()> {
+        let mut lease = self.lease().await?;
+        let mut conn = lease
+            .conn
+            .take()
+            .ok_or_else(|| SourceError::Internal("a lease without a connection".into()))?;
+        let limit = self.statement_timeout + Duration::from_secs(5);
+        let outcome = self
+            .stream_on(&mut conn, table, select, schema, kinds, tx, limit)
+            .await;
+        // Only a connection whose statement ended cleanly goes back; a failed or abandoned
+        // one is closed (the pool opens a new one when needed).
+        if let Ok(true) = outcome {
+            lease.conn = Some(conn);
+        }
+        outcome.map(|_| ())
+    }
+
+    /// Ok(true) when every row was read.
+    #[allow(clippy::too_many_arguments)]
+    async fn stream_on(
+        &self,
+        conn: &mut Conn,
+        table: &str,
+        select: &str,
+        schema: SchemaRef,
+        kinds: Vec<Kind>,
+        tx: &BatchSender,
+        limit: Duration,
+    ) -> SourceResult<bool> {
+        let timed_out = || {
+            SourceError::Invalid(format!(
+                "{} source `{}`: no answer from the server within {}s (the source's \
+                 statement_timeout {}s + 5s margin)",
+                self.engine,
+                self.source,
+                limit.as_secs(),
+                self.statement_timeout.as_secs()
+            ))
+        };
+        let mut result = tokio::time::timeout(limit, conn.exec_iter(select, ()))
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|e| self.failed(e))?;
+        let mut columns = Columns::new(schema.clone(), kinds);
+        let width = schema.fields().len();
+        loop {
+            let row = tokio::select! {
+                row = tokio::time::timeout(limit, result.next()) => row,
+                _ = tx.closed() => return Ok(false),
+            };
+            let Some(row) = row.map_err(|_| timed_out())?.map_err(|e| self.failed(e))? else {
+                break;
+            };
+            for i in 0..width {
+                let value = row.as_ref(i).unwrap_or(&Value::NULL);
+                let cell = match value {
+                    Value::NULL => Cell::Null,
+                    Value::Int(v) => Cell::Int(*v),
+                    Value::UInt(v) => Cell::UInt(*v),
+                    Value::Float(v) => Cell::Float(*v as f64),
+                    Value::Double(v) => Cell::Float(*v),
+                    Value::Bytes(v) => Cell::Bytes(v),
+                    Value::Date(y, mo, d, h, mi, s, us) => Cell::DateTime(
+                        *y as i32, *mo as u32, *d as u32, *h as u32, *mi as u32, *s as u32, *us,
+                    ),
+                    Value::Time(negative, days, h, m, s, us) => {
+                        Cell::Time(*negative, days * 24 + *h as u32, *m as u32, *s as u32, *us)
+                    }
+                };
+                columns.push(i, cell).map_err(|m| {
+                    SourceError::Invalid(format!(
+                        "{} source `{}`, table `{table}`: column `{}`, row {} {}",
+                        self.engine,
+                        self.source,
+                        schema.field(m.column).name(),
+                        m.row,
+                        m.reason
+                    ))
+                })?;
+            }
+            columns.end_row();
+            if columns.len() == BATCH_ROWS && !self.send(&mut columns, tx).await? {
+                return Ok(false);
+            }
+        }
+        if !columns.is_empty() && !self.send(&mut columns, tx).await? {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    async fn send(&self, columns: &mut Columns, tx: &BatchSender) -> SourceResult<bool> {
+        let batch = columns.finish()?;
+        self.zero_dates
+            .fetch_add(std::mem::take(&mut columns.zero_dates), Ordering::Relaxed);
+        self.rows_read
+            .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+        Ok(tx.send(Ok(batch)).await.is_ok())
+    }
+}
+
+/// `` `name` `` as MySQL quotes an identifier.
+pub fn quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// One MySQL table or view, read on demand.
+#[derive(Debug)]
+pub struct MyTable {
+    pub session: Arc<MySession>,
+    pub def: MyTableDef,
+    schema: SchemaRef,
+}
+
+impl MyTable {
+    pub fn new(session: Arc<MySession>, def: MyTableDef) -> Self {
+        let fields: Vec<(String, Kind, bool)> = def
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.kind, c.not_null))
+            .collect();
+        Self {
+            session,
+            def,
+            schema: Columns::schema(&fields),
+        }
+    }
+
+    pub fn select_sql(&self, projection: Option<&Vec<usize>>, limit: Option<usize>) -> String {
+        let indices: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.def.columns.len()).collect(),
+        };
+        let columns: Vec<String> = indices
+            .iter()
+            .map(|i| quote(&self.def.columns[*i].name))
+            .collect();
+        let list = if columns.is_empty() {
+            "1".to_string()
+        } else {
+            columns.join(", ")
+        };
+        let mut sql = format!(
+            "SELECT {list} FROM {}.{}",
+            quote(&self.session.database),
+            quote(&self.def.name)
+        );
+        if let Some(n) = limit {
+            sql.push_str(&format!(" LIMIT {n}"));
+        }
+        sql
+    }
+}
+
+#[async_trait]
+impl TableProvider for MyTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        if self.def.is_view {
+            TableType::View
+        } else {
+            TableType::Base
+        }
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![
+            TableProviderFilterPushDown::Unsupported;
+            filters.len()
+        ])
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let schema = match projection {
+            Some(p) => Arc::new(self.schema.project(p)?),
+            None => self.schema.clone(),
+        };
+        let kinds = match projection {
+            Some(p) => p.iter().map(|i| self.def.columns[*i].kind).collect(),
+            None => self.def.columns.iter().map(|c| c.kind).collect(),
+        };
+        let reader: Arc<dyn RowReader> = self.session.clone();
+        Ok(Arc::new(RowScanExec::new(
+            reader,
+            self.def.name.clone(),
+            vec![self.select_sql(projection, limit)],
+            schema,
+            kinds,
+        )))
+    }
+}

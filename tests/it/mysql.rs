@@ -1,0 +1,480 @@
+//! Tests against a real MariaDB. `scripts/test.sh` starts a throwaway server and sets
+//! CROSSCHECK_TEST_MYSQL_URL; without it these tests skip, except in CI (`CI=true`) where
+//! a missing server is a failure.
+
+use std::path::Path;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit};
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::prelude::SessionContext;
+use mysql_async::Value;
+use mysql_async::prelude::Queryable;
+
+use crate::support::{
+    assert_verdicts, crosscheck, crosscheck_with_env, project, root, rule, run_json, runtime,
+};
+
+/// The server's URL, or `None` (and a note) when these tests cannot run here.
+pub fn server() -> Option<String> {
+    match std::env::var("CROSSCHECK_TEST_MYSQL_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+            "CI=true but CROSSCHECK_TEST_MYSQL_URL is not set: run the tests with scripts/test.sh"
+        ),
+        _ => {
+            eprintln!(
+                "skipped: CROSSCHECK_TEST_MYSQL_URL is not set (scripts/test.sh starts a server)"
+            );
+            None
+        }
+    }
+}
+
+async fn connect(url: &str) -> mysql_async::Conn {
+    mysql_async::Conn::from_url(url)
+        .await
+        .expect("connects to the test server")
+}
+
+/// A fresh database named `name` on the test server; returns its URL.
+pub fn fresh_database(server: &str, name: &str) -> String {
+    runtime().block_on(async {
+        let mut conn = connect(server).await;
+        conn.query_drop(format!("DROP DATABASE IF EXISTS {name}"))
+            .await
+            .expect("database dropped");
+        conn.query_drop(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+            .await
+            .expect("database created");
+    });
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database");
+    format!("{base}/{name}")
+}
+
+/// Runs SQL (one or more statements) on a database.
+pub fn execute(url: &str, sql: &str) {
+    runtime().block_on(async {
+        connect(url).await.query_drop(sql).await.expect("SQL runs");
+    });
+}
+
+fn declared(t: &DataType) -> &'static str {
+    match t {
+        DataType::Int64 | DataType::Int32 | DataType::Int16 => "BIGINT",
+        DataType::Float64 | DataType::Float32 => "DOUBLE",
+        DataType::Boolean => "BOOLEAN",
+        DataType::Date32 => "DATE",
+        DataType::Timestamp(_, None) => "DATETIME(6)",
+        DataType::Timestamp(_, Some(_)) => "TIMESTAMP(6) NULL",
+        _ => "TEXT",
+    }
+}
+
+/// A value as the binary protocol sends it; time stamps as UTC (the session's zone).
+fn value(column: &dyn Array, formatter: &ArrayFormatter, row: usize) -> Value {
+    if column.is_null(row) {
+        return Value::NULL;
+    }
+    match column.data_type() {
+        DataType::Int64 => Value::Int(column.as_primitive::<Int64Type>().value(row)),
+        DataType::Float64 => Value::Double(column.as_primitive::<Float64Type>().value(row)),
+        DataType::Boolean => Value::Int(column.as_boolean().value(row) as i64),
+        DataType::Null => Value::NULL,
+        DataType::Timestamp(unit, _) => {
+            let cast = datafusion::arrow::compute::cast(
+                &column.slice(row, 1),
+                &DataType::Timestamp(TimeUnit::Microsecond, None),
+            )
+            .expect("a timestamp");
+            let micros = cast
+                .as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>()
+                .value(0);
+            let _ = unit;
+            let t = chrono::DateTime::from_timestamp_micros(micros)
+                .expect("in range")
+                .naive_utc();
+            Value::Bytes(t.format("%Y-%m-%d %H:%M:%S%.6f").to_string().into_bytes())
+        }
+        _ => Value::Bytes(formatter.value(row).to_string().into_bytes()),
+    }
+}
+
+/// Copies every table of a files export into the database at `url`.
+pub fn load_export(dir: &Path, url: &str) {
+    runtime().block_on(async {
+        let mut conn = connect(url).await;
+        conn.query_drop("SET time_zone = '+00:00'")
+            .await
+            .expect("UTC");
+        let ctx = SessionContext::new();
+        let tables = crosscheck::source::files::list_tables(dir).expect("an export folder");
+        let (opened, broken) =
+            crosscheck::source::files::open_tables(&ctx, &tables, &Default::default()).await;
+        assert!(broken.is_empty(), "{broken:?}");
+        for (name, provider) in opened {
+            let batches: Vec<RecordBatch> = ctx
+                .read_table(provider.clone())
+                .expect("readable")
+                .collect()
+                .await
+                .expect("read");
+            let schema = provider.schema();
+            let columns: Vec<String> = schema
+                .fields()
+                .iter()
+                .map(|f| format!("`{}` {}", f.name(), declared(f.data_type())))
+                .collect();
+            conn.query_drop(format!("CREATE TABLE `{name}` ({})", columns.join(", ")))
+                .await
+                .expect("table created");
+            let marks = vec!["?"; columns.len()].join(", ");
+            let insert = format!("INSERT INTO `{name}` VALUES ({marks})");
+            let options = FormatOptions::default();
+            let mut rows: Vec<Vec<Value>> = Vec::new();
+            for batch in &batches {
+                let formatters: Vec<_> = batch
+                    .columns()
+                    .iter()
+                    .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("formattable"))
+                    .collect();
+                for row in 0..batch.num_rows() {
+                    rows.push(
+                        batch
+                            .columns()
+                            .iter()
+                            .zip(&formatters)
+                            .map(|(c, f)| value(c.as_ref(), f, row))
+                            .collect(),
+                    );
+                }
+            }
+            conn.exec_batch(insert, rows).await.expect("rows inserted");
+        }
+    });
+}
+
+fn example(side: &str) -> std::path::PathBuf {
+    root().join("examples/learning-platform").join(side)
+}
+
+#[test]
+fn the_bundled_suite_gives_the_same_verdicts_on_mariadb_and_across_engines() {
+    let Some(server) = server() else { return };
+    let staging = fresh_database(&server, "cc_suite_staging");
+    let prod = fresh_database(&server, "cc_suite_prod");
+    load_export(&example("staging"), &staging);
+    load_export(&example("prod"), &prod);
+    let expected = crate::support::bundled_expected();
+
+    let both = [format!("staging={staging}"), format!("prod={prod}")];
+    let (out, report) = run_json(&root(), &["--source", &both[0], "--source", &both[1]]);
+    assert_verdicts(&report, &expected);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(report["sources"]["staging"]["kind"], "mysql");
+    // Staging on MariaDB, prod on the files.
+    let (_, mixed) = run_json(&root(), &["--source", &both[0]]);
+    assert_verdicts(&mixed, &expected);
+
+    // Staging on MariaDB, prod on PostgreSQL: the migration users actually run.
+    if let Some(pg) = crate::pg::server() {
+        let pg_prod = crate::pg::fresh_database(&pg, "cc_cross_prod");
+        crate::pg::load_export(&example("prod"), &pg_prod);
+        let prod = format!("prod={pg_prod}");
+        let (out, cross) = run_json(&root(), &["--source", &both[0], "--source", &prod]);
+        assert_verdicts(&cross, &expected);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+    }
+    let password = server
+        .split(':')
+        .nth(2)
+        .and_then(|p| p.split('@').next())
+        .unwrap_or("no-password");
+    for text in [&out.stdout, &out.stderr] {
+        assert!(!text.contains(password), "the password leaked");
+    }
+}
+
+const TYPED: &str = "SET time_zone = '+00:00';
+CREATE TABLE typed (
+    id INT PRIMARY KEY, flag TINYINT(1), small TINYINT, ubig BIGINT UNSIGNED,
+    price DECIMAL(10,2), wide DECIMAL(50,10), f FLOAT, d DOUBLE, name VARCHAR(20),
+    code CHAR(4), raw VARBINARY(8), day DATE, at DATETIME(6), ts TIMESTAMP(3) NULL,
+    clock TIME, yr YEAR, b BIT(1), bits BIT(12), e ENUM('a','b'), tags SET('x','y'),
+    doc JSON, zero DATE
+);
+INSERT INTO typed VALUES (1, 1, -128, 18446744073709551615, 19.99,
+    '1234567890123456789012345678901234567890.0123456789', 1.5, 0.1, 'Ada', 'ab  ',
+    x'00ff', '2024-02-29', '2024-03-31 01:30:00.123456', '2024-03-31 01:30:00.5',
+    '23:59:59', 2024, 1, b'101010101010', 'b', 'x,y', '{\"a\": [1, 2]}', '0000-00-00');
+INSERT INTO typed (id) VALUES (2);
+CREATE VIEW flagged AS SELECT id, name FROM typed WHERE flag;
+CREATE TABLE empty (id INT PRIMARY KEY);
+";
+
+const TYPED_CSV: &str = "id,flag,small,ubig,price,wide,f,d,name,code,day,at,ts,clock,yr,b,bits,e,tags,doc,zero
+1,true,-128,18446744073709551615,19.99,1234567890123456789012345678901234567890.0123456789,1.5,0.1,Ada,ab,2024-02-29,2024-03-31T01:30:00.123456,2024-03-31T01:30:00.5Z,23:59:59,2024,true,2730,b,\"x,y\",\"{\"\"a\"\": [1, 2]}\",
+2,,,,,,,,,,,,,,,,,,,,
+";
+
+fn typed_project(url: &str) -> tempfile::TempDir {
+    execute(url, TYPED);
+    project(&[
+        (
+            "crosscheck.yaml",
+            "sources:\n  shop:\n    mysql: ${CC_SHOP}\n  export:\n    files: export\n",
+        ),
+        ("export/typed.csv", TYPED_CSV),
+        (
+            "rules/typed.yaml",
+            "rules:
+  - name: same_rows
+    type: diff
+    source: shop.typed
+    target: export.typed
+    key: [id]
+    exclude: [raw]
+  - name: flagged_view
+    type: row_count
+    table: shop.flagged
+    min: 1
+    max: 1
+  - name: empty_table
+    type: row_count
+    table: shop.empty
+    max: 0
+  - name: unsigned_is_exact
+    type: expect
+    table: shop.typed
+    condition: \"ubig IS NULL OR ubig = 18446744073709551615\"
+",
+        ),
+    ])
+}
+
+#[test]
+fn every_column_type_reads_back_by_meaning() {
+    let Some(server) = server() else { return };
+    let url = fresh_database(&server, "cc_typed");
+    let dir = typed_project(&url);
+    let env = [("CC_SHOP", url.as_str())];
+    let out = crosscheck_with_env(dir.path(), &["run", "--json", "-", "-q"], &env);
+    let report = out.json();
+    for name in [
+        "same_rows",
+        "flagged_view",
+        "empty_table",
+        "unsigned_is_exact",
+    ] {
+        assert_eq!(
+            rule(&report, name)["status"],
+            "pass",
+            "{name}: {}\n{}",
+            rule(&report, name),
+            out.stderr
+        );
+    }
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // One changed value per kind is found, in its column.
+    let changes = [
+        ("flag", "1,true", "1,false"),
+        ("ubig", "18446744073709551615", "18446744073709551614"),
+        ("wide", ".0123456789", ".0123456788"),
+        ("f", ",1.5,", ",1.25,"),
+        ("at", "01:30:00.123456", "01:30:00.123457"),
+        ("ts", "01:30:00.5Z", "01:30:00.6Z"),
+        ("clock", "23:59:59", "23:59:58"),
+        ("bits", ",2730,", ",2731,"),
+        ("tags", "\"x,y\"", "x"),
+        ("day", "2024-02-29", "2024-02-28"),
+    ];
+    for (column, from, to) in changes {
+        assert!(TYPED_CSV.contains(from), "{from}");
+        std::fs::write(
+            dir.path().join("changed.csv"),
+            TYPED_CSV.replacen(from, to, 1),
+        )
+        .expect("written");
+        let left = format!("{url}#typed");
+        let out = crosscheck_with_env(
+            dir.path(),
+            &[
+                "diff",
+                &left,
+                "changed.csv",
+                "--key",
+                "id",
+                "--exclude",
+                "raw",
+                "--json",
+                "-",
+                "-q",
+            ],
+            &env,
+        );
+        assert_eq!(out.code, 1, "{column}: {}{}", out.stdout, out.stderr);
+        let sample = out.json()["rules"][0]["sample"].to_string();
+        assert!(
+            sample.contains(&format!("\"{column}\"")),
+            "{column}: {sample}"
+        );
+    }
+}
+
+#[test]
+fn keys_merge_in_one_order_across_engines() {
+    // MySQL's default collation sorts `-`, case and accents unlike PostgreSQL's C
+    // collation; a diff must not report keys that are on both sides as missing.
+    let Some(server) = server() else { return };
+    let url = fresh_database(&server, "cc_keys");
+    let keys = [
+        "a-b", "ab", "A", "a", "B", "é", "e", "Z", "_x", "-", "a b", "aB",
+    ];
+    let values: Vec<String> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("('{k}', {i})"))
+        .collect();
+    execute(
+        &url,
+        &format!(
+            "CREATE TABLE k (code VARCHAR(10) COLLATE utf8mb4_bin PRIMARY KEY, n INT); \
+             INSERT INTO k VALUES {};",
+            values.join(", ")
+        ),
+    );
+    let mut csv = String::from("code,n\n");
+    for (i, k) in keys.iter().enumerate().rev() {
+        let n = if *k == "aB" { 99 } else { i };
+        csv.push_str(&format!("{k},{n}\n"));
+    }
+    let dir = project(&[("k.csv", &csv)]);
+    let left = format!("{url}#k");
+    let out = crosscheck(
+        dir.path(),
+        &["diff", &left, "k.csv", "--key", "code", "--json", "-", "-q"],
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let report = out.json();
+    let diff = &report["rules"][0];
+    assert_eq!(diff["violations"], 1, "{diff}");
+    assert!(diff["sample"].to_string().contains("aB"), "{diff}");
+    if let Some(pg) = crate::pg::server() {
+        let pg_url = crate::pg::fresh_database(&pg, "cc_keys_pg");
+        crate::pg::execute(&pg_url, "CREATE TABLE k (code text PRIMARY KEY, n int)");
+        crate::pg::load_rows(&pg_url, "k", &csv);
+        let right = format!("{pg_url}#k");
+        let out = crosscheck(
+            dir.path(),
+            &["diff", &left, &right, "--key", "code", "--json", "-", "-q"],
+        );
+        assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+        assert_eq!(out.json()["rules"][0]["violations"], 1, "{}", out.stdout);
+    }
+}
+
+#[test]
+fn a_value_that_does_not_fit_and_zero_dates_are_reported() {
+    let Some(server) = server() else { return };
+    let url = fresh_database(&server, "cc_misfit");
+    // MySQL keeps 2 in a TINYINT(1), which its clients call a boolean.
+    execute(
+        &url,
+        "CREATE TABLE t (id INT PRIMARY KEY, ok TINYINT(1), t TIME); \
+         INSERT INTO t VALUES (1, 1, '12:00:00'), (2, 2, '12:00:00'), (3, 0, '30:00:00');",
+    );
+    let dir = project(&[]);
+    let left = format!("{url}#t");
+    for (column, reason) in [
+        (
+            "ok",
+            "row 2 holds an integer where the column holds booleans",
+        ),
+        ("t", "row 3 holds a duration outside a day"),
+    ] {
+        let out = crosscheck(
+            dir.path(),
+            &["diff", &left, &left, "--key", "id", "--columns", column],
+        );
+        assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+        assert!(
+            out.stdout.contains(&format!("column `{column}`")) && out.stdout.contains(reason),
+            "{}",
+            out.stdout
+        );
+    }
+    // Zero dates are NULL, counted and said.
+    execute(
+        &url,
+        "CREATE TABLE z (id INT PRIMARY KEY, d DATE, at DATETIME); \
+         INSERT INTO z VALUES (1, '0000-00-00', '0000-00-00 00:00:00'), (2, '2024-01-01', NULL);",
+    );
+    let dir = project(&[("z.csv", "id,d,at\n1,,\n2,2024-01-01,\n")]);
+    let left = format!("{url}#z");
+    let out = crosscheck(dir.path(), &["diff", &left, "z.csv", "--key", "id"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("2 zero dates (0000-00-00) read as NULL"),
+        "{}",
+        out.stdout
+    );
+    let out = crosscheck(
+        dir.path(),
+        &["diff", &left, "z.csv", "--key", "id", "--json", "-"],
+    );
+    let report = out.json();
+    assert_eq!(
+        report["sources"]["left"]["notes"][0], "2 zero dates (0000-00-00) read as NULL",
+        "{report}"
+    );
+}
+
+#[test]
+fn bad_connections_exit_2_without_leaking_the_password() {
+    let Some(server) = server() else { return };
+    let dir = project(&[
+        (
+            "rules/r.yaml",
+            "rules:\n  - name: n\n    type: row_count\n    table: db.t\n",
+        ),
+        ("crosscheck.yaml", "sources:\n  db:\n    mysql: ${CC_DB}\n"),
+    ]);
+    let (userinfo, rest) = server
+        .trim_start_matches("mysql://")
+        .split_once('@')
+        .expect("user info");
+    let user = userinfo.split(':').next().expect("a user");
+    let wrong = format!("mysql://{user}:not-the-password-381@{rest}");
+    let out = crosscheck_with_env(dir.path(), &["run"], &[("CC_DB", &wrong)]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("source `db`") && out.stderr.contains("Access denied"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("not-the-password-381")
+            && !out.stdout.contains("not-the-password-381")
+    );
+
+    let (base, _) = server.rsplit_once('/').expect("a database");
+    let missing = format!("{base}/no_such_database_cc");
+    let out = crosscheck_with_env(dir.path(), &["run"], &[("CC_DB", &missing)]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("no_such_database_cc"), "{}", out.stderr);
+
+    // MYSQL_PWD supplies the password a URL leaves out, as for MySQL's own clients.
+    let url = fresh_database(&server, "cc_pwd");
+    execute(&url, "CREATE TABLE t (id INT)");
+    let password = userinfo.split_once(':').map(|(_, p)| p).unwrap_or("");
+    let (_, rest) = url.split_once('@').expect("host");
+    let bare = format!("mysql://{user}@{rest}");
+    let out = crosscheck_with_env(
+        dir.path(),
+        &["run"],
+        &[("CC_DB", &bare), ("MYSQL_PWD", password)],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
