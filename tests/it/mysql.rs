@@ -478,3 +478,27 @@ fn bad_connections_exit_2_without_leaking_the_password() {
     );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }
+
+#[test]
+fn the_independent_suite_gives_the_same_verdicts_on_mariadb() {
+    let Some(server) = server() else { return };
+    let suite = crate::support::fixture("edge_suite");
+    let left = fresh_database(&server, "cc_edge_left");
+    let right = fresh_database(&server, "cc_edge_right");
+    load_export(&suite.join("data/left"), &left);
+    load_export(&suite.join("data/right"), &right);
+    let expected = crate::support::json_file(&suite.join("expected.json"));
+    let sources = [format!("left={left}"), format!("right={right}")];
+    let (_, report) = run_json(&suite, &["--source", &sources[0], "--source", &sources[1]]);
+    assert_verdicts(&report, &expected);
+    let (_, mixed) = run_json(&suite, &["--source", &sources[1]]);
+    assert_verdicts(&mixed, &expected);
+    // Left on MariaDB, right on PostgreSQL.
+    if let Some(pg) = crate::pg::server() {
+        let pg_right = crate::pg::fresh_database(&pg, "cc_edge_right_pg");
+        crate::pg::load_export(&suite.join("data/right"), &pg_right);
+        let right = format!("right={pg_right}");
+        let (_, cross) = run_json(&suite, &["--source", &sources[0], "--source", &right]);
+        assert_verdicts(&cross, &expected);
+    }
+}

@@ -359,3 +359,21 @@ fn a_read_only_file_reads() {
         out.stderr
     );
 }
+
+#[test]
+fn the_independent_suite_gives_the_same_verdicts_on_sqlite() {
+    let suite = crate::support::fixture("edge_suite");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let (left, right) = (dir.path().join("left.db"), dir.path().join("right.db"));
+    load_export(&suite.join("data/left"), &left);
+    load_export(&suite.join("data/right"), &right);
+    let expected = crate::support::json_file(&suite.join("expected.json"));
+    let sources = [
+        format!("left=sqlite:{}", left.display()),
+        format!("right=sqlite:{}", right.display()),
+    ];
+    let (_, report) = run_json(&suite, &["--source", &sources[0], "--source", &sources[1]]);
+    assert_verdicts(&report, &expected);
+    let (_, mixed) = run_json(&suite, &["--source", &sources[1]]);
+    assert_verdicts(&mixed, &expected);
+}
