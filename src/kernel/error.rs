@@ -50,10 +50,13 @@ impl From<Diagnostics> for Error {
 }
 
 fn interrupted_text(signal: &str, cancelled: Option<(usize, usize)>) -> String {
-    let head =
-        format!("interrupted by {signal}: queries still running on PostgreSQL were cancelled");
+    let head = format!(
+        "interrupted by {signal}: queries still running on the database servers were cancelled"
+    );
     match cancelled {
-        Some((0, _)) => format!("interrupted by {signal} (no query was running on PostgreSQL)"),
+        Some((0, _)) => {
+            format!("interrupted by {signal} (no query was running on a database server)")
+        }
         Some((_, 0)) => head,
         Some((_, n)) => format!(
             "{head}, except on {n} connection{} whose server did not take the cancel request in \
@@ -98,11 +101,11 @@ mod tests {
         };
         assert_eq!(
             text(Some((2, 0))),
-            "interrupted by SIGTERM: queries still running on PostgreSQL were cancelled"
+            "interrupted by SIGTERM: queries still running on the database servers were cancelled"
         );
         assert_eq!(
             text(Some((0, 0))),
-            "interrupted by SIGTERM (no query was running on PostgreSQL)"
+            "interrupted by SIGTERM (no query was running on a database server)"
         );
         assert!(text(Some((1, 1))).contains("except on 1 connection whose server"));
         assert!(

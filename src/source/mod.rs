@@ -41,7 +41,9 @@ pub type SchemaTables = Vec<(String, Vec<(String, Arc<dyn TableProvider>)>)>;
 /// Asks every database source to cancel the statements it is running (a signal came), and
 /// waits a bounded time for the servers: (statements running, servers that did not answer).
 pub async fn cancel_all() -> (usize, usize) {
-    postgres::cancel_all().await
+    let ((pg_running, pg_unanswered), (my_running, my_unanswered)) =
+        tokio::join!(postgres::cancel_all(), mysql::cancel::cancel_all());
+    (pg_running + my_running, pg_unanswered + my_unanswered)
 }
 
 /// A location as it may be shown to the user: any password in it masked.

@@ -59,7 +59,7 @@ fn spawn_run(dir: &Path, db: &str) -> Child {
         .expect("the binary starts")
 }
 
-fn binary(dir: &Path, args: &[&str]) -> Command {
+pub fn binary(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_crosscheck"));
     command
         .args(args)
@@ -163,7 +163,7 @@ fn a_server_that_accepts_and_never_answers_ends_in_exit_2() {
 }
 
 /// Sends `signal` to a process (`kill -SIG PID`).
-fn signal(pid: u32, signal: &str) {
+pub fn signal(pid: u32, signal: &str) {
     let status = Command::new("kill")
         .args([format!("-{signal}"), pid.to_string()])
         .status()
@@ -193,7 +193,7 @@ fn active_queries(url: &str, db: &str) -> Vec<(i32, String)> {
 }
 
 /// Polls until `pred` holds (true) or `limit` passes (false).
-fn eventually(limit: Duration, mut pred: impl FnMut() -> bool) -> bool {
+pub fn eventually(limit: Duration, mut pred: impl FnMut() -> bool) -> bool {
     let started = Instant::now();
     while started.elapsed() < limit {
         if pred() {

@@ -11,7 +11,7 @@ mod edge_suite;
 mod errors;
 mod example;
 mod exports;
-mod faults;
+pub mod faults;
 mod formats;
 mod fuzz_rules;
 mod hostile;

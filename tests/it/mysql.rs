@@ -502,3 +502,64 @@ fn the_independent_suite_gives_the_same_verdicts_on_mariadb() {
         assert_verdicts(&cross, &expected);
     }
 }
+
+/// The statements running on database `db`, other than the asking one's.
+fn running_queries(server: &str, db: &str) -> Vec<String> {
+    runtime().block_on(async {
+        let mut conn = connect(server).await;
+        conn.exec(
+            "SELECT INFO FROM information_schema.PROCESSLIST WHERE DB = ? \
+             AND COMMAND IN ('Query', 'Execute') AND ID <> CONNECTION_ID()",
+            (db,),
+        )
+        .await
+        .expect("the process list")
+    })
+}
+
+#[test]
+fn sigterm_kills_the_server_queries_and_a_timeout_ends_a_slow_one() {
+    use crate::faults::{binary, eventually, signal, wait_bounded};
+    use std::time::Duration;
+    let Some(server) = server() else { return };
+    let db = fresh_database(&server, "cc_my_signal");
+    execute(&db, "CREATE VIEW slow AS SELECT SLEEP(60) AS id");
+    let config = "sources:\n  db:\n    mysql: ${CC_DB}\n";
+    let rules = "rules:\n  - name: slow\n    type: sql\n    sql: SELECT id FROM db.slow\n";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    let diff = &["diff", "db.slow", "db.slow", "--key", "id"][..];
+    for args in [&["run"][..], diff] {
+        let child = binary(dir.path(), args)
+            .env("CC_DB", &db)
+            .spawn()
+            .expect("the binary starts");
+        assert!(eventually(Duration::from_secs(20), || {
+            running_queries(&server, "cc_my_signal")
+                .iter()
+                .any(|q| q.contains("slow"))
+        }));
+        signal(child.id(), "TERM");
+        let out = wait_bounded(child, Duration::from_secs(20), "SIGTERM");
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("cancelled"), "{args:?}: {}", out.stderr);
+        assert!(
+            eventually(Duration::from_secs(5), || running_queries(
+                &server,
+                "cc_my_signal"
+            )
+            .is_empty()),
+            "{args:?}: still running: {:?}",
+            running_queries(&server, "cc_my_signal")
+        );
+    }
+    // The source's statement_timeout is the server's limit too.
+    let config = "sources:\n  db:\n    mysql: ${CC_DB}\n    statement_timeout: 1s\n";
+    std::fs::write(dir.path().join("crosscheck.yaml"), config).expect("written");
+    let child = binary(dir.path(), &["run"])
+        .env("CC_DB", &db)
+        .spawn()
+        .expect("the binary starts");
+    let out = wait_bounded(child, Duration::from_secs(20), "a statement timeout");
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("max_statement_time"), "{}", out.stdout);
+}

@@ -6,6 +6,7 @@
 //! connection of a source starts its own `WITH CONSISTENT SNAPSHOT` transaction when it is
 //! opened, all of them at the start of the run.
 
+pub mod cancel;
 pub mod catalog;
 pub mod conninfo;
 
@@ -109,14 +110,30 @@ pub async fn open(
     Ok((session, tables))
 }
 
+/// The server's own words (`Access denied for user …`, with its error code and SQLSTATE),
+/// not the driver's wrapping of them, whose quotes would read as a quoted value.
+#[derive(Debug, thiserror::Error)]
+#[error("{message} (MySQL error {code}, SQLSTATE {state})")]
+pub struct ServerError {
+    pub code: u16,
+    pub state: String,
+    pub message: String,
+}
+
 fn database_error(e: mysql_async::Error) -> SourceError {
-    let sqlstate = match &e {
-        mysql_async::Error::Server(server) => Some(server.state.clone()),
-        _ => None,
-    };
-    SourceError::Database {
-        sqlstate,
-        source: Box::new(e),
+    match e {
+        mysql_async::Error::Server(server) => SourceError::Database {
+            sqlstate: Some(server.state.clone()),
+            source: Box::new(ServerError {
+                code: server.code,
+                state: server.state,
+                message: server.message,
+            }),
+        },
+        other => SourceError::Database {
+            sqlstate: None,
+            source: Box::new(other),
+        },
     }
 }
 
@@ -353,6 +370,13 @@ impl MySession {
                 self.statement_timeout.as_secs()
             ))
         };
+        if cancel::stopping() {
+            return Err(SourceError::Invalid(format!(
+                "{} source `{}`: not started, a signal came",
+                self.engine, self.source
+            )));
+        }
+        let _running = cancel::Running::new(&self.opts, conn.id());
         let mut result = tokio::time::timeout(limit, conn.exec_iter(select, ()))
             .await
             .map_err(|_| timed_out())?
