@@ -9,7 +9,7 @@ use datafusion::prelude::SessionContext;
 use serde_json::Value;
 
 use super::outcome::{Measure, Sample};
-use super::schema_columns::{ColumnShape, type_name};
+use super::schema_columns::{ColumnShape, type_change, type_name};
 use super::schema_objects::{behind_sequences, compare_objects, compare_types};
 use super::schema_partitions::{
     TableDiffs, absent_with_parent, drop_inherited, exported_with_parent,
@@ -404,7 +404,8 @@ fn compare_tables(prefix: &str, source: &TableShape, target: &TableShape) -> Vec
             && !s.inferred_fits(t)
             && !t.inferred_fits(s)
         {
-            diffs.push(difference(&object, "type differs", text(&st), text(&tt)));
+            let change = type_change(&s.type_name, &t.type_name);
+            diffs.push(difference(&object, change, text(&st), text(&tt)));
         }
         if let (Some(sn), Some(tn)) = (s.nullable, t.nullable)
             && sn != tn

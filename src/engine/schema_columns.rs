@@ -99,9 +99,85 @@ pub fn type_name(data_type: &DataType) -> String {
     }
 }
 
+/// How a column's type changed, by crosscheck's type names: `type widened` when every
+/// value of the source type fits the target's (an unsigned MySQL `int` into `bigint`,
+/// `numeric(10,2)` into `numeric(12,2)`, `real` into `double precision`), `type narrowed`
+/// for the reverse, else `type differs`.
+pub fn type_change(source: &str, target: &str) -> &'static str {
+    match (value_range(source), value_range(target)) {
+        (Some(s), Some(t)) if t.contains(&s) => "type widened",
+        (Some(s), Some(t)) if s.contains(&t) => "type narrowed",
+        _ => "type differs",
+    }
+}
+
+/// What a number type holds: integers in a range, decimals by digits before and after the
+/// point, floats by precision. Two ranges compare only within one kind.
+#[derive(PartialEq)]
+enum ValueRange {
+    Integer(i128, i128),
+    Decimal(u32, u32),
+    Float(u32),
+}
+
+impl ValueRange {
+    fn contains(&self, other: &ValueRange) -> bool {
+        match (self, other) {
+            (ValueRange::Integer(lo, hi), ValueRange::Integer(a, b)) => lo <= a && b <= hi,
+            (ValueRange::Decimal(whole, scale), ValueRange::Decimal(w, s)) => {
+                whole >= w && scale >= s
+            }
+            (ValueRange::Float(bits), ValueRange::Float(b)) => bits >= b,
+            _ => false,
+        }
+    }
+}
+
+fn value_range(name: &str) -> Option<ValueRange> {
+    let signed = |bits: u32| ValueRange::Integer(-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1);
+    let unsigned = |bits: u32| ValueRange::Integer(0, (1i128 << bits) - 1);
+    Some(match name {
+        "smallint" => signed(16),
+        "integer" => signed(32),
+        "bigint" => signed(64),
+        "uint8" => unsigned(8),
+        "uint16" => unsigned(16),
+        "uint32" => unsigned(32),
+        "uint64" => unsigned(64),
+        "real" => ValueRange::Float(24),
+        "double precision" => ValueRange::Float(53),
+        _ => {
+            let inner = name.strip_prefix("numeric(")?.strip_suffix(')')?;
+            let (p, s) = inner.split_once(',')?;
+            let (p, s): (u32, u32) = (p.trim().parse().ok()?, s.trim().parse().ok()?);
+            ValueRange::Decimal(p.checked_sub(s)?, s)
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn widening_and_narrowing_are_named() {
+        assert_eq!(type_change("uint32", "bigint"), "type widened");
+        assert_eq!(type_change("integer", "bigint"), "type widened");
+        assert_eq!(type_change("bigint", "integer"), "type narrowed");
+        assert_eq!(type_change("uint64", "bigint"), "type differs");
+        assert_eq!(type_change("bigint", "uint64"), "type differs");
+        assert_eq!(
+            type_change("numeric(10,2)", "numeric(12,2)"),
+            "type widened"
+        );
+        assert_eq!(
+            type_change("numeric(10,2)", "numeric(10,3)"),
+            "type differs"
+        );
+        assert_eq!(type_change("real", "double precision"), "type widened");
+        assert_eq!(type_change("timestamp", "timestamptz"), "type differs");
+        assert_eq!(type_change("integer", "double precision"), "type differs");
+    }
 
     fn column(type_name: &str, declared: Option<&str>, inferred: bool) -> ColumnShape {
         ColumnShape {

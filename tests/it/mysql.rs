@@ -563,3 +563,137 @@ fn sigterm_kills_the_server_queries_and_a_timeout_ends_a_slow_one() {
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("max_statement_time"), "{}", out.stdout);
 }
+
+/// pgloader, or `None` outside CI when it is not installed (scripts/test.sh installs it).
+fn pgloader() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("pgloader"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "CI=true but pgloader is not installed: run the tests with scripts/test.sh"
+        );
+        eprintln!("skipped: pgloader is not installed (scripts/test.sh installs it)");
+    }
+    found
+}
+
+#[test]
+fn a_migration_by_pgloader_diffs_clean_and_injected_defects_are_exactly_reported() {
+    let Some(server) = server() else { return };
+    let Some(pg) = crate::pg::server() else {
+        return;
+    };
+    let Some(pgloader) = pgloader() else { return };
+    let my = fresh_database(&server, "cc_pgl");
+    execute(
+        &my,
+        "SET time_zone = '+00:00';
+         CREATE TABLE customers (id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+           email VARCHAR(120) NOT NULL UNIQUE, name VARCHAR(80), vip TINYINT(1) NOT NULL DEFAULT 0,
+           credit DECIMAL(12,2), born DATE, created_at DATETIME NOT NULL, updated_at TIMESTAMP NULL,
+           tier ENUM('free','pro','team') NOT NULL DEFAULT 'free', notes TEXT);
+         CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id INT UNSIGNED NOT NULL,
+           total DECIMAL(12,2) NOT NULL, placed_at DATETIME(3) NOT NULL, status VARCHAR(20),
+           FOREIGN KEY (customer_id) REFERENCES customers(id));
+         INSERT INTO customers (email, name, vip, credit, born, created_at, updated_at, tier, notes)
+           VALUES ('a@x.org', 'Ada', 1, 12.50, '1990-01-02', '2024-03-31 01:30:00',
+                   '2024-03-31 02:30:00', 'pro', 'hi'),
+                  ('b@x.org', 'Bo', 0, NULL, NULL, '2024-10-27 02:30:00', NULL, 'free', NULL),
+                  ('c@x.org', 'Çé', 0, -3.10, '2000-02-29', '2023-12-31 23:59:59',
+                   '2024-01-01 00:00:00', 'team', 'multi\\nline');
+         INSERT INTO orders VALUES (1, 1, 10.00, '2024-03-31 01:30:00.123', 'paid'),
+           (2, 1, 5.50, '2024-03-31 01:30:00.500', 'open'), (3, 3, 0.01, '2024-01-01 00:00:00', NULL);",
+    );
+    let target = crate::pg::fresh_database(&pg, "cc_pgl");
+    let out = std::process::Command::new(pgloader)
+        .args(["--quiet", &my, &target])
+        .output()
+        .expect("pgloader runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // pgloader puts the tables in a schema named after the MySQL database.
+    let config =
+        "sources:\n  my:\n    mysql: ${CC_MY}\n  pg:\n    postgres: ${CC_PG}\n    schema: cc_pgl\n";
+    let rules = "rules:
+  - name: customers_copied
+    type: diff
+    source: my.customers
+    target: pg.customers
+    key: [id]
+  - name: orders_copied
+    type: diff
+    source: my.orders
+    target: pg.orders
+    key: [id]
+  - name: counts
+    type: row_count_match
+    source: my.orders
+    target: pg.orders
+  - name: same_schema
+    type: schema_match
+    source: my
+    target: pg
+";
+    let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);
+    let env = [("CC_MY", my.as_str()), ("CC_PG", target.as_str())];
+    let out = crosscheck_with_env(dir.path(), &["run", "--json", "-", "-q"], &env);
+    let report = out.json();
+    for name in ["customers_copied", "orders_copied", "counts"] {
+        assert_eq!(
+            rule(&report, name)["status"],
+            "pass",
+            "{name}: {}",
+            rule(&report, name)
+        );
+    }
+    // What pgloader changed on purpose is named for what it is: unsigned ints widened to
+    // bigint, naive datetimes made instants.
+    let schema = rule(&report, "same_schema")["sample"]["rows"].to_string();
+    for expected in [
+        r#"["customers.id","type widened","uint32","bigint"]"#,
+        r#"["orders.customer_id","type widened","uint32","bigint"]"#,
+        r#"["customers.created_at","type differs","timestamp","timestamptz"]"#,
+    ] {
+        assert!(schema.contains(expected), "{expected}: {schema}");
+    }
+
+    crate::pg::execute(
+        &target,
+        "UPDATE cc_pgl.customers SET credit = 12.51 WHERE id = 1;
+         UPDATE cc_pgl.customers SET created_at = created_at + interval '1 hour' WHERE id = 2;
+         DELETE FROM cc_pgl.orders WHERE id = 2;
+         INSERT INTO cc_pgl.orders VALUES (4, 3, 1.00, '2024-05-01 00:00:00+00', 'x');",
+    );
+    let out = crosscheck_with_env(dir.path(), &["run", "--json", "-", "-q"], &env);
+    let report = out.json();
+    let customers = rule(&report, "customers_copied");
+    assert_eq!(customers["diff"]["changed"], 2, "{customers}");
+    assert_eq!(customers["violations"], 2, "{customers}");
+    let sample = customers["sample"]["rows"].to_string();
+    assert!(
+        sample.contains("credit") && sample.contains("created_at"),
+        "{sample}"
+    );
+    let orders = rule(&report, "orders_copied");
+    assert_eq!(
+        (
+            &orders["diff"]["only_in_source"],
+            &orders["diff"]["only_in_target"],
+            &orders["diff"]["changed"]
+        ),
+        (&1.into(), &1.into(), &0.into()),
+        "{orders}"
+    );
+    assert_eq!(
+        rule(&report, "counts")["status"],
+        "pass",
+        "3 rows each side still"
+    );
+}

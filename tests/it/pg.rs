@@ -479,7 +479,7 @@ fn schema_drift_between_two_databases_is_reported_item_by_item() {
             r#"["audit_log","extra table in target",null,"table"]"#,
             r#"["progress.note","nullability differs","NOT NULL","nullable"]"#,
             r#"["progress","constraint missing in target","FOREIGN KEY (user_id) REFERENCES users(id)",null]"#,
-            r#"["users.score","type differs","numeric(5,2)","numeric(7,3)"]"#,
+            r#"["users.score","type widened","numeric(5,2)","numeric(7,3)"]"#,
             r#"["users.legacy","column missing in target","text",null]"#,
         ],
         "{whole}"
