@@ -4,7 +4,7 @@
 //! (`CI=true`), where a missing browser is a failure.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -117,8 +117,7 @@ enum Visit<'a> {
     Screenshot(&'a Path),
 }
 
-/// Opens `page#fragment` in a fresh profile; a browser that has not finished after a
-/// minute is killed and the test fails.
+/// Opens `page#fragment` in a fresh profile.
 fn browse(browser: &Path, page: &Path, fragment: &str, visit: Visit<'_>) -> Browsed {
     let scratch = tempfile::tempdir().expect("a profile folder");
     let (stdout, stderr) = (scratch.path().join("out"), scratch.path().join("err"));
@@ -156,17 +155,7 @@ fn browse(browser: &Path, page: &Path, fragment: &str, visit: Visit<'_>) -> Brow
         .stderr(files(&stderr))
         .spawn()
         .expect("chromium starts");
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("chromium is waited for") {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 60 s on {}", page.display());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_at_most(&mut child, Duration::from_secs(60), &page);
     let elapsed = started.elapsed();
     let log = std::fs::read_to_string(&stderr).unwrap_or_default();
     assert!(status.success(), "chromium failed ({status}):\n{log}");
@@ -178,6 +167,25 @@ fn browse(browser: &Path, page: &Path, fragment: &str, visit: Visit<'_>) -> Brow
             .map(String::from)
             .collect(),
         elapsed,
+    }
+}
+
+/// Waits for the browser; one still running after `limit` is killed and the test fails.
+fn wait_at_most(child: &mut Child, limit: Duration, page: &Path) -> ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("chromium is waited for") {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "chromium did not finish within {limit:?} on {}",
+                page.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -256,12 +264,12 @@ fn a_status_in_the_fragment_hides_every_other_rule() {
     let (html, report) = bundled();
     let browsed = browse(&browser, html, "#status=fail", Visit::DumpDom);
     assert!(browsed.console.is_empty(), "{:#?}", browsed.console);
-    let cards = cards(&browsed.dom);
+    let shown_cards = cards(&browsed.dom);
     assert_eq!(
-        cards.len() as u64,
+        shown_cards.len() as u64,
         report["summary"]["total"].as_u64().unwrap()
     );
-    for card in &cards {
+    for card in &shown_cards {
         let failed = attribute(card, "data-status") == Some("fail");
         assert_eq!(attribute(card, "hidden").is_none(), failed, "{card}");
     }
@@ -269,15 +277,17 @@ fn a_status_in_the_fragment_hides_every_other_rule() {
     assert!(browsed.dom.contains(&shown), "{shown}");
     // The tag filter narrows the same way.
     let browsed = browse(&browser, html, "#tag=assets", Visit::DumpDom);
-    for card in cards_of(&browsed.dom) {
+    let tagged_cards = cards(&browsed.dom);
+    assert!(
+        tagged_cards
+            .iter()
+            .any(|c| attribute(c, "hidden").is_some())
+    );
+    for card in tagged_cards {
         let tagged =
-            attribute(&card, "data-tags").is_some_and(|t| t.split(' ').any(|t| t == "assets"));
-        assert_eq!(attribute(&card, "hidden").is_none(), tagged, "{card}");
+            attribute(card, "data-tags").is_some_and(|t| t.split(' ').any(|t| t == "assets"));
+        assert_eq!(attribute(card, "hidden").is_none(), tagged, "{card}");
     }
-}
-
-fn cards_of(dom: &str) -> Vec<String> {
-    cards(dom).into_iter().map(String::from).collect()
 }
 
 #[test]

@@ -36,17 +36,7 @@ pub fn render(out: &mut String, index: usize, rule: &Value) {
         esc(&text(&rule["name"])),
         esc(&tags.join(" "))
     );
-    let _ = writeln!(
-        out,
-        "<summary><span class=\"status\">{}</span> <span class=\"name\">{}</span> \
-         <span class=\"type\">{}</span> <span class=\"viol\">{}</span> \
-         <span class=\"time\">{}</span></summary>\n<div class=\"body\">",
-        esc(&label(status)),
-        esc(&text(&rule["name"])),
-        esc(&text(&rule["type"])),
-        esc(&violations(rule)),
-        esc(&millis(&rule["duration_ms"]))
-    );
+    summary(out, rule, status);
     let _ = writeln!(
         out,
         "<p class=\"message\">{}</p>",
@@ -69,6 +59,21 @@ pub fn render(out: &mut String, index: usize, rule: &Value) {
         sample_table(out, sample, rule.get("diff").is_some());
     }
     out.push_str("</div>\n</details>\n");
+}
+
+/// The line a closed card still shows: status, name, type, violations, time.
+fn summary(out: &mut String, rule: &Value, status: &str) {
+    let _ = writeln!(
+        out,
+        "<summary><span class=\"status\">{}</span> <span class=\"name\">{}</span> \
+         <span class=\"type\">{}</span> <span class=\"viol\">{}</span> \
+         <span class=\"time\">{}</span></summary>\n<div class=\"body\">",
+        esc(&label(status)),
+        esc(&text(&rule["name"])),
+        esc(&text(&rule["type"])),
+        esc(&violations(rule)),
+        esc(&millis(&rule["duration_ms"]))
+    );
 }
 
 /// `4 > 0`, `3 <= 5 (1%)`: violations against what the threshold allows, as the terminal.
@@ -137,41 +142,44 @@ fn diff_counts(out: &mut String, diff: &Value) {
             );
         }
     }
-    let columns = diff["columns"].as_object();
-    let forgiven = &diff["forgiven"];
-    let longest = columns
-        .into_iter()
-        .flatten()
-        .filter_map(|(_, v)| v.as_u64())
-        .chain([n("changed")])
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let rows: Vec<(&String, u64)> = columns
-        .into_iter()
-        .flatten()
+    column_bars(out, diff);
+    out.push_str("</div>\n");
+}
+
+/// One bar per compared column that differs, its length the share of the rows changed.
+fn column_bars(out: &mut String, diff: &Value) {
+    let rows: Vec<(&String, u64)> = (diff["columns"].as_object().into_iter().flatten())
         .map(|(c, v)| (c, v.as_u64().unwrap_or(0)))
         .collect();
-    if !rows.is_empty() {
-        out.push_str("<ol class=\"bars\">\n");
-        for (column, count) in rows {
-            let forgiven = forgiven[column.as_str()].as_u64().unwrap_or(0);
-            let note = if forgiven > 0 {
-                format!(" <small>({forgiven} forgiven)</small>")
-            } else {
-                String::new()
-            };
-            let _ = writeln!(
-                out,
-                "<li><code>{}</code><span class=\"track\"><span class=\"fill s-fail\" \
-                 style=\"width:{:.1}%\"></span></span><span class=\"n\">{count}{note}</span></li>",
-                esc(column),
-                count as f64 * 100.0 / longest as f64
-            );
-        }
-        out.push_str("</ol>\n");
+    if rows.is_empty() {
+        return;
     }
-    out.push_str("</div>\n");
+    // A column's count never exceeds the rows changed; the max keeps a bar inside its track
+    // should a report say otherwise.
+    let changed = diff["changed"].as_u64().unwrap_or(0);
+    let longest = rows
+        .iter()
+        .map(|(_, n)| *n)
+        .chain([changed, 1])
+        .max()
+        .unwrap_or(1);
+    out.push_str("<ol class=\"bars\">\n");
+    for (column, count) in rows {
+        let forgiven = diff["forgiven"][column.as_str()].as_u64().unwrap_or(0);
+        let note = if forgiven > 0 {
+            format!(" <small>({forgiven} forgiven)</small>")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "<li><code>{}</code><span class=\"track\"><span class=\"fill s-fail\" \
+             style=\"width:{:.1}%\"></span></span><span class=\"n\">{count}{note}</span></li>",
+            esc(column),
+            count as f64 * 100.0 / longest as f64
+        );
+    }
+    out.push_str("</ol>\n");
 }
 
 /// The sample as a table; a diff's `source` and `target` columns side by side, marked.
