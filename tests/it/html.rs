@@ -288,6 +288,17 @@ fn a_status_in_the_fragment_hides_every_other_rule() {
             attribute(card, "data-tags").is_some_and(|t| t.split(' ').any(|t| t == "assets"));
         assert_eq!(attribute(card, "hidden").is_none(), tagged, "{card}");
     }
+    // A link to a passing rule's card (as the timing chart has) opens it.
+    let index = (report["rules"].as_array().unwrap().iter())
+        .position(|r| r["status"] == "pass")
+        .expect("a passing rule");
+    let browsed = browse(&browser, html, &format!("#r{index}"), Visit::DumpDom);
+    let id = format!("r{index}");
+    let card = cards(&browsed.dom)
+        .into_iter()
+        .find(|c| attribute(c, "id") == Some(id.as_str()))
+        .expect("the card");
+    assert!(attribute(card, "open").is_some(), "{card}");
 }
 
 #[test]
@@ -401,6 +412,10 @@ fn hostile_project() -> tempfile::TempDir {
     type: unique
     table: a.people
     columns: [email]
+  - name: cannot_run
+    type: sql
+    on: a
+    sql: SELECT no_such_column FROM people
 ",
         payload = PAYLOAD.replace('\'', "''")
     );
@@ -419,10 +434,18 @@ fn markup_in_the_data_is_text_and_no_sensitive_value_is_on_the_page() {
         dir.path(),
         &["run", "-q", "--html", "r.html", "--json", "r.json"],
     );
-    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     let page = std::fs::read_to_string(dir.path().join("r.html")).expect("the page");
     let report = crate::support::json_file(&dir.path().join("r.json"));
     assert_eq!(embedded_report(&page), report);
+    // A rule that could not run is the verdict, first of all, with its error.
+    assert!(page.contains("<title>crosscheck error: could not vouch for the data"));
+    let statuses: Vec<&str> = cards(&page)
+        .iter()
+        .filter_map(|c| attribute(c, "data-status"))
+        .collect();
+    assert_eq!(statuses, ["error", "fail", "fail", "fail", "pass"]);
+    assert!(page.contains("<pre class=\"error\">"), "{page}");
     assert!(!page.contains("<img") && !page.contains("<!--"), "{page}");
     assert!(
         page.contains("&lt;/script&gt;&lt;img src=x onerror=&quot;"),

@@ -56,14 +56,24 @@
 
   boxes.forEach(function (box) { box.addEventListener("change", fromControls); });
   tag.addEventListener("change", fromControls);
+  // A link to a card (the timing chart's) opens it, even when a filter had hidden it.
+  function reveal() {
+    var card = document.getElementById(location.hash.replace(/^#/, ""));
+    if (card && card.classList.contains("rule")) {
+      card.hidden = false;
+      card.open = true;
+    }
+  }
   window.addEventListener("hashchange", function () {
     var filter = fromHash();
     if (filter) apply(filter);
+    else reveal();
   });
   window.addEventListener("beforeprint", function () {
     cards.forEach(function (card) { if (!card.hidden) card.open = true; });
   });
   bar.hidden = false;
   apply(fromHash() || { status: null, tag: "" });
+  reveal();
   root.dataset.js = "ready";
 })();
