@@ -142,7 +142,7 @@ fn browse(browser: &Path, page: &Path, fragment: &str, visit: Visit<'_>) -> Brow
     match visit {
         Visit::DumpDom => command.arg("--dump-dom"),
         Visit::Screenshot(png) => command
-            .arg("--window-size=1280,1800")
+            .arg("--window-size=1280,2400")
             .arg(format!("--screenshot={}", png.display())),
     };
     let page = page.canonicalize().expect("the page exists");
@@ -374,7 +374,7 @@ fn a_screenshot_of_the_bundled_report() {
     // IHDR: width and height, big-endian, right after the signature and chunk header.
     let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
     let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
-    assert_eq!((width, height), (1280, 1800));
+    assert_eq!((width, height), (1280, 2400));
     assert!(bytes.len() > 20_000, "{} bytes: a blank page?", bytes.len());
     println!("screenshot of the bundled report: {}", png.display());
     eprintln!("screenshot of the bundled report: {}", png.display());

@@ -190,29 +190,49 @@ fn sample_table(out: &mut String, sample: &Value, is_diff: bool) {
         return;
     }
     let side = |column: &str| match column {
-        "source" if is_diff => " class=\"src\"",
-        "target" if is_diff => " class=\"tgt\"",
+        "source" if is_diff => "src",
+        "target" if is_diff => "tgt",
         _ => "",
     };
     out.push_str("<div class=\"scroll\"><table class=\"sample\">\n<tr>");
     for column in &columns {
-        let _ = write!(out, "<th{}>{}</th>", side(column), esc(column));
+        let _ = write!(out, "<th{}>{}</th>", classes(&[side(column)]), esc(column));
     }
     out.push_str("</tr>\n");
     for row in rows {
         out.push_str("<tr>");
         for (i, value) in row.as_array().into_iter().flatten().enumerate() {
-            let class = match (value, columns.get(i).copied().map(side)) {
-                (Value::Null, _) => " class=\"null\"",
-                (_, Some(side)) if !side.is_empty() => side,
-                (Value::Number(_), _) => " class=\"n\"",
+            let shown = sample_value(value);
+            let kind = match value {
+                Value::Null => "null",
+                Value::Number(_) => "n",
                 _ => "",
             };
-            let _ = write!(out, "<td{class}>{}</td>", esc(&sample_value(value)));
+            // A long word (a hash, a path) may break anywhere, so it does not push the other
+            // columns off the page; shorter ones keep whole.
+            let long = shown
+                .split_whitespace()
+                .any(|w| w.chars().count() > LONG_WORD);
+            let side = columns.get(i).map_or("", |c| side(c));
+            let class = classes(&[kind, side, if long { "w" } else { "" }]);
+            let _ = write!(out, "<td{class}>{}</td>", esc(&shown));
         }
         out.push_str("</tr>\n");
     }
     out.push_str("</table></div>\n");
+}
+
+/// Words longer than this may be broken anywhere in a sample cell.
+const LONG_WORD: usize = 24;
+
+/// ` class="a b"` of the non-empty names, or nothing.
+fn classes(names: &[&str]) -> String {
+    let names: Vec<&str> = names.iter().copied().filter(|n| !n.is_empty()).collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" class=\"{}\"", names.join(" "))
+    }
 }
 
 /// A schema comparison's differences, one line each: object, what differs, source → target.
