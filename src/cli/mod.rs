@@ -146,6 +146,9 @@ pub struct ReportArgs {
     /// Write the Markdown report to FILE.
     #[arg(long = "markdown", value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Write the HTML report (one self-contained page) to FILE.
+    #[arg(long = "html", value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -88,6 +88,7 @@ pub fn write_reports(reports: &ReportArgs, outcome: &RunOutcome) -> Result<bool>
         (&reports.json, Format::Json),
         (&reports.junit, Format::Junit),
         (&reports.markdown, Format::Markdown),
+        (&reports.html, Format::Html),
     ];
     for (path, format) in formats {
         let Some(path) = path else { continue };
@@ -95,6 +96,7 @@ pub fn write_reports(reports: &ReportArgs, outcome: &RunOutcome) -> Result<bool>
             Format::Json => report::json::render(outcome),
             Format::Junit => report::junit::render(outcome)?,
             Format::Markdown => report::markdown::render(outcome),
+            Format::Html => report::html::render(outcome),
         };
         report::write_to(path, &text)?;
         stdout_taken |= path == Path::new("-");
@@ -106,6 +108,7 @@ enum Format {
     Json,
     Junit,
     Markdown,
+    Html,
 }
 
 /// A progress bar on standard error, only when it is a terminal and not turned off.

@@ -15,6 +15,7 @@ pub mod faults;
 mod formats;
 mod fuzz_rules;
 mod hostile;
+mod html;
 mod layers;
 mod masking;
 mod memory;
