@@ -17,7 +17,8 @@
 # Browser: the HTML report's tests (tests/it/html.rs) open it in headless Chromium. When no
 # `chromium` is on PATH (nor CROSSCHECK_TEST_CHROMIUM set), as root Debian's `chromium` package
 # is installed with apt-get; otherwise those tests fail under CI=true and skip with a warning
-# outside CI.
+# outside CI. pgloader (a real migration tool, for the MariaDB to PostgreSQL test) is installed
+# the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,27 +52,32 @@ if ! mariadb_cluster_start; then
     fi
 fi
 
-chromium_found() {
-    [ -n "${CROSSCHECK_TEST_CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1 ||
-        command -v chromium-browser >/dev/null 2>&1
-}
-
-if ! chromium_found; then
+# Installs Debian package $2 when command $1 is missing and we are root; under CI a tool that
+# cannot be had fails the run (its tests must run there), elsewhere they skip with a warning.
+# $3 says which tests need it; CROSSCHECK_TEST_CHROMIUM may name another Chromium binary.
+ensure_tool() {
+    local command=$1 package=$2 purpose=$3
+    command -v "$command" >/dev/null 2>&1 && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "test.sh: chromium not found: installing it (apt-get install chromium)" >&2
+        echo "test.sh: $command not found: installing it (apt-get install $package)" >&2
         if ! DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 ||
-            ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2; then
-            echo "test.sh: apt-get install chromium failed" >&2
+            ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$package" >&2; then
+            echo "test.sh: apt-get install $package failed" >&2
             [ "${CI:-}" != true ] || exit 1
         fi
     elif [ "${CI:-}" = true ]; then
-        echo "test.sh: chromium not found and it cannot be installed here (not root, or no apt-get):" \
-            "install Debian's chromium package, or set CROSSCHECK_TEST_CHROMIUM to a Chromium binary." >&2
+        echo "test.sh: $command not found and it cannot be installed here (not root, or no" \
+            "apt-get): install Debian's $package package ($purpose)." >&2
         exit 1
     else
-        echo "test.sh: WARNING: chromium not found: the HTML report's browser tests will skip" \
-            "(install Debian's chromium package, or set CROSSCHECK_TEST_CHROMIUM)" >&2
+        echo "test.sh: WARNING: $command not found: $purpose will skip (install Debian's" \
+            "$package package)" >&2
     fi
+}
+
+if [ -z "${CROSSCHECK_TEST_CHROMIUM:-}" ] && ! command -v chromium-browser >/dev/null 2>&1; then
+    ensure_tool chromium chromium "the HTML report's browser tests"
 fi
+ensure_tool pgloader pgloader "the MariaDB to PostgreSQL migration test"
 
 cargo test --locked --all-targets "$@"
