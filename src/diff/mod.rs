@@ -146,8 +146,12 @@ async fn keyed_table(ctx: &SessionContext, name: &TableName) -> DiffResult<Box<d
         .table_provider(crate::kernel::reference(name))
         .await
         .map_err(DiffError::from)?;
-    crate::source::keyed::keyed(provider.as_ref())
-        .ok_or_else(|| DiffError::Plan(format!("`{name}` is not a database table")))
+    crate::source::keyed::keyed(provider.as_ref()).ok_or_else(|| {
+        DiffError::Plan(format!(
+            "`{name}` is not a table of a database that digests its rows where they live \
+                 (PostgreSQL does; files, MySQL and SQLite sides are read and merged)"
+        ))
+    })
 }
 
 fn pairing(plan: &plan::DiffPlan) -> Pairing<'_> {
