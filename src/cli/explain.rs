@@ -93,6 +93,21 @@ pub async fn explain(args: ExplainArgs) -> Result<u8> {
                 ));
             }
             None => {
+                let parts = pushdown::pushable_parts(frame.logical_plan());
+                for (_, pushed) in &parts {
+                    out.push_str(&format!(
+                        "   an aggregate of it runs inside {} source `{}`, which receives:\n{}\n",
+                        pushed.engine(),
+                        pushed.source(),
+                        indent(pushed.sql(), 6)
+                    ));
+                }
+                if !parts.is_empty() {
+                    out.push_str(
+                        "   (a part its database rejects runs in-process instead); the plan below \
+                         reads those parts' rows in place of their scans\n",
+                    );
+                }
                 let plan = frame
                     .create_physical_plan()
                     .await

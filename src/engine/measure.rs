@@ -19,8 +19,9 @@ pub async fn collect(ctx: &SessionContext, sql: &str) -> RuleResult<Vec<RecordBa
     collect_frame(frame).await
 }
 
-/// Runs a planned query: inside PostgreSQL when all its tables are in one PostgreSQL
-/// source, in-process otherwise (or when PostgreSQL does not understand the unparsed SQL).
+/// Runs a planned query: inside the database when all its tables are in one database
+/// source, in-process otherwise (or when the database does not understand the unparsed
+/// SQL) — with each aggregate that reads one database source run there.
 pub async fn collect_frame(frame: DataFrame) -> RuleResult<Vec<RecordBatch>> {
     if let Some(pushed) = pushdown::try_push(frame.logical_plan()) {
         match pushed.execute().await {
@@ -29,7 +30,26 @@ pub async fn collect_frame(frame: DataFrame) -> RuleResult<Vec<RecordBatch>> {
             Err(PushError::NotUnderstood(_)) => {}
         }
     }
-    frame.collect().await.map_err(RuleError::from)
+    let parts = pushdown::pushable_parts(frame.logical_plan());
+    if parts.is_empty() {
+        return frame.collect().await.map_err(RuleError::from);
+    }
+    let outcomes = futures::future::join_all(parts.iter().map(|(_, p)| p.execute())).await;
+    let mut results = Vec::new();
+    for ((part, _), outcome) in parts.into_iter().zip(outcomes) {
+        match outcome {
+            Ok(batches) => results.push((part, batches)),
+            Err(PushError::Failed(e)) => return Err(e.into()),
+            // That part runs in-process.
+            Err(PushError::NotUnderstood(_)) => {}
+        }
+    }
+    let (state, plan) = frame.into_parts();
+    let plan = pushdown::replace_parts(plan, results).map_err(RuleError::from)?;
+    DataFrame::new(state, plan)
+        .collect()
+        .await
+        .map_err(RuleError::from)
 }
 
 /// The integer in column `name` of the first row (0 when there is no row or it is NULL).

@@ -20,6 +20,7 @@ mod layers;
 mod masking;
 mod memory;
 mod mysql;
+mod mysql_pushdown;
 mod parquet_exports;
 mod pg;
 mod pg_arrays;

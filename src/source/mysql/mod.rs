@@ -9,6 +9,7 @@
 pub mod cancel;
 pub mod catalog;
 pub mod conninfo;
+pub mod pushdown;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -152,7 +153,9 @@ async fn connect(opts: &Opts, statement_timeout: Duration) -> mysql_async::Resul
                 ),
             )))
         })??;
-    conn.query_drop("SET NAMES utf8mb4, time_zone = '+00:00'")
+    // No SQL mode: a server's own (HIGH_NOT_PRECEDENCE, PIPES_AS_CONCAT, ANSI_QUOTES,
+    // NO_BACKSLASH_ESCAPES) would change how the pushed-down SQL reads.
+    conn.query_drop("SET NAMES utf8mb4, time_zone = '+00:00', sql_mode = ''")
         .await?;
     let seconds = statement_timeout.as_secs_f64();
     // MariaDB limits every statement in seconds; MySQL limits SELECTs in milliseconds.
@@ -248,6 +251,11 @@ impl MySession {
 
     fn failed(&self, e: mysql_async::Error) -> SourceError {
         database_error(e).within(format!("{} source `{}`", self.engine, self.source))
+    }
+
+    /// Counts rows the server sent.
+    fn count_rows(&self, n: usize) {
+        self.rows_read.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// Zero dates read as NULL so far.
@@ -392,21 +400,7 @@ impl MySession {
                 break;
             };
             for i in 0..width {
-                let value = row.as_ref(i).unwrap_or(&Value::NULL);
-                let cell = match value {
-                    Value::NULL => Cell::Null,
-                    Value::Int(v) => Cell::Int(*v),
-                    Value::UInt(v) => Cell::UInt(*v),
-                    Value::Float(v) => Cell::Float(*v as f64),
-                    Value::Double(v) => Cell::Float(*v),
-                    Value::Bytes(v) => Cell::Bytes(v),
-                    Value::Date(y, mo, d, h, mi, s, us) => Cell::DateTime(
-                        *y as i32, *mo as u32, *d as u32, *h as u32, *mi as u32, *s as u32, *us,
-                    ),
-                    Value::Time(negative, days, h, m, s, us) => {
-                        Cell::Time(*negative, days * 24 + *h as u32, *m as u32, *s as u32, *us)
-                    }
-                };
+                let cell = cell_of(row.as_ref(i).unwrap_or(&Value::NULL));
                 columns.push(i, cell).map_err(|m| {
                     SourceError::Invalid(format!(
                         "{} source `{}`, table `{table}`: column `{}`, row {} {}",
@@ -436,6 +430,24 @@ impl MySession {
         self.rows_read
             .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
         Ok(tx.send(Ok(batch)).await.is_ok())
+    }
+}
+
+/// A value as the binary protocol sends it, as a [`Cell`].
+fn cell_of(value: &Value) -> Cell<'_> {
+    match value {
+        Value::NULL => Cell::Null,
+        Value::Int(v) => Cell::Int(*v),
+        Value::UInt(v) => Cell::UInt(*v),
+        Value::Float(v) => Cell::Float(*v as f64),
+        Value::Double(v) => Cell::Float(*v),
+        Value::Bytes(v) => Cell::Bytes(v),
+        Value::Date(y, mo, d, h, mi, s, us) => Cell::DateTime(
+            *y as i32, *mo as u32, *d as u32, *h as u32, *mi as u32, *s as u32, *us,
+        ),
+        Value::Time(negative, days, h, m, s, us) => {
+            Cell::Time(*negative, days * 24 + *h as u32, *m as u32, *s as u32, *us)
+        }
     }
 }
 
