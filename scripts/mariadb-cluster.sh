@@ -38,7 +38,9 @@
 #   PRIVILEGES ON *.* WITH GRANT OPTION (the tests create databases). The database
 #   `crosscheck_test` is created, and
 #       CROSSCHECK_TEST_MYSQL_URL=mysql://crosscheck:PASSWORD@127.0.0.1:PORT/crosscheck_test
-#   is exported.
+#   is exported. The server speaks TLS with a certificate (SAN localhost, 127.0.0.1) of a CA
+#   made for the run, whose certificate's path is exported as CROSSCHECK_TEST_MYSQL_CA (not
+#   set when openssl is missing).
 # * Also set (not exported): MARIADB_CLUSTER_DIR, MARIADB_CLUSTER_PORT, MARIADB_CLUSTER_SOCKET,
 #   MARIADB_CLUSTER_PASSWORD, MARIADB_CLUSTER_USER, MARIADB_CLUSTER_VERSION, MARIADB_CLUSTER_OWNER.
 # * It waits at most 60 s for the server; it returns non-zero with a message on stderr (and the
@@ -230,6 +232,30 @@ mariadb_cluster_start() {
     fi
 }
 
+# A CA and a server certificate signed by it (CN localhost, SAN localhost and 127.0.0.1): the
+# server's pair in its data directory, the CA certificate in $1/tls for the TLS tests.
+mariadb_cluster__make_certs() {
+    local dir=$1 data=$2 tls=$1/tls
+    command -v openssl >/dev/null 2>&1 || return 1
+    mkdir -p "$tls" && chmod 0755 "$tls" || return 1
+    (
+        cd "$tls" || exit 1
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=crosscheck test CA" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+            -keyout ca.key -out ca.crt &&
+            openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr &&
+            printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+                "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >server.ext &&
+            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+                -extfile server.ext -out server.crt
+    ) >"$dir/tls.log" 2>&1 || return 1
+    chmod 0644 "$tls/ca.crt" || return 1
+    cp "$tls/server.crt" "$tls/server.key" "$data/" && chmod 0600 "$data/server.key" || return 1
+    [ -z "$MARIADB_CLUSTER_OWNER" ] ||
+        chown "$MARIADB_CLUSTER_OWNER:" "$data/server.crt" "$data/server.key" || return 1
+    rm -f "$tls/ca.key" "$tls/server.key"
+}
+
 mariadb_cluster__start_temp() {
     local parent dir data run log socket password port started='' launcher='' deadline
     MARIADB_CLUSTER_PORT='' MARIADB_CLUSTER_DIR='' MARIADB_CLUSTER_SOCKET='' MARIADB_CLUSTER_PASSWORD=''
@@ -306,6 +332,17 @@ EOF
         return 1
     fi
 
+    # TLS with a certificate of our own CA, so that the client's verify modes are tested for real;
+    # without openssl the server runs without TLS and the TLS test says so.
+    local -a tls=()
+    MARIADB_CLUSTER_CA=''
+    if mariadb_cluster__make_certs "$dir" "$data"; then
+        tls=(--ssl-ca="$dir/tls/ca.crt" --ssl-cert="$data/server.crt" --ssl-key="$data/server.key")
+        MARIADB_CLUSTER_CA=$dir/tls/ca.crt
+    else
+        mariadb_cluster__say "no TLS (openssl missing or failed): the TLS test will not run"
+    fi
+
     for _ in 1 2 3 4 5 6 7 8; do
         port=$(mariadb_cluster__pick_port) || {
             mariadb_cluster__say "no free TCP port found"
@@ -326,7 +363,7 @@ EOF
         ' mariadb-cluster-server "$_mariadb_cluster_server" --no-defaults "${as_user[@]}" \
             --datadir="$data" --socket="$socket" --port="$port" --bind-address=127.0.0.1 \
             --skip-networking=0 --pid-file="$run/mysqld.pid" --log-error="$log/error.log" \
-            "${fast[@]}") </dev/null >/dev/null 2>"$dir/server.stderr" &
+            "${fast[@]}" "${tls[@]}") </dev/null >/dev/null 2>"$dir/server.stderr" &
         launcher=$! _mariadb_cluster_launcher=$!
         deadline=$((SECONDS + 60))
         while :; do
@@ -372,6 +409,9 @@ EOF
     fi
     export CROSSCHECK_TEST_MYSQL_URL
     CROSSCHECK_TEST_MYSQL_URL=$(mariadb_cluster_url "$MARIADB_CLUSTER_DATABASE") || return 1
+    if [ -n "$MARIADB_CLUSTER_CA" ]; then
+        export CROSSCHECK_TEST_MYSQL_CA=$MARIADB_CLUSTER_CA
+    fi
     # Check the exported account itself: TCP, password authentication (the password in a client
     # option file of ours, not on a command line).
     printf '[client]\nuser=%s\npassword=%s\n' "$MARIADB_CLUSTER_ROLE" "$password" >"$dir/client.cnf" &&
@@ -489,6 +529,8 @@ mariadb_cluster__main() {
         _mariadb_cluster_no_watch=1
         mariadb_cluster_start || return 1
         printf 'export %s=%q\n' CROSSCHECK_TEST_MYSQL_URL "$CROSSCHECK_TEST_MYSQL_URL"
+        [ -z "${CROSSCHECK_TEST_MYSQL_CA:-}" ] ||
+            printf 'export %s=%q\n' CROSSCHECK_TEST_MYSQL_CA "$CROSSCHECK_TEST_MYSQL_CA"
         if [ -z "$_mariadb_cluster_external" ]; then
             printf 'MARIADB_CLUSTER_DIR=%q\n' "$MARIADB_CLUSTER_DIR"
             mariadb_cluster__say "left running; stop it with: $0 stop $MARIADB_CLUSTER_DIR"

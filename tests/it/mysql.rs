@@ -697,3 +697,85 @@ fn a_migration_by_pgloader_diffs_clean_and_injected_defects_are_exactly_reported
         "3 rows each side still"
     );
 }
+
+/// TLS against the test server's certificate (its own CA, SAN localhost and 127.0.0.1), with
+/// an account that requires TLS: each mode connects or refuses as it says.
+#[test]
+fn tls_modes_verify_the_server_certificate() {
+    let Some(server) = server() else { return };
+    let Ok(ca) = std::env::var("CROSSCHECK_TEST_MYSQL_CA") else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true but the MariaDB test server has no TLS"
+        );
+        eprintln!(
+            "skipped: CROSSCHECK_TEST_MYSQL_CA is not set (scripts/test.sh makes a TLS server)"
+        );
+        return;
+    };
+    let url = fresh_database(&server, "cc_tls");
+    execute(
+        &url,
+        "CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1), (2);
+         DROP USER IF EXISTS 'cc_tls'@'127.0.0.1', 'cc_tls'@'localhost';
+         CREATE USER 'cc_tls'@'127.0.0.1' IDENTIFIED BY 'tls-only-secret' REQUIRE SSL;
+         CREATE USER 'cc_tls'@'localhost' IDENTIFIED BY 'tls-only-secret' REQUIRE SSL;
+         GRANT SELECT ON cc_tls.* TO 'cc_tls'@'127.0.0.1';
+         GRANT SELECT ON cc_tls.* TO 'cc_tls'@'localhost';",
+    );
+    let port = server
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .expect("a port");
+    let dir = project(&[
+        ("crosscheck.yaml", "sources:\n  db:\n    mysql: ${CC_DB}\n"),
+        (
+            "rules/r.yaml",
+            "rules:\n  - name: two\n    type: row_count\n    table: db.t\n    min: 2\n    max: 2\n",
+        ),
+        ("wrong-ca.crt", "not a certificate\n"),
+    ]);
+    // A CA that did not sign the server's certificate: PostgreSQL's test CA when there is one.
+    let other_ca = std::env::var("CROSSCHECK_TEST_PG_CA").ok();
+    let run = |host: &str, query: &str| {
+        let url = format!("mysql://cc_tls:tls-only-secret@{host}:{port}/cc_tls{query}");
+        let out = crosscheck_with_env(dir.path(), &["run", "-q"], &[("CC_DB", &url)]);
+        (out.code, out.stderr)
+    };
+    for (host, query) in [
+        (
+            "127.0.0.1",
+            format!("?ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}"),
+        ),
+        (
+            "localhost",
+            format!("?ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}"),
+        ),
+        ("127.0.0.1", format!("?ssl-mode=VERIFY_CA&ssl-ca={ca}")),
+        ("127.0.0.1", format!("?ssl-ca={ca}")),
+        ("127.0.0.1", "?ssl-mode=REQUIRED".to_string()),
+    ] {
+        let (code, stderr) = run(host, &query);
+        assert_eq!(code, 0, "{host}{query}: {stderr}");
+    }
+    // The account requires TLS: without it the server refuses.
+    for query in ["", "?ssl-mode=DISABLED"] {
+        let (code, stderr) = run("127.0.0.1", query);
+        assert_eq!(code, 2, "{query}: {stderr}");
+        assert!(stderr.contains("Access denied"), "{query}: {stderr}");
+        assert!(!stderr.contains("tls-only-secret"), "{stderr}");
+    }
+    // Verification fails on a CA that did not sign it, and a CA file that is none is named.
+    if let Some(other) = other_ca {
+        let (code, stderr) = run("127.0.0.1", &format!("?ssl-mode=VERIFY_CA&ssl-ca={other}"));
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+    }
+    let wrong = dir.path().join("wrong-ca.crt");
+    let (code, stderr) = run(
+        "127.0.0.1",
+        &format!("?ssl-mode=VERIFY_CA&ssl-ca={}", wrong.display()),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("tls-only-secret"), "{stderr}");
+}

@@ -53,6 +53,11 @@ pub fn resolve(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Opts, 
     {
         builder = builder.pass(Some(password));
     }
+    // A CA without a mode asks for the server to be checked against it, as MySQL's client
+    // reads `--ssl-ca` alone.
+    if mode.is_none() && ca.is_some() {
+        mode = Some("VERIFY_CA".into());
+    }
     let ssl = match mode.as_deref() {
         None | Some("DISABLED") => None,
         Some("REQUIRED") => Some(
