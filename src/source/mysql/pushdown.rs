@@ -14,8 +14,8 @@
 //!   literals with a backslash (an escape in MySQL), casts that MySQL clamps where DataFusion
 //!   fails, arithmetic on unsigned numbers, comparisons across type families (MySQL compares
 //!   text with a number as doubles), LIKE (MySQL's default escape is `\`), and every scalar
-//!   function (`length` counts bytes in MySQL, characters in DataFusion) keep the plan
-//!   in-process.
+//!   function but `character_length` (`length` counts bytes in MySQL, characters in
+//!   DataFusion) keep the plan in-process.
 //! - **NULL order.** MySQL sorts NULLs first ascending and last descending and has no
 //!   `NULLS FIRST`: a sort asking otherwise stays in-process.
 
@@ -232,6 +232,13 @@ fn expr_node_ok(e: &Expr, schema: &DFSchema) -> bool {
         Expr::Between(b) => same_family(&b.expr, &b.low) && same_family(&b.expr, &b.high),
         Expr::InList(list) => list.list.iter().all(|item| same_family(&list.expr, item)),
         Expr::Cast(c) => ty(&c.expr).is_some_and(|from| cast_ok(&from, c.field.data_type())),
+        // Characters, as MySQL's CHARACTER_LENGTH counts them (its LENGTH counts bytes).
+        Expr::ScalarFunction(f) => {
+            f.name() == "character_length"
+                && f.args
+                    .iter()
+                    .all(|a| ty(a).and_then(|t| family(&t)) == Some(Family::Text))
+        }
         Expr::AggregateFunction(f) => {
             let params = &f.params;
             let arg_types: Option<Vec<DataType>> = params.args.iter().map(ty).collect();
@@ -241,6 +248,9 @@ fn expr_node_ok(e: &Expr, schema: &DFSchema) -> bool {
             let kind_ok = match f.func.name() {
                 "count" | "min" | "max" => true,
                 "sum" => arg_types.iter().all(number),
+                // An average of doubles is a double in both engines (of integers or
+                // decimals, a decimal in MySQL).
+                "avg" => arg_types.iter().all(|t| *t == DataType::Float64),
                 _ => false,
             };
             kind_ok
