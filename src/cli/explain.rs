@@ -61,8 +61,10 @@ pub async fn explain(args: ExplainArgs) -> Result<u8> {
         crate::report::write_to(std::path::Path::new("-"), &out)?;
         return Ok(exit::PASS);
     }
-    let queries = rule.queries();
     let ctx = engine::rule_session(&ctx, &rule);
+    let queries = engine::rules::queries(&ctx, &rule)
+        .await
+        .map_err(|e| Error::Usage(format!("rule `{}`: {e}", spec.name.value)))?;
     for (i, query) in queries.iter().enumerate() {
         let frame = match query.sample_limit {
             Some(limit) => measure::sample_frame(&ctx, &query.sql, limit).await,

@@ -310,6 +310,69 @@ impl Reader<'_> {
         }
     }
 
+    /// `[{expr: SQL aggregate, min: NUMBER, max: NUMBER}, …]`: each with an expression and
+    /// at least one bound.
+    pub fn metrics(&mut self, node: &Node) -> Option<Vec<super::spec::Metric>> {
+        let Value::Seq(items) = &node.value else {
+            self.expected(
+                node,
+                "a list of metrics (`- expr: avg(score)` with `min`/`max`)",
+            );
+            return None;
+        };
+        if items.is_empty() {
+            self.expected(node, "at least one metric");
+            return None;
+        }
+        let mut out = Vec::new();
+        for item in items {
+            let entries = self.mapping(item)?;
+            let (mut expr, mut min, mut max) = (None, None, None);
+            for (key, value) in entries {
+                match key.value.as_str() {
+                    "expr" => expr = Some(self.predicate(value)?),
+                    "min" => min = Some(self.number(value)?),
+                    "max" => max = Some(self.number(value)?),
+                    other => {
+                        let keys = ["expr", "min", "max"];
+                        let help = did_you_mean(other, keys.iter().copied());
+                        self.diags.push(
+                            Diagnostic::at(&key.loc, format!("unknown metric field `{other}`"))
+                                .with_label("expected one of: expr, min, max")
+                                .with_help(help),
+                        );
+                        return None;
+                    }
+                }
+            }
+            let Some(expr) = expr else {
+                self.expected(
+                    item,
+                    "a metric with `expr` (a SQL aggregate such as `avg(score)`)",
+                );
+                return None;
+            };
+            if min.is_none() && max.is_none() {
+                self.expected(item, "`min` or `max` (a metric with no bound cannot fail)");
+                return None;
+            }
+            out.push(super::spec::Metric { expr, min, max });
+        }
+        Some(out)
+    }
+
+    /// A finite number.
+    pub fn number(&mut self, node: &Node) -> Option<f64> {
+        match node.value {
+            Value::Int(i) => Some(i as f64),
+            Value::Float(f) if f.is_finite() => Some(f),
+            _ => {
+                self.expected(node, "a number");
+                None
+            }
+        }
+    }
+
     /// `{target_column: source_column}`.
     pub fn rename(&mut self, node: &Node) -> Option<Vec<(String, String)>> {
         let entries = self.mapping(node)?;

@@ -117,6 +117,21 @@ fn shape(shape: Shape) -> Value {
             "additionalProperties": false
         }),
         Shape::Algorithm => json!({ "enum": ["auto", "join", "checksum"] }),
+        Shape::Metrics => json!({
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "expr": { "type": "string", "description": "A SQL aggregate: `avg(score)`, `count(DISTINCT user_id)`." },
+                    "min": { "type": "number", "description": "Smallest acceptable value." },
+                    "max": { "type": "number", "description": "Largest acceptable value." }
+                },
+                "required": ["expr"],
+                "anyOf": [{ "required": ["min"] }, { "required": ["max"] }],
+                "additionalProperties": false
+            }
+        }),
     }
 }
 

@@ -257,6 +257,15 @@ pub struct DiffOptions {
     pub algorithm: Algorithm,
 }
 
+/// One aggregate of a `metric` rule and its bounds (at least one is set).
+#[derive(Clone, Debug)]
+pub struct Metric {
+    /// A SQL aggregate expression: `avg(score)`, `count(DISTINCT user_id)`.
+    pub expr: SqlText,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
 /// The part of a rule that depends on its type: its fields as read (by its module under
 /// `rule_types/`).
 #[derive(Clone, Debug)]
@@ -288,6 +297,21 @@ pub enum RuleKind {
     Expect {
         table: TableRef,
         condition: SqlText,
+    },
+    Metric {
+        table: TableRef,
+        metrics: Vec<Metric>,
+        group_by: Vec<Located<String>>,
+    },
+    ProfileMatch {
+        source: TableRef,
+        target: TableRef,
+        /// The columns profiled (source names); empty is every column both sides share.
+        columns: Vec<Located<String>>,
+        exclude: Vec<String>,
+        group_by: Vec<Located<String>>,
+        /// `(column, tolerance)` for its value statistics; `*` applies to every column.
+        tolerance: Vec<(String, Tolerance)>,
     },
     ForeignKey {
         child: KeyRef,

@@ -130,7 +130,7 @@ pub fn check_predicate(sql: &str) -> Result<(), Rejected> {
     match parser.peek_token().token {
         Token::EOF => Ok(()),
         other => Err(Rejected(format!(
-            "unexpected `{other}` after the expression (a predicate is one SQL expression)"
+            "unexpected `{other}` after the expression (one SQL expression is expected)"
         ))),
     }
 }

@@ -46,6 +46,9 @@ pub enum Plan {
         target: crate::diff::Side,
         options: crate::config::DiffOptions,
     },
+    /// Per-column statistics of two tables, whose queries are built from the tables' columns
+    /// when the rule runs (`profile_match`).
+    Profile,
     /// One query whose first row the rule type reads (`freshness`: the newest value).
     Row { label: &'static str, sql: String },
 }
@@ -154,7 +157,7 @@ impl CompiledRule {
                 ..
             } => vec![query("counts", count_sql), sample(sample_sql)],
             Plan::Row { label, sql } => vec![query(label, sql)],
-            Plan::Schema { .. } => vec![],
+            Plan::Schema { .. } | Plan::Profile => vec![],
             Plan::Diff { source, target, .. } => [("source side", source), ("target side", target)]
                 .into_iter()
                 .map(|(label, side)| match side {

@@ -55,7 +55,13 @@ pub async fn plan_rule(
         });
     }
     let ctx = rule_session(ctx, rule);
-    for query in rule.queries() {
+    let queries = rules::queries(&ctx, rule).await.map_err(|e| {
+        crate::config::Diagnostic::at(
+            rule.sql_loc(),
+            format!("rule `{}`: {e}", rule.spec.name.value),
+        )
+    })?;
+    for query in queries {
         if let Err(e) = ctx.sql(&query.sql).await {
             let message = format!(
                 "rule `{}` cannot be planned: {}",

@@ -23,7 +23,9 @@ mod diff;
 mod expect;
 mod foreign_key;
 mod freshness;
+mod metric;
 mod not_null;
+mod profile_match;
 mod query_match;
 mod row_count;
 mod row_count_match;
@@ -76,6 +78,8 @@ pub enum Shape {
     Normalize,
     /// `auto`, `join` or `checksum`.
     Algorithm,
+    /// A list of `{expr: SQL aggregate, min: NUMBER, max: NUMBER}`.
+    Metrics,
 }
 
 /// One field of a rule.
@@ -245,6 +249,8 @@ pub const RULE_TYPES: &[RuleTypeDef] = &[
     unique::DEF,
     accepted_values::DEF,
     expect::DEF,
+    metric::DEF,
+    profile_match::DEF,
     foreign_key::DEF,
     sql::DEF,
     schema_match::DEF,

@@ -21,7 +21,9 @@ mod diff;
 mod expect;
 mod foreign_key;
 mod freshness;
+mod metric;
 mod not_null;
+mod profile_match;
 mod query_match;
 mod row_count;
 mod row_count_match;
@@ -61,6 +63,17 @@ pub trait RuleType: Sync {
 
     /// The plan of `spec` (whose kind is this type's), pure: no session, no I/O.
     fn compile(&self, spec: &RuleSpec) -> Compiled;
+
+    /// Every query the rule runs, for `explain` and for planning it before it runs: known
+    /// from the rule alone, except for a type whose queries are built from its tables'
+    /// columns.
+    async fn queries(
+        &self,
+        _ctx: &datafusion::prelude::SessionContext,
+        rule: &CompiledRule,
+    ) -> RuleResult<Vec<super::compile::RuleQuery>> {
+        Ok(rule.queries())
+    }
 
     /// Runs a plan of its own (`Counts`, `Row`, `Schema`, `Diff`) and reads the result.
     async fn measure(&self, _m: &MeasureContext<'_>, _rule: &CompiledRule) -> RuleResult<Measure> {
@@ -118,6 +131,8 @@ pub fn of(kind: &RuleKind) -> &'static dyn RuleType {
         RuleKind::NotNull { .. } => &not_null::NotNull,
         RuleKind::Unique { .. } => &unique::Unique,
         RuleKind::AcceptedValues { .. } => &accepted_values::AcceptedValues,
+        RuleKind::Metric { .. } => &metric::MetricRule,
+        RuleKind::ProfileMatch { .. } => &profile_match::ProfileMatch,
         RuleKind::Expect { .. } => &expect::Expect,
         RuleKind::ForeignKey { .. } => &foreign_key::ForeignKey,
         RuleKind::Sql { .. } => &sql::Sql,
@@ -126,6 +141,14 @@ pub fn of(kind: &RuleKind) -> &'static dyn RuleType {
         RuleKind::Diff { .. } => &diff::Diff,
         RuleKind::QueryMatch { .. } => &query_match::QueryMatch,
     }
+}
+
+/// Every query `rule` runs, as its type builds them.
+pub async fn queries(
+    ctx: &datafusion::prelude::SessionContext,
+    rule: &CompiledRule,
+) -> RuleResult<Vec<super::compile::RuleQuery>> {
+    of(&rule.spec.kind).queries(ctx, rule).await
 }
 
 /// A rule given to the module of another type: [`of`] maps each kind to its own module,
@@ -160,6 +183,8 @@ mod tests {
   - {name: j, type: freshness, table: prod.users, column: at, max_age: 1d}
   - {name: k, type: diff, source: staging.users, target: prod.users, key: [id]}
   - {name: l, type: query_match, sql: SELECT 1 AS id, source: staging, target: prod, key: [id]}
+  - {name: m, type: metric, table: prod.users, metrics: [{expr: count(*), min: 1}]}
+  - {name: n, type: profile_match, source: staging.users, target: prod.users}
 ",
         );
         assert!(diags.is_empty(), "{diags}");

@@ -1,0 +1,81 @@
+//! `profile_match`: the same per-column statistics on two tables, per group, equal within
+//! the rule's tolerances.
+
+use super::{RuleInput, RuleTypeDef, SIDE_WHERE, Shape, no_check, opt, req};
+use crate::config::fields::Reader;
+use crate::config::spec::RuleKind;
+
+pub const DEF: RuleTypeDef = RuleTypeDef {
+    name: "profile_match",
+    aliases: &[],
+    doc: "Per-column statistics of two tables compared, one aggregate query per side run where \
+          each table lives: rows, nulls and distinct values of every column; min, max, sum and \
+          mean of numbers; shortest and longest text; earliest and latest times. A violation is \
+          a statistic (of a group, with `group_by`) that differs beyond its tolerance, or a group \
+          on one side only.",
+    fields: &[
+        req(
+            "source",
+            Shape::Table,
+            "The table the profile should match (e.g. staging).",
+        ),
+        req(
+            "target",
+            Shape::Table,
+            "The table checked against it (e.g. prod).",
+        ),
+        opt(
+            "columns",
+            Shape::Columns,
+            "Columns to profile (default: every column both sides share).",
+        ),
+        opt("exclude", Shape::Columns, "Columns not to profile."),
+        opt(
+            "group_by",
+            Shape::Columns,
+            "Profile each group of these columns separately.",
+        ),
+        opt(
+            "tolerance",
+            Shape::Tolerances,
+            "Per column, for its min, max, sum, mean, earliest and latest: an absolute number (`0.01`), a relative one (`\"0.1%\"`) or a duration (`1s`); `\"*\"` for every column. Counts are always exact.",
+        ),
+        SIDE_WHERE[0],
+        SIDE_WHERE[1],
+    ],
+    rowless: None,
+    parse,
+    check: no_check,
+};
+
+fn parse(f: &RuleInput, r: &mut Reader) -> Option<RuleKind> {
+    let source = f.table(r, "source");
+    let target = f.table(r, "target");
+    let mut ok = true;
+    let mut names = |r: &mut Reader, field: &str| match f.get(field) {
+        Some(n) => {
+            let names = r.names(n);
+            ok &= names.is_some();
+            names.unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    let columns = names(r, "columns");
+    let exclude = names(r, "exclude").into_iter().map(|c| c.value).collect();
+    let group_by = names(r, "group_by");
+    let tolerance = match f.get("tolerance") {
+        Some(n) => r.tolerances(n),
+        None => Some(Vec::new()),
+    };
+    if !ok {
+        return None;
+    }
+    Some(RuleKind::ProfileMatch {
+        source: source?,
+        target: target?,
+        columns,
+        exclude,
+        group_by,
+        tolerance: tolerance?,
+    })
+}

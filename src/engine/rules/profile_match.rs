@@ -1,0 +1,750 @@
+//! `profile_match`: the same statistics of each column on two tables, per group. One
+//! aggregate query per side, built from the tables' columns when the rule runs and run where
+//! its table lives; the two profiles are compared here, statistic by statistic.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, FieldRef, TimeUnit, TimestampMicrosecondType};
+use datafusion::prelude::SessionContext;
+use serde_json::Value;
+
+use super::{Compiled, RuleType, wrong_kind};
+use crate::config::location::Located;
+use crate::config::spec::Tolerance;
+use crate::config::{RuleKind, RuleSpec, TableName, TableRef};
+use crate::engine::compile::{CompiledRule, Plan, RuleQuery, source_where, target_where};
+use crate::engine::error::{RuleError, RuleResult};
+use crate::engine::measure::{self, MeasureContext, fmt_count, plural};
+use crate::engine::outcome::{Measure, Sample};
+use crate::kernel::mask::mask_text;
+use crate::kernel::sqlgen::{from_where, ident, table};
+use crate::kernel::values::{as_u64, cell, display};
+
+pub struct ProfileMatch;
+
+#[async_trait]
+impl RuleType for ProfileMatch {
+    fn names<'a>(&self, kind: &'a RuleKind) -> Vec<(&'a TableRef, &'a [Located<String>])> {
+        match kind {
+            RuleKind::ProfileMatch {
+                source,
+                target,
+                columns,
+                group_by,
+                ..
+            } => vec![
+                (source, columns),
+                (source, group_by),
+                (target, columns),
+                (target, group_by),
+            ],
+            _ => vec![],
+        }
+    }
+
+    fn compile(&self, spec: &RuleSpec) -> Compiled {
+        let RuleKind::ProfileMatch { source, .. } = &spec.kind else {
+            unreachable!("{}", wrong_kind("profile_match", spec))
+        };
+        Compiled::new(Plan::Profile).sampling(source)
+    }
+
+    async fn queries(
+        &self,
+        ctx: &SessionContext,
+        rule: &CompiledRule,
+    ) -> RuleResult<Vec<RuleQuery>> {
+        let profile = Profile::of(ctx, &rule.spec).await?;
+        Ok(vec![
+            RuleQuery {
+                label: "source profile",
+                sql: profile.sql(Side::Source),
+                sample_limit: None,
+            },
+            RuleQuery {
+                label: "target profile",
+                sql: profile.sql(Side::Target),
+                sample_limit: None,
+            },
+        ])
+    }
+
+    async fn measure(&self, m: &MeasureContext<'_>, rule: &CompiledRule) -> RuleResult<Measure> {
+        let profile = Profile::of(m.ctx, &rule.spec).await?;
+        let (source, target) = futures::future::try_join(
+            measure::collect(m.ctx, &profile.sql(Side::Source)),
+            measure::collect(m.ctx, &profile.sql(Side::Target)),
+        )
+        .await?;
+        let source = profile.read(Side::Source, &source)?;
+        let target = profile.read(Side::Target, &target)?;
+        let differences = profile.compare(&source, &target);
+        Ok(profile.measure(m, differences))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Source,
+    Target,
+}
+
+/// What a column's values are, which decides the statistics it gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// `float`: binary floating point on either side, whose sums depend on the order added.
+    Number {
+        float: bool,
+    },
+    Text,
+    Time,
+    Bool,
+    /// Scalars of different kinds on the two sides (a number exported as text).
+    Mixed,
+    /// Lists, structs, bytes, intervals: only their nulls are counted.
+    Other,
+}
+
+fn kind_of(data_type: &DataType) -> Kind {
+    use DataType::*;
+    match data_type {
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Decimal128(..)
+        | Decimal256(..) => Kind::Number { float: false },
+        Float16 | Float32 | Float64 => Kind::Number { float: true },
+        Utf8 | LargeUtf8 | Utf8View => Kind::Text,
+        Date32 | Date64 | Timestamp(..) => Kind::Time,
+        Boolean => Kind::Bool,
+        Dictionary(_, values) => kind_of(values),
+        _ => Kind::Other,
+    }
+}
+
+/// The kind a column is profiled as when its two sides are `s` and `t`.
+fn shared_kind(s: Kind, t: Kind) -> Kind {
+    match (s, t) {
+        (Kind::Number { float: a }, Kind::Number { float: b }) => Kind::Number { float: a || b },
+        (Kind::Other, _) | (_, Kind::Other) => Kind::Other,
+        (a, b) if a == b => a,
+        _ => Kind::Mixed,
+    }
+}
+
+/// One statistic of a column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stat {
+    Nulls,
+    Distinct,
+    Trues,
+    Min,
+    Max,
+    Sum,
+    Mean,
+    MinLength,
+    MaxLength,
+    Earliest,
+    Latest,
+}
+
+impl Stat {
+    fn of(kind: Kind) -> &'static [Stat] {
+        use Stat::*;
+        match kind {
+            Kind::Number { .. } => &[Nulls, Distinct, Min, Max, Sum, Mean],
+            Kind::Text => &[Nulls, Distinct, MinLength, MaxLength],
+            Kind::Time => &[Nulls, Distinct, Earliest, Latest],
+            Kind::Bool => &[Nulls, Distinct, Trues],
+            Kind::Mixed => &[Nulls, Distinct],
+            Kind::Other => &[Nulls],
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Stat::Nulls => "nulls",
+            Stat::Distinct => "distinct",
+            Stat::Trues => "trues",
+            Stat::Min => "min",
+            Stat::Max => "max",
+            Stat::Sum => "sum",
+            Stat::Mean => "mean",
+            Stat::MinLength => "min_length",
+            Stat::MaxLength => "max_length",
+            Stat::Earliest => "earliest",
+            Stat::Latest => "latest",
+        }
+    }
+
+    /// A statistic that is one of the column's values or computed from them (masked for a
+    /// sensitive column, compared within the column's tolerance); the others are counts.
+    fn is_value(self) -> bool {
+        matches!(
+            self,
+            Stat::Min | Stat::Max | Stat::Sum | Stat::Mean | Stat::Earliest | Stat::Latest
+        )
+    }
+
+    /// The aggregate over column `c` (quoted) whose type on this side is `data_type`.
+    fn sql(self, c: &str, data_type: &DataType) -> String {
+        match self {
+            Stat::Nulls => format!("count(*) - count({c})"),
+            Stat::Distinct => format!("count(DISTINCT {c})"),
+            Stat::Trues => format!("count(CASE WHEN {c} THEN 1 END)"),
+            Stat::Min | Stat::Earliest => format!("min({c})"),
+            Stat::Max | Stat::Latest => format!("max({c})"),
+            // Integers summed as decimals: exact in every engine, and no overflow.
+            Stat::Sum if data_type.is_integer() => format!("sum(CAST({c} AS DECIMAL(38, 0)))"),
+            Stat::Sum => format!("sum({c})"),
+            Stat::Mean => format!("avg(CAST({c} AS DOUBLE))"),
+            Stat::MinLength => format!("min(character_length({c}))"),
+            Stat::MaxLength => format!("max(character_length({c}))"),
+        }
+    }
+}
+
+/// A column profiled on both sides.
+struct Column {
+    source: FieldRef,
+    target: FieldRef,
+    kind: Kind,
+    tolerance: Option<Tolerance>,
+}
+
+/// The rule resolved against both tables' columns.
+struct Profile<'a> {
+    tables: [&'a TableName; 2],
+    wheres: [Option<String>; 2],
+    group_by: Vec<String>,
+    columns: Vec<Column>,
+}
+
+/// One side's statistics of one group: `rows`, then each column's, in the profile's order.
+struct Group {
+    values: Vec<Value>,
+    rows: u64,
+    stats: Vec<Observed>,
+}
+
+/// A statistic as read: shown as the engine returned it, compared by its exact text or its
+/// number.
+#[derive(Clone, Debug)]
+struct Observed {
+    shown: Value,
+    /// Numbers as canonical decimal text, instants as microseconds since the epoch.
+    exact: Option<String>,
+    number: Option<f64>,
+}
+
+/// A statistic that differs in a group; `stat` is `None` for the group's rows.
+struct Difference {
+    group: Vec<Value>,
+    column: String,
+    stat: Option<Stat>,
+    source: Value,
+    target: Value,
+}
+
+impl Difference {
+    fn stat_name(&self) -> &'static str {
+        self.stat.map_or("rows", Stat::name)
+    }
+}
+
+impl<'a> Profile<'a> {
+    async fn of(ctx: &SessionContext, spec: &'a RuleSpec) -> RuleResult<Profile<'a>> {
+        let RuleKind::ProfileMatch {
+            source,
+            target,
+            columns,
+            exclude,
+            group_by,
+            tolerance,
+        } = &spec.kind
+        else {
+            return Err(wrong_kind("profile_match", spec));
+        };
+        let schema = |t: &'a TableName| async move {
+            let frame = ctx.sql(&format!("SELECT * FROM {}", table(t))).await?;
+            Ok::<_, RuleError>(frame.schema().inner().clone())
+        };
+        let (s_schema, t_schema) =
+            futures::future::try_join(schema(&source.value), schema(&target.value)).await?;
+        let group_by: Vec<String> = group_by.iter().map(|c| c.value.clone()).collect();
+        let wanted: Vec<&str> = if columns.is_empty() {
+            s_schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect()
+        } else {
+            columns.iter().map(|c| c.value.as_str()).collect()
+        };
+        let mut profiled = Vec::new();
+        for name in wanted {
+            if group_by.iter().any(|g| g == name) || exclude.iter().any(|e| e == name) {
+                continue;
+            }
+            let Ok(s_field) = s_schema.field_with_name(name) else {
+                continue;
+            };
+            // The same name, or the one column whose name differs only in case (a CSV header
+            // against PostgreSQL's folded names).
+            let t_field = t_schema.field_with_name(name).ok().or_else(|| {
+                let mut alike = t_schema
+                    .fields()
+                    .iter()
+                    .filter(|f| f.name().eq_ignore_ascii_case(name));
+                match (alike.next(), alike.next()) {
+                    (Some(one), None) => Some(one.as_ref()),
+                    _ => None,
+                }
+            });
+            let Some(t_field) = t_field else { continue };
+            let kind = shared_kind(kind_of(s_field.data_type()), kind_of(t_field.data_type()));
+            profiled.push(Column {
+                tolerance: tolerance_for(spec, tolerance, name, kind)?,
+                source: std::sync::Arc::new(s_field.clone()),
+                target: std::sync::Arc::new(t_field.clone()),
+                kind,
+            });
+        }
+        if profiled.is_empty() {
+            return Err(RuleError::Rule(format!(
+                "`{}` and `{}` share no column to profile besides the groups and exclusions",
+                source.value, target.value
+            )));
+        }
+        Ok(Profile {
+            tables: [&source.value, &target.value],
+            wheres: [source_where(spec), target_where(spec)],
+            group_by,
+            columns: profiled,
+        })
+    }
+
+    /// One side's query: the groups, the rows of each, then every statistic (`s0`, `s1`…).
+    fn sql(&self, side: Side) -> String {
+        let i = side as usize;
+        let groups: Vec<String> = self.group_by.iter().map(|g| ident(g)).collect();
+        let mut select = groups.clone();
+        select.push("count(*) AS rows_".into());
+        let mut n = 0;
+        for column in &self.columns {
+            let field = match side {
+                Side::Source => &column.source,
+                Side::Target => &column.target,
+            };
+            for stat in Stat::of(column.kind) {
+                select.push(format!(
+                    "{} AS s{n}",
+                    stat.sql(&ident(field.name()), field.data_type())
+                ));
+                n += 1;
+            }
+        }
+        let group_clause = if groups.is_empty() {
+            String::new()
+        } else {
+            format!(" GROUP BY {}", groups.join(", "))
+        };
+        format!(
+            "SELECT {} {}{group_clause}",
+            select.join(", "),
+            from_where(&table(self.tables[i]), self.wheres[i].as_deref())
+        )
+    }
+
+    /// Each group's statistics, by its values' JSON text.
+    fn read(&self, side: Side, batches: &[RecordBatch]) -> RuleResult<BTreeMap<String, Group>> {
+        let g = self.group_by.len();
+        let stats: Vec<Stat> = self
+            .columns
+            .iter()
+            .flat_map(|c| Stat::of(c.kind).iter().copied())
+            .collect();
+        let mut groups = BTreeMap::new();
+        for batch in batches {
+            if batch.num_columns() != g + 1 + stats.len() {
+                return Err(RuleError::Internal(format!(
+                    "the {} profile has {} columns, expected {}",
+                    if side == Side::Source {
+                        "source"
+                    } else {
+                        "target"
+                    },
+                    batch.num_columns(),
+                    g + 1 + stats.len()
+                )));
+            }
+            let instants: Vec<Option<ArrayRef>> = stats
+                .iter()
+                .enumerate()
+                .map(|(k, stat)| match stat {
+                    Stat::Earliest | Stat::Latest => micros(batch.column(g + 1 + k)),
+                    _ => None,
+                })
+                .collect();
+            for row in 0..batch.num_rows() {
+                let values: Vec<Value> = (0..g).map(|c| cell(batch.column(c), row)).collect();
+                let rows = as_u64(batch.column(g), row).unwrap_or(0);
+                let observed = (0..stats.len())
+                    .map(|k| observe(batch.column(g + 1 + k), instants[k].as_ref(), row))
+                    .collect();
+                let key = Value::Array(values.clone()).to_string();
+                groups.insert(
+                    key,
+                    Group {
+                        values,
+                        rows,
+                        stats: observed,
+                    },
+                );
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Every statistic that differs, and how many were compared.
+    fn compare(
+        &self,
+        source: &BTreeMap<String, Group>,
+        target: &BTreeMap<String, Group>,
+    ) -> Compared {
+        let mut keys: Vec<&String> = source.keys().chain(target.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        let mut out = Compared::default();
+        for key in keys {
+            out.groups += 1;
+            let (s, t) = (source.get(key), target.get(key));
+            let values = s.or(t).map(|g| g.values.clone()).unwrap_or_default();
+            let before = out.differences.len();
+            out.checked += 1;
+            let rows = |g: Option<&Group>| g.map_or(0, |g| g.rows);
+            if rows(s) != rows(t) {
+                out.differences.push(Difference {
+                    group: values.clone(),
+                    column: "*".into(),
+                    stat: None,
+                    source: rows(s).into(),
+                    target: rows(t).into(),
+                });
+            }
+            // A group on one side only is one difference, its rows; nothing else compares.
+            if let (Some(s), Some(t)) = (s, t) {
+                let mut k = 0;
+                for column in &self.columns {
+                    for stat in Stat::of(column.kind) {
+                        out.checked += 1;
+                        let (a, b) = (&s.stats[k], &t.stats[k]);
+                        if !same(*stat, column, a, b) {
+                            out.differences.push(Difference {
+                                group: values.clone(),
+                                column: column.source.name().clone(),
+                                stat: Some(*stat),
+                                source: a.shown.clone(),
+                                target: b.shown.clone(),
+                            });
+                        }
+                        k += 1;
+                    }
+                }
+            }
+            if out.differences.len() > before {
+                out.differing_groups += 1;
+            }
+        }
+        out.differences
+            .sort_by(|a, b| compare_values(&a.group, &b.group));
+        out
+    }
+
+    fn measure(&self, m: &MeasureContext<'_>, compared: Compared) -> Measure {
+        let origins =
+            [self.tables[0], self.tables[1]].map(|t| (t.source.as_str(), t.table.as_str()));
+        let sensitive = |column: &str| {
+            origins
+                .iter()
+                .any(|o| m.masker.is_sensitive(Some(*o), column))
+        };
+        let masked = |v: &Value| Value::String(mask_text(&display(v)));
+        // Counts say nothing of a value; the statistics that are values are masked.
+        let mask = |d: &Difference, value: &Value| -> Value {
+            let is_value = d.stat.is_some_and(Stat::is_value);
+            if is_value && sensitive(&d.column) && !value.is_null() {
+                masked(value)
+            } else {
+                value.clone()
+            }
+        };
+        let group_values = |d: &Difference| -> Vec<Value> {
+            d.group
+                .iter()
+                .zip(&self.group_by)
+                .map(|(v, g)| {
+                    if sensitive(g) && !v.is_null() {
+                        masked(v)
+                    } else {
+                        v.clone()
+                    }
+                })
+                .collect()
+        };
+        let listed: Vec<String> = compared
+            .differences
+            .iter()
+            .take(5)
+            .map(|d| {
+                let group = if self.group_by.is_empty() {
+                    String::new()
+                } else {
+                    let pairs: Vec<String> = self
+                        .group_by
+                        .iter()
+                        .zip(group_values(d))
+                        .map(|(g, v)| format!("{g}={}", display(&v)))
+                        .collect();
+                    format!("[{}] ", pairs.join(", "))
+                };
+                let what = if d.column == "*" {
+                    "rows".to_string()
+                } else {
+                    format!("{} {}", d.column, d.stat_name())
+                };
+                format!(
+                    "{group}{what}: source {}, target {}",
+                    display(&mask(d, &d.source)),
+                    display(&mask(d, &d.target))
+                )
+            })
+            .collect();
+        let violations = compared.differences.len() as u64;
+        let columns = self.columns.len() as u64;
+        let mut message = format!(
+            "{} of {} {} of {} {} differ",
+            fmt_count(violations),
+            fmt_count(compared.checked),
+            plural(compared.checked, "statistic", "statistics"),
+            fmt_count(columns),
+            plural(columns, "column", "columns"),
+        );
+        if !self.group_by.is_empty() {
+            message.push_str(&format!(
+                ", in {} of {} {}",
+                fmt_count(compared.differing_groups),
+                fmt_count(compared.groups),
+                plural(compared.groups, "group", "groups")
+            ));
+        }
+        if !listed.is_empty() {
+            message.push_str(": ");
+            message.push_str(&listed.join("; "));
+            if compared.differences.len() > listed.len() {
+                message.push_str("; …");
+            }
+        }
+        let mut columns: Vec<String> = self.group_by.clone();
+        columns.extend(["column", "statistic", "source", "target"].map(String::from));
+        let rows = compared
+            .differences
+            .iter()
+            .take(m.sample)
+            .map(|d| {
+                let mut row = group_values(d);
+                row.extend([
+                    Value::String(d.column.clone()),
+                    Value::String(d.stat_name().to_string()),
+                    mask(d, &d.source),
+                    mask(d, &d.target),
+                ]);
+                row
+            })
+            .collect();
+        Measure {
+            violations,
+            observed: Some(compared.checked.into()),
+            checked: compared.checked,
+            sample: Sample { columns, rows },
+            message,
+            diff: None,
+            all_differences: None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Compared {
+    differences: Vec<Difference>,
+    checked: u64,
+    groups: u64,
+    differing_groups: u64,
+}
+
+/// The tolerance of `column`'s value statistics: its own, else `*`'s when it fits the kind.
+/// A tolerance named for a column it cannot apply to is an error, never silently unused.
+fn tolerance_for(
+    spec: &RuleSpec,
+    tolerances: &[(String, Tolerance)],
+    column: &str,
+    kind: Kind,
+) -> RuleResult<Option<Tolerance>> {
+    let fits = |t: &Tolerance| match t {
+        Tolerance::Absolute(_) | Tolerance::Relative(_) => matches!(kind, Kind::Number { .. }),
+        Tolerance::Duration(_) => kind == Kind::Time,
+    };
+    if let Some((_, t)) = tolerances.iter().find(|(c, _)| c == column) {
+        if fits(t) {
+            return Ok(Some(*t));
+        }
+        return Err(RuleError::Rule(format!(
+            "rule `{}`: the tolerance `{t}` of column `{column}` cannot apply to it: numbers take \
+             a number or a percentage, times a duration, other columns none",
+            spec.name.value
+        )));
+    }
+    Ok(tolerances
+        .iter()
+        .find(|(c, t)| c == "*" && fits(t))
+        .map(|(_, t)| *t))
+}
+
+/// Whether two statistics are equal: exactly, or within the column's tolerance for a value
+/// statistic. Means (and sums of floating point) get a hair of slack, since the order the
+/// engines add in changes the last digits.
+fn same(stat: Stat, column: &Column, a: &Observed, b: &Observed) -> bool {
+    if a.shown.is_null() || b.shown.is_null() {
+        return a.shown.is_null() && b.shown.is_null();
+    }
+    if a.exact.is_some() && a.exact == b.exact {
+        return true;
+    }
+    let (Some(x), Some(y)) = (a.number, b.number) else {
+        return a.shown == b.shown;
+    };
+    let float = matches!(column.kind, Kind::Number { float: true });
+    let slack = if stat == Stat::Mean || (float && stat == Stat::Sum) {
+        1e-9 * x.abs().max(y.abs())
+    } else {
+        0.0
+    };
+    let allowed = match column.tolerance.filter(|_| stat.is_value()) {
+        Some(Tolerance::Absolute(t)) => t,
+        Some(Tolerance::Relative(t)) => t * x.abs(),
+        Some(Tolerance::Duration(d)) => d.as_micros() as f64,
+        None => 0.0,
+    };
+    (x - y).abs() <= allowed + slack
+}
+
+/// A time statistic as microseconds since the epoch (UTC), for comparing across types.
+fn micros(array: &ArrayRef) -> Option<ArrayRef> {
+    let utc = match array.data_type() {
+        DataType::Timestamp(_, Some(_)) => {
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        }
+        _ => DataType::Timestamp(TimeUnit::Microsecond, None),
+    };
+    cast(array, &utc).ok()
+}
+
+fn observe(array: &ArrayRef, instants: Option<&ArrayRef>, row: usize) -> Observed {
+    let shown = cell(array, row);
+    if let Some(instants) = instants {
+        let micros = instants.as_primitive::<TimestampMicrosecondType>();
+        if micros.is_valid(row) {
+            let v = micros.value(row);
+            return Observed {
+                shown,
+                exact: Some(v.to_string()),
+                number: Some(v as f64),
+            };
+        }
+    }
+    let text = match &shown {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    };
+    let number = text.as_deref().and_then(|t| t.trim().parse::<f64>().ok());
+    Observed {
+        exact: text
+            .as_deref()
+            .filter(|_| number.is_some())
+            .map(canonical_decimal),
+        number,
+        shown,
+    }
+}
+
+/// `12.500` → `12.5`, `7.0` → `7`, `-0` → `0`: the same number written alike by every engine.
+fn canonical_decimal(text: &str) -> String {
+    let text = text.trim();
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.strip_prefix('+').unwrap_or(text)),
+    };
+    if digits.contains(['e', 'E']) {
+        return text.to_string();
+    }
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let int = int.trim_start_matches('0');
+    let frac = frac.trim_end_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    if int == "0" && frac.is_empty() {
+        return "0".into();
+    }
+    match frac {
+        "" => format!("{sign}{int}"),
+        f => format!("{sign}{int}.{f}"),
+    }
+}
+
+/// Groups in a stable order: numbers by value, text by its characters, NULL first.
+fn compare_values(a: &[Value], b: &[Value]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let order = match (x, y) {
+            (Value::Null, Value::Null) => Ordering::Equal,
+            (Value::Null, _) => Ordering::Less,
+            (_, Value::Null) => Ordering::Greater,
+            (Value::Number(x), Value::Number(y)) => x
+                .as_f64()
+                .partial_cmp(&y.as_f64())
+                .unwrap_or(Ordering::Equal),
+            (x, y) => x.to_string().cmp(&y.to_string()),
+        };
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+    Ordering::Equal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_alike_whatever_engine_wrote_them() {
+        assert_eq!(canonical_decimal("12.500"), "12.5");
+        assert_eq!(canonical_decimal("7.0"), "7");
+        assert_eq!(canonical_decimal("-0.00"), "0");
+        assert_eq!(canonical_decimal("0012"), "12");
+        assert_eq!(canonical_decimal("-3.10"), "-3.1");
+        assert_eq!(canonical_decimal("0.05"), "0.05");
+    }
+
+    #[test]
+    fn columns_of_different_kinds_are_profiled_by_what_both_have() {
+        let int = kind_of(&DataType::Int64);
+        let float = kind_of(&DataType::Float64);
+        assert_eq!(shared_kind(int, float), Kind::Number { float: true });
+        assert_eq!(shared_kind(int, kind_of(&DataType::Utf8)), Kind::Mixed);
+        assert_eq!(
+            shared_kind(kind_of(&DataType::Date32), kind_of(&DataType::Binary)),
+            Kind::Other
+        );
+    }
+}

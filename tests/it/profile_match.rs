@@ -1,0 +1,228 @@
+//! `profile_match` rules: per-column statistics of staging and prod compared, on the bundled
+//! exports and inside PostgreSQL and MariaDB with the same findings; exactly the columns the
+//! example's defects touch are reported.
+
+use crate::support::{crosscheck, project, root, rule};
+
+const RULES: &str = "rules:
+  - name: assessments
+    type: profile_match
+    source: staging.assessments
+    target: prod.assessments
+  - name: profiles
+    type: profile_match
+    source: staging.user_profiles
+    target: prod.user_profiles
+  - name: questions_per_category
+    type: profile_match
+    source: staging.questions
+    target: prod.questions
+    group_by: [category_id]
+    columns: [difficulty, body]
+  - name: questions_per_difficulty
+    type: profile_match
+    source: staging.questions
+    target: prod.questions
+    group_by: [difficulty]
+    columns: [id]
+  - name: categories
+    type: profile_match
+    source: staging.categories
+    target: prod.categories
+  - name: scores_within_two_percent
+    type: profile_match
+    source: staging.assessments
+    target: prod.assessments
+    columns: [passing_score]
+    tolerance: {passing_score: \"2%\"}
+";
+
+fn profile_project(sensitive: &str) -> tempfile::TempDir {
+    let data = root().join("examples/learning-platform");
+    let config = format!(
+        "sources:\n  staging:\n    files: {}\n  prod:\n    files: {}\nsensitive: [{sensitive}]\n",
+        data.join("staging").display(),
+        data.join("prod").display()
+    );
+    project(&[("crosscheck.yaml", &config), ("rules/profiles.yaml", RULES)])
+}
+
+fn run(dir: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["run", "-q", "--json", "-"];
+    args.extend_from_slice(extra);
+    let out = crosscheck(dir, &args);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    out.json()
+}
+
+/// Each rule's findings: `(rule, [group…, column, statistic]…)`, values left out (they are
+/// text in one engine and numbers in another).
+fn findings(report: &serde_json::Value) -> Vec<(String, Vec<String>)> {
+    report["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| {
+            let rows = r["sample"]["rows"].as_array().cloned().unwrap_or_default();
+            let found = rows
+                .iter()
+                .map(|row| {
+                    let cells = row.as_array().expect("a row");
+                    cells[..cells.len() - 2]
+                        .iter()
+                        .map(text)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect();
+            (r["name"].as_str().unwrap_or_default().to_string(), found)
+        })
+        .collect()
+}
+
+fn text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn found<'a>(all: &'a [(String, Vec<String>)], name: &str) -> &'a [String] {
+    &all.iter().find(|(n, _)| n == name).expect(name).1
+}
+
+#[test]
+fn the_columns_the_defects_touch_are_reported_and_nothing_else() {
+    let dir = profile_project("users.password_hash");
+    let report = run(dir.path(), &[]);
+    let all = findings(&report);
+    // Defect 8: two passing scores changed (85 → 120, 90 → −5).
+    assert_eq!(
+        found(&all, "assessments"),
+        [
+            "passing_score distinct",
+            "passing_score min",
+            "passing_score max",
+            "passing_score sum",
+            "passing_score mean"
+        ]
+    );
+    let message = rule(&report, "assessments")["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("5 of 27 statistics of 5 columns differ: passing_score distinct: source 8, target 10; passing_score min: source 50, target -5"),
+        "{message}"
+    );
+    // Defect 12: three new locale spellings; their lengths are those of the right ones.
+    assert_eq!(found(&all, "profiles"), ["locale distinct"]);
+    // Defect 6 (category 6 lost 18 questions) and defect 7 (`Expert` in category 9).
+    assert_eq!(
+        found(&all, "questions_per_category"),
+        ["6 * rows", "6 body distinct", "9 difficulty distinct"]
+    );
+    // A group on one side only is one difference: its rows.
+    let per_difficulty = found(&all, "questions_per_difficulty");
+    assert!(
+        per_difficulty.contains(&"Expert * rows".to_string()),
+        "{per_difficulty:?}"
+    );
+    assert_eq!(rule(&report, "categories")["status"], "pass");
+    // Sum and mean are within 2%; min and max are not, and distinct is a count.
+    assert_eq!(
+        found(&all, "scores_within_two_percent"),
+        [
+            "passing_score distinct",
+            "passing_score min",
+            "passing_score max"
+        ]
+    );
+}
+
+#[test]
+fn value_statistics_of_a_sensitive_column_are_masked_and_counts_are_not() {
+    let dir = profile_project("assessments.passing_score");
+    let report = run(dir.path(), &[]);
+    let assessments = rule(&report, "assessments");
+    let rows = assessments["sample"]["rows"].as_array().expect("rows");
+    for row in rows {
+        let statistic = row[1].as_str().unwrap_or_default();
+        let (source, target) = (&row[2], &row[3]);
+        if statistic == "distinct" {
+            assert_eq!((source, target), (&8.into(), &10.into()));
+        } else {
+            for value in [source, target] {
+                let text = value.as_str().unwrap_or_default();
+                assert!(text.starts_with("sha256:"), "{statistic}: {value}");
+            }
+        }
+    }
+    let message = assessments["message"].as_str().unwrap_or_default();
+    assert!(
+        !message.contains("120") && !message.contains("-5"),
+        "{message}"
+    );
+}
+
+#[test]
+fn profiles_run_inside_postgres_and_mariadb_with_the_same_findings() {
+    let dir = profile_project("users.password_hash");
+    let on_files = findings(&run(dir.path(), &[]));
+    let data = root().join("examples/learning-platform");
+    let mut servers = Vec::new();
+    if let Some(pg) = crate::pg::server() {
+        let staging = crate::pg::fresh_database(&pg, "cc_profile_staging");
+        let prod = crate::pg::fresh_database(&pg, "cc_profile_prod");
+        crate::pg::load_export(&data.join("staging"), &staging);
+        crate::pg::load_export(&data.join("prod"), &prod);
+        servers.push(("PostgreSQL", staging, prod));
+    }
+    if let Some(my) = crate::mysql::server() {
+        let staging = crate::mysql::fresh_database(&my, "cc_profile_staging");
+        let prod = crate::mysql::fresh_database(&my, "cc_profile_prod");
+        crate::mysql::load_export(&data.join("staging"), &staging);
+        crate::mysql::load_export(&data.join("prod"), &prod);
+        servers.push(("MariaDB", staging, prod));
+    }
+    for (engine, staging, prod) in servers {
+        let sources = [format!("staging={staging}"), format!("prod={prod}")];
+        let args = ["--source", &sources[0], "--source", &sources[1]];
+        // One side in the database, the other a file, then both in the database.
+        let mixed = findings(&run(dir.path(), &args[2..]));
+        assert_eq!(mixed, on_files, "{engine}, prod only");
+        let inside = findings(&run(dir.path(), &args));
+        assert_eq!(inside, on_files, "{engine}");
+        let mut explain_args = vec!["explain", "questions_per_category"];
+        explain_args.extend_from_slice(&args);
+        let explain = crosscheck(dir.path(), &explain_args);
+        for side in ["staging", "prod"] {
+            assert!(
+                explain
+                    .stdout
+                    .contains(&format!("runs inside {engine} source `{side}`")),
+                "{engine}: {}",
+                explain.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn a_tolerance_that_cannot_apply_is_an_error_that_names_the_column() {
+    let dir = profile_project("users.password_hash");
+    let rules = "rules:
+  - name: bad_tolerance
+    type: profile_match
+    source: staging.assessments
+    target: prod.assessments
+    tolerance: {passing_score: 1s}
+";
+    std::fs::write(dir.path().join("rules/profiles.yaml"), rules).expect("written");
+    let out = crosscheck(dir.path(), &["run", "-q", "--json", "-"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let error = rule(&out.json(), "bad_tolerance")["error"].to_string();
+    assert!(
+        error.contains("the tolerance `1s` of column `passing_score` cannot apply"),
+        "{error}"
+    );
+}
