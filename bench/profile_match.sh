@@ -10,7 +10,7 @@
 #
 # Data: the same rows in both databases (a bigint id, an integer, a decimal, two texts, a
 # timestamp, a boolean, a double), then 0.1% of the target's rows changed. Cases: the whole
-# table profiled (8 columns, 41 statistics), and grouped by `grp` (100 groups); best of REPEAT
+# table profiled (8 columns: 40 statistics), and grouped by `grp` (100 groups); best of REPEAT
 # runs (default 2). Prints each time and its ratio to both floors.
 #
 # Builds crosscheck in release mode ($CARGO_TARGET_DIR is honoured), or times CROSSCHECK_BIN
@@ -104,6 +104,6 @@ t, count_floor, same_floor = map(float, sys.argv[3:6])
 r = json.load(open(path))["rules"][0]
 print(f"profile_match {rule:<8} {t:7.3f}s  {t / count_floor:5.2f}x the count(*) floor  "
       f"{t / same_floor:5.2f}x the same SQL in psql ({same_floor:.3f}s)  "
-      f"violations={r['violations']} of {r['checked']} statistics")
+      f"violations={r['violations']} of {r['observed']} statistics")
 PY
 done

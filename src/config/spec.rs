@@ -320,6 +320,8 @@ pub enum RuleKind {
     Sql {
         query: SqlText,
         on: Option<String>,
+        /// A query returning the number a percentage `max_violations` is of.
+        out_of: Option<SqlText>,
     },
     Diff {
         source: TableRef,

@@ -27,6 +27,7 @@ mod pg;
 mod pg_arrays;
 mod profile_match;
 mod reports;
+mod rule_language;
 mod schema;
 mod side_effects;
 mod sqlite;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{RuleInput, RuleTypeDef, Shape, no_check, opt};
+use super::{RuleInput, RuleTypeDef, Shape, opt};
 use crate::config::diagnostic::{Diagnostic, did_you_mean};
 use crate::config::fields::Reader;
 use crate::config::spec::{RuleKind, SqlText};
@@ -22,17 +22,52 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
             Shape::QueryFile,
             "A file under queries/ holding the query.",
         ),
+        opt(
+            "out_of",
+            Shape::Query,
+            "A query returning one number, what a percentage `max_violations` is of (`SELECT count(*) FROM prod.users`).",
+        ),
     ],
     rowless: None,
     parse,
-    check: no_check,
+    check,
 };
 
 fn parse(f: &RuleInput, r: &mut Reader) -> Option<RuleKind> {
+    let out_of = match f.get("out_of") {
+        Some(n) => Some(r.query(n)?),
+        None => None,
+    };
     Some(RuleKind::Sql {
         query: query_of_rule(f, r)?,
         on: f.on.map(str::to_string),
+        out_of,
     })
+}
+
+/// Every row a `sql` rule returns is a violation, so a percentage of them allows nothing:
+/// a percentage needs the number it is of.
+fn check(f: &RuleInput, r: &mut Reader) {
+    use crate::config::yaml::Value;
+    let Some(max) = f.get("max_violations") else {
+        return;
+    };
+    let percent = matches!(&max.value, Value::Str(s) if s.trim_end().ends_with('%'));
+    if percent && f.get("out_of").is_none() {
+        r.diags.push(
+            Diagnostic::at(
+                &max.loc(r.file),
+                format!(
+                    "rule `{}`: a percentage `max_violations` on a `sql` rule needs `out_of`, the \
+                     number it is a percentage of (every row the query returns is a violation)",
+                    f.rule
+                ),
+            )
+            .with_help(Some(
+                "add e.g. `out_of: SELECT count(*) FROM prod.users`, or give a count".into(),
+            )),
+        );
+    }
 }
 
 /// The query of a `sql` or `query_match` rule: inline `sql:` or a `query:` file under

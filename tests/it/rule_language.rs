@@ -1,0 +1,95 @@
+//! Gaps a ported expectation suite found in the rule language: a percentage `max_violations`
+//! on a `sql` rule, of the number its `out_of` query returns.
+
+use crate::support::{crosscheck, project, root, rule};
+
+const ORPHANS: &str = "SELECT p.id FROM prod.user_progress p LEFT JOIN prod.users u ON u.id = p.user_id WHERE p.user_id IS NOT NULL AND u.id IS NULL";
+
+fn sql_project(rules: &str) -> tempfile::TempDir {
+    let prod = root().join("examples/learning-platform/prod");
+    let config = format!("sources:\n  prod:\n    files: {}\n", prod.display());
+    project(&[("crosscheck.yaml", &config), ("rules/sql.yaml", rules)])
+}
+
+#[test]
+fn a_percentage_on_a_sql_rule_is_of_its_out_of_number() {
+    let rules = format!(
+        "rules:
+  - name: share
+    type: sql
+    sql: {ORPHANS}
+    out_of: SELECT count(*) FROM prod.user_progress
+    max_violations: \"0.5%\"
+  - name: strict
+    type: sql
+    sql: {ORPHANS}
+    out_of: SELECT count(*) FROM prod.user_progress
+    max_violations: \"0.1%\"
+  - name: two_columns
+    type: sql
+    sql: SELECT 1 AS x
+    out_of: SELECT 1 AS a, 2 AS b
+    max_violations: \"1%\"
+  - name: negative
+    type: sql
+    sql: SELECT 1 AS x
+    out_of: SELECT -3 AS a
+    max_violations: \"1%\"
+"
+    );
+    let dir = sql_project(&rules);
+    let out = crosscheck(dir.path(), &["run", "-q", "--json", "-"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let report = out.json();
+    // 7 orphans of 4,091 attempts: 0.5% allows 20, 0.1% allows 4.
+    let share = rule(&report, "share");
+    assert_eq!(
+        (&share["status"], &share["violations"]),
+        (&"pass".into(), &7.into())
+    );
+    assert_eq!(share["message"], "the query returned 7 rows out of 4,091");
+    assert_eq!(rule(&report, "strict")["status"], "fail");
+    let error = |name: &str| rule(&report, name)["error"].to_string();
+    assert!(
+        error("two_columns").contains("returned 1 row of 2 columns"),
+        "{}",
+        error("two_columns")
+    );
+    assert!(
+        error("negative").contains("returned -3"),
+        "{}",
+        error("negative")
+    );
+}
+
+#[test]
+fn a_percentage_without_out_of_is_refused_at_its_line() {
+    let dir = sql_project(
+        "rules:\n  - name: p\n    type: sql\n    sql: SELECT 1 AS x\n    max_violations: \"1%\"\n",
+    );
+    let out = crosscheck(dir.path(), &["validate"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("a percentage `max_violations` on a `sql` rule needs `out_of`"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("sql.yaml:5:21"), "{}", out.stderr);
+}
+
+#[test]
+fn explain_shows_the_out_of_query() {
+    let rules = format!(
+        "rules:\n  - name: share\n    type: sql\n    sql: {ORPHANS}\n    out_of: SELECT count(*) FROM prod.user_progress\n    max_violations: \"0.5%\"\n"
+    );
+    let dir = sql_project(&rules);
+    let out = crosscheck(dir.path(), &["explain", "share"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("3. out_of (what a percentage max_violations is of)"),
+        "{}",
+        out.stdout
+    );
+}
