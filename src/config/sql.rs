@@ -3,6 +3,7 @@
 
 use datafusion::sql::sqlparser::ast::{SetExpr, Statement};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
@@ -135,6 +136,18 @@ pub fn check_predicate(sql: &str) -> Result<(), Rejected> {
     }
 }
 
+/// Whether an expression calls a window function (`lag(x) OVER (ORDER BY id)`): such a
+/// condition is computed over the rows before they are counted, not inside the count.
+pub fn has_window_function(sql: &str) -> bool {
+    let dialect = GenericDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize() else {
+        return false;
+    };
+    tokens
+        .iter()
+        .any(|t| matches!(t, Token::Word(w) if w.keyword == Keyword::OVER))
+}
+
 fn statement_keyword(statement: &Statement) -> String {
     let text = statement.to_string();
     let mut words = text.split_whitespace();
@@ -150,6 +163,14 @@ fn statement_keyword(statement: &Statement) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn window_functions_are_told_by_their_over_not_by_text_in_quotes() {
+        assert!(has_window_function("x >= lag(x) OVER (ORDER BY id)"));
+        assert!(has_window_function("row_number() over w = 1"));
+        assert!(!has_window_function("note <> 'game over (again)'"));
+        assert!(!has_window_function("\"over\" > 1"));
+    }
 
     #[test]
     fn operator_chains_deeper_than_the_planner_can_walk_are_refused() {

@@ -1,5 +1,5 @@
 //! Gaps a ported expectation suite found in the rule language: a percentage `max_violations`
-//! on a `sql` rule, of the number its `out_of` query returns.
+//! on a `sql` rule, of the number its `out_of` query returns; window functions in `expect`.
 
 use crate::support::{crosscheck, project, root, rule};
 
@@ -91,5 +91,88 @@ fn explain_shows_the_out_of_query() {
             .contains("3. out_of (what a percentage max_violations is of)"),
         "{}",
         out.stdout
+    );
+}
+
+const WINDOWED: &str = "rules:
+  - name: completed_in_id_order
+    type: expect
+    table: prod.user_progress
+    where: completed_at IS NOT NULL
+    condition: completed_at >= lag(completed_at) OVER (ORDER BY id) OR lag(completed_at) OVER (ORDER BY id) IS NULL
+  - name: first_of_its_email
+    type: expect
+    table: prod.users
+    condition: email IS NULL OR row_number() OVER (PARTITION BY email ORDER BY id) = 1
+  - name: scores_in_range
+    type: expect
+    table: prod.assessments
+    condition: passing_score BETWEEN 0 AND 100
+";
+
+/// `(rule, violations, the first column of each sample row)`.
+fn windowed_verdicts(report: &serde_json::Value) -> Vec<(String, u64, Vec<i64>)> {
+    report["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| {
+            let ids = r["sample"]["rows"]
+                .as_array()
+                .map(|rows| rows.iter().filter_map(|row| row[0].as_i64()).collect())
+                .unwrap_or_default();
+            (
+                r["name"].as_str().unwrap_or_default().to_string(),
+                r["violations"].as_u64().unwrap_or(u64::MAX),
+                ids,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn window_functions_in_expect_check_row_order_on_files_and_inside_postgres() {
+    let dir = sql_project(WINDOWED);
+    let out = crosscheck(dir.path(), &["run", "-q", "--json", "-"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = out.json();
+    // Defect 9's fallback timestamps are older than the attempt before each; defect 4's
+    // lower-cased email now belongs to an older account too.
+    let expected = vec![
+        (
+            "completed_in_id_order".to_string(),
+            4,
+            vec![371, 3064, 3083, 3878],
+        ),
+        ("first_of_its_email".to_string(), 1, vec![995]),
+        ("scores_in_range".to_string(), 2, vec![16, 37]),
+    ];
+    assert_eq!(windowed_verdicts(&report), expected);
+    let columns = &rule(&report, "completed_in_id_order")["sample"]["columns"];
+    assert!(!columns.to_string().contains("crosscheck"), "{columns}");
+    assert_eq!(rule(&report, "completed_in_id_order")["observed"], 3984);
+
+    let Some(pg) = crate::pg::server() else {
+        return;
+    };
+    let url = crate::pg::fresh_database(&pg, "cc_windowed_prod");
+    crate::pg::load_export(&root().join("examples/learning-platform/prod"), &url);
+    let source = format!("prod={url}");
+    let out = crosscheck(
+        dir.path(),
+        &["run", "-q", "--json", "-", "--source", &source],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(windowed_verdicts(&out.json()), expected);
+    let explain = crosscheck(
+        dir.path(),
+        &["explain", "completed_in_id_order", "--source", &source],
+    );
+    assert!(
+        explain
+            .stdout
+            .contains("runs inside PostgreSQL source `prod`"),
+        "{}",
+        explain.stdout
     );
 }
