@@ -1,5 +1,6 @@
 //! Gaps a ported expectation suite found in the rule language: a percentage `max_violations`
-//! on a `sql` rule, of the number its `out_of` query returns; window functions in `expect`.
+//! on a `sql` rule, of the number its `out_of` query returns; window functions in `expect`;
+//! the engine's information_schema as documented.
 
 use crate::support::{crosscheck, project, root, rule};
 
@@ -174,5 +175,52 @@ fn window_functions_in_expect_check_row_order_on_files_and_inside_postgres() {
             .contains("runs inside PostgreSQL source `prod`"),
         "{}",
         explain.stdout
+    );
+}
+
+/// docs/rules.md says how the engine's information_schema differs from a database's: pinned
+/// here, so the page stays true when DataFusion changes.
+#[test]
+fn information_schema_counts_positions_from_zero_and_lists_each_table_under_crosscheck() {
+    let rules = "rules:
+  - name: columns
+    type: sql
+    sql: SELECT column_name, ordinal_position, data_type, is_nullable FROM information_schema.columns WHERE table_catalog = 'crosscheck' AND table_schema = 'prod' AND table_name = 'assessments'
+    sample: 10
+  - name: twice
+    type: sql
+    sql: SELECT table_catalog, table_schema FROM information_schema.tables WHERE table_name = 'assessments'
+    sample: 10
+";
+    let dir = sql_project(rules);
+    let out = crosscheck(dir.path(), &["run", "-q", "--json", "-"]);
+    let report = out.json();
+    let mut rows: Vec<String> = rule(&report, "columns")["sample"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            r#"["category_id",2,"Int64","YES"]"#,
+            r#"["created_at",4,"Timestamp(s)","YES"]"#,
+            r#"["id",0,"Int64","YES"]"#,
+            r#"["passing_score",3,"Int64","YES"]"#,
+            r#"["title",1,"Utf8","YES"]"#,
+        ]
+    );
+    let mut catalogs: Vec<String> = rule(&report, "twice")["sample"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    catalogs.sort();
+    assert_eq!(
+        catalogs,
+        [r#"["crosscheck","prod"]"#, r#"["prod","public"]"#]
     );
 }
