@@ -4,6 +4,7 @@
 //! (and the leaves `filesystem`, `shorten`).
 
 pub mod error;
+pub mod json;
 pub mod mask;
 pub mod memory;
 pub mod session;

@@ -52,10 +52,15 @@ pub fn new_session() -> SessionContext {
     // Bounded memory: sorts and aggregates spill to the temporary folder past the limit.
     let pool = memory::pool_size(memory::memory_limit());
     let config = memory::fit(config, pool);
-    match memory::runtime(pool) {
+    let mut ctx = match memory::runtime(pool) {
         Ok(runtime) => SessionContext::new_with_config_rt(config, runtime),
         Err(_) => SessionContext::new_with_config(config),
+    };
+    // Registering functions on a fresh session cannot clash with anything.
+    if let Err(e) = super::json::register(&mut ctx) {
+        unreachable!("the JSON functions could not be registered: {e}");
     }
+    ctx
 }
 
 /// A view of `ctx` in which unqualified table names resolve to the tables of `source`.

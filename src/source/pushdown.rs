@@ -10,7 +10,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::datasource::{MemTable, provider_as_source};
-use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, col};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, col};
 
 use super::{mysql, postgres};
 
@@ -59,11 +59,35 @@ impl Pushed {
 
 /// The plan as one database's SQL, if all of its tables are in that one source.
 pub fn try_push(plan: &LogicalPlan) -> Option<Pushed> {
+    if calls_engine_only_function(plan) {
+        return None;
+    }
     if let Some(pushed) = postgres::pushdown::try_push(plan) {
         return Some(Pushed(Box::new(pushed)));
     }
     let pushed = mysql::pushdown::try_push(plan)?;
     Some(Pushed(Box::new(pushed)))
+}
+
+/// Whether the plan calls a function only the engine has (the JSON functions): sent by name,
+/// it would run whatever function of that name the server holds, if any.
+fn calls_engine_only_function(plan: &LogicalPlan) -> bool {
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        found = node.expressions().iter().any(|e| {
+            e.exists(|e| {
+                Ok(matches!(e, Expr::ScalarFunction(f)
+                    if crate::kernel::json::is_engine_only(f.name())))
+            })
+            .unwrap_or(true)
+        });
+        Ok(if found {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    found
 }
 
 /// The parts of a plan that read one database source and end in an aggregate (a count, a

@@ -1,5 +1,5 @@
 //! Gaps a ported expectation suite found in the rule language: a percentage `max_violations`
-//! on a `sql` rule, of the number its `out_of` query returns; window functions in `expect`;
+//! on a `sql` rule, of the number its `out_of` query returns; window functions in `expect`; JSON functions;
 //! the engine's information_schema as documented.
 
 use crate::support::{crosscheck, project, root, rule};
@@ -112,7 +112,7 @@ const WINDOWED: &str = "rules:
 ";
 
 /// `(rule, violations, the first column of each sample row)`.
-fn windowed_verdicts(report: &serde_json::Value) -> Vec<(String, u64, Vec<i64>)> {
+fn verdicts_with_ids(report: &serde_json::Value) -> Vec<(String, u64, Vec<i64>)> {
     report["rules"]
         .as_array()
         .expect("rules")
@@ -148,7 +148,7 @@ fn window_functions_in_expect_check_row_order_on_files_and_inside_postgres() {
         ("first_of_its_email".to_string(), 1, vec![995]),
         ("scores_in_range".to_string(), 2, vec![16, 37]),
     ];
-    assert_eq!(windowed_verdicts(&report), expected);
+    assert_eq!(verdicts_with_ids(&report), expected);
     let columns = &rule(&report, "completed_in_id_order")["sample"]["columns"];
     assert!(!columns.to_string().contains("crosscheck"), "{columns}");
     assert_eq!(rule(&report, "completed_in_id_order")["observed"], 3984);
@@ -164,7 +164,7 @@ fn window_functions_in_expect_check_row_order_on_files_and_inside_postgres() {
         &["run", "-q", "--json", "-", "--source", &source],
     );
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(windowed_verdicts(&out.json()), expected);
+    assert_eq!(verdicts_with_ids(&out.json()), expected);
     let explain = crosscheck(
         dir.path(),
         &["explain", "completed_in_id_order", "--source", &source],
@@ -222,5 +222,86 @@ fn information_schema_counts_positions_from_zero_and_lists_each_table_under_cros
     assert_eq!(
         catalogs,
         [r#"["crosscheck","prod"]"#, r#"["prod","public"]"#]
+    );
+}
+
+const SETTINGS_CSV: &str = r#"id,doc
+1,"{""theme"": ""dark"", ""limits"": {""max"": 5}}"
+2,"{""theme"": ""blue"", ""limits"": {""max"": 50}}"
+3,"{""theme"": "
+4,
+5,"{""theme"": ""light"", ""tags"": [""a"", ""b""]}"
+"#;
+
+const JSON_RULES: &str = "rules:
+  - name: parses
+    type: expect
+    table: app.settings
+    where: doc IS NOT NULL
+    condition: json_valid(doc)
+  - name: known_theme
+    type: expect
+    table: app.settings
+    where: doc IS NOT NULL
+    condition: json_get_str(doc, 'theme') IN ('light', 'dark')
+  - name: theme_by_operator
+    type: expect
+    table: app.settings
+    where: doc IS NOT NULL
+    condition: (doc->>'theme') IS NOT NULL
+  - name: limits
+    type: sql
+    sql: SELECT id FROM app.settings WHERE json_get_int(doc, 'limits', 'max') > 10 OR json_length(doc, 'tags') = 2
+";
+
+#[test]
+fn json_functions_read_a_text_column_of_documents_on_files_and_postgres_alike() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("a folder");
+    std::fs::write(data.join("settings.csv"), SETTINGS_CSV).expect("written");
+    let config = format!("sources:\n  app:\n    files: {}\n", data.display());
+    let project = project(&[
+        ("crosscheck.yaml", &config),
+        ("rules/json.yaml", JSON_RULES),
+    ]);
+    let out = crosscheck(project.path(), &["run", "-q", "--json", "-"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // The broken document of id 3 does not parse, has no theme, and no limits.
+    let expected = vec![
+        ("parses".to_string(), 1, vec![3]),
+        ("known_theme".to_string(), 2, vec![2, 3]),
+        ("theme_by_operator".to_string(), 1, vec![3]),
+        ("limits".to_string(), 2, vec![2, 5]),
+    ];
+    assert_eq!(verdicts_with_ids(&out.json()), expected);
+
+    let Some(pg) = crate::pg::server() else {
+        return;
+    };
+    let url = crate::pg::fresh_database(&pg, "cc_json_app");
+    crate::pg::execute(&url, "CREATE TABLE settings (id int, doc text)");
+    crate::pg::load_rows(&url, "settings", SETTINGS_CSV);
+    let source = format!("app={url}");
+    let out = crosscheck(
+        project.path(),
+        &["run", "-q", "--json", "-", "--source", &source],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(verdicts_with_ids(&out.json()), expected);
+    // The JSON functions exist only in the engine: never sent to PostgreSQL by name.
+    let explain = crosscheck(
+        project.path(),
+        &["explain", "known_theme", "--source", &source],
+    );
+    assert!(
+        explain.stdout.contains("runs in-process"),
+        "{}",
+        explain.stdout
+    );
+    assert!(
+        !explain.stdout.contains("runs inside"),
+        "{}",
+        explain.stdout
     );
 }
