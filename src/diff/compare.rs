@@ -118,6 +118,33 @@ pub fn compare(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> DiffRes
     Ok(Verdict { differs, forgiven })
 }
 
+/// The largest absolute difference between the numbers of rows that differ (both sides
+/// present), for a column compared as numbers; `None` for other columns or when no such pair
+/// differs. Text read as a number counts by its value; text that is no number is left out.
+pub fn largest_difference(
+    source: &ArrayRef,
+    target: &ArrayRef,
+    differs: &BooleanArray,
+    policy: &Policy,
+) -> Option<f64> {
+    if !matches!(policy.family, Family::Exact | Family::Float) {
+        return None;
+    }
+    let (s, t) = (
+        cast(source, &DataType::Float64).ok()?,
+        cast(target, &DataType::Float64).ok()?,
+    );
+    let (s, t) = (
+        s.as_primitive::<datafusion::arrow::datatypes::Float64Type>(),
+        t.as_primitive::<datafusion::arrow::datatypes::Float64Type>(),
+    );
+    (0..differs.len())
+        .filter(|&i| differs.value(i) && s.is_valid(i) && t.is_valid(i))
+        .map(|i| (s.value(i) - t.value(i)).abs())
+        .filter(|d| d.is_finite())
+        .reduce(f64::max)
+}
+
 /// Null-safe equality per row under `policy` (NULL equals NULL). A value that cannot be
 /// read in the family's form (a CSV field `N/A` against a number) is never equal to anything.
 fn equal(source: &ArrayRef, target: &ArrayRef, policy: &Policy) -> DiffResult<BooleanArray> {

@@ -14,7 +14,7 @@ use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::compare::{Policy, compare};
+use super::compare::{Policy, compare, largest_difference};
 use super::error::{DiffError, DiffResult};
 use crate::kernel::values::cell;
 
@@ -66,6 +66,10 @@ pub struct MergeResult {
     /// Per compared column: rows where it differs, rows equal only thanks to the policy.
     pub column_differences: Vec<u64>,
     pub column_forgiven: Vec<u64>,
+    /// Per compared column: changed values that are NULL on one side only.
+    pub column_null_one_side: Vec<u64>,
+    /// Per compared column of numbers: the largest absolute difference of a changed value.
+    pub column_largest_difference: Vec<Option<f64>>,
     /// Differences in key order: the first `keep` of them, or all with `keep_all`.
     pub differences: Vec<Difference>,
 }
@@ -236,6 +240,8 @@ pub async fn merge(
     let mut result = MergeResult {
         column_differences: vec![0; spec.column_names.len()],
         column_forgiven: vec![0; spec.column_names.len()],
+        column_null_one_side: vec![0; spec.column_names.len()],
+        column_largest_difference: vec![None; spec.column_names.len()],
         ..Default::default()
     };
     let mut pairs: Vec<(Position, Position, u64)> = Vec::new();
@@ -369,6 +375,13 @@ fn compare_pairs(
         }
         result.column_forgiven[j] +=
             verdict.forgiven.iter().filter(|f| *f == Some(true)).count() as u64;
+        result.column_null_one_side[j] += (0..pairs.len())
+            .filter(|&i| verdict.differs.value(i) && s_array.is_null(i) != t_array.is_null(i))
+            .count() as u64;
+        if let Some(largest) = largest_difference(&s_array, &t_array, &verdict.differs, policy) {
+            let slot = &mut result.column_largest_difference[j];
+            *slot = Some(slot.map_or(largest, |d| d.max(largest)));
+        }
         column_verdicts.push((verdict, s_array, t_array));
     }
     for (i, differs) in row_differs.iter().enumerate() {

@@ -50,6 +50,8 @@ impl Side {
 pub struct DiffOutcome {
     pub algorithm: &'static str,
     pub key_names: Vec<String>,
+    /// The compared columns (source names), in the order of the merge's per-column counts.
+    pub column_names: Vec<String>,
     /// Rows that differ, per compared column (source names).
     pub columns: BTreeMap<String, u64>,
     /// Values equal only thanks to a tolerance or normalisation, per column.
@@ -238,6 +240,7 @@ pub async fn run(
         algorithm,
         key_names: plan.key_names,
         columns: by_column(&merged.column_differences),
+        column_names: plan.column_names.clone(),
         forgiven: by_column(&merged.column_forgiven),
         merged,
         one_sided: plan.one_sided,

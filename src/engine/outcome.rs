@@ -76,6 +76,38 @@ pub struct DiffSummary {
     pub columns_only_in_target: Vec<String>,
     /// Rows each side sent to the comparison.
     pub rows_read: RowsRead,
+    /// Every compared column's statistics over the matched rows.
+    pub column_stats: Vec<ColumnStats>,
+}
+
+/// How one compared column fared over the rows matched by key.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct ColumnStats {
+    pub column: String,
+    /// Matched rows whose values are equal (within the tolerance), in percent; `None` when
+    /// no row matched.
+    pub match_percent: Option<f64>,
+    /// Matched rows whose values differ.
+    pub differ: u64,
+    /// Of those, the values NULL on one side only.
+    pub null_one_side: u64,
+    /// For numbers: the largest absolute difference of a changed value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub largest_difference: Option<f64>,
+    /// Values equal only within the tolerance or after normalisation.
+    pub forgiven: u64,
+}
+
+impl ColumnStats {
+    /// `99.93%`; `100%` only when nothing differs (a column with one change in a million rows
+    /// is never rounded to 100%); `-` when no row matched.
+    pub fn match_text(&self) -> String {
+        match self.match_percent {
+            None => "-".into(),
+            Some(_) if self.differ == 0 => "100%".into(),
+            Some(p) => format!("{:.2}%", p.min(99.99)),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]

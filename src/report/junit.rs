@@ -63,14 +63,29 @@ fn sample_text(r: &RuleOutcome) -> String {
         "violations: {} (allowed {})\n",
         r.violations, r.max_violations
     );
-    if r.sample.is_empty() {
-        return out;
-    }
-    out.push_str(&r.sample.columns.join(" | "));
-    out.push('\n');
-    for row in &r.sample.rows {
-        out.push_str(&row.iter().map(sample_value).collect::<Vec<_>>().join(" | "));
+    if !r.sample.is_empty() {
+        out.push_str(&r.sample.columns.join(" | "));
         out.push('\n');
+        for row in &r.sample.rows {
+            out.push_str(&row.iter().map(sample_value).collect::<Vec<_>>().join(" | "));
+            out.push('\n');
+        }
+    }
+    if let Some(diff) = &r.diff {
+        let (rows, others) = super::column_stats::rows(diff);
+        if !rows.is_empty() {
+            out.push_str("per column: ");
+            out.push_str(&super::column_stats::HEADER.join(" | "));
+            out.push('\n');
+            for row in &rows {
+                out.push_str(&row.join(" | "));
+                out.push('\n');
+            }
+        }
+        if let Some(line) = super::column_stats::others_line(others, !rows.is_empty()) {
+            out.push_str(&line);
+            out.push('\n');
+        }
     }
     out
 }

@@ -78,6 +78,23 @@ fn details(r: &RuleOutcome) -> String {
             ));
         }
     }
+    if let Some(diff) = &r.diff {
+        let (rows, others) = super::column_stats::rows(diff);
+        if !rows.is_empty() {
+            out.push_str(&format!(
+                "\nPer column:\n\n| {} |\n|{}\n",
+                super::column_stats::HEADER.join(" | "),
+                "---|".repeat(super::column_stats::HEADER.len())
+            ));
+            for row in &rows {
+                let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+                out.push_str(&format!("| {} |\n", cells.join(" | ")));
+            }
+        }
+        if let Some(line) = super::column_stats::others_line(others, !rows.is_empty()) {
+            out.push_str(&format!("\n{}.\n", cell(&line)));
+        }
+    }
     out
 }
 

@@ -1,5 +1,6 @@
 //! Outcomes rendered for people and machines (terminal, JSON, JUnit, Markdown, HTML). Reads result types only; never runs a query.
 
+pub mod column_stats;
 pub mod html;
 pub mod json;
 pub mod junit;

@@ -142,6 +142,21 @@ fn details(r: &RuleOutcome, style: Style) -> String {
             out.push_str(&format!("  (first {shown} of {} shown)\n", r.violations));
         }
     }
+    if let Some(diff) = &r.diff {
+        let (rows, others) = super::column_stats::rows(diff);
+        if !rows.is_empty() {
+            let mut table = new_table(style.width);
+            table.set_header(super::column_stats::HEADER);
+            for row in rows.iter() {
+                table.add_row(row.iter().map(String::as_str));
+            }
+            out.push_str(&table.to_string());
+            out.push('\n');
+        }
+        if let Some(line) = super::column_stats::others_line(others, !rows.is_empty()) {
+            out.push_str(&format!("  ({line})\n"));
+        }
+    }
     out
 }
 

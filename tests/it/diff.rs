@@ -764,3 +764,70 @@ fn parquet_lists_are_one_type_whatever_the_element_is_called() {
     let out = crosscheck(dir.path(), &["run", "--json", "-", "-q"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }
+
+const STATS_LEFT: &str = "id,amount,note,ratio
+1,10.00,a,0.5
+2,20.00,b,0.25
+3,30.00,,1.0
+4,40.00,d,2.0
+5,50.00,e,3.0
+";
+
+const STATS_RIGHT: &str = "id,amount,note,ratio
+1,10.00,a,0.5
+2,20.50,b,0.25
+3,30.00,c,1.0
+4,47.00,d,2.0000001
+5,,e,3.0
+";
+
+/// Every diff reports, per compared column, the match percentage over matched rows, the values
+/// that differ, those NULL on one side only and the largest difference of numbers — in JSON,
+/// the terminal, Markdown and JUnit alike.
+#[test]
+fn every_diff_reports_statistics_per_column_in_every_output() {
+    let dir = project(&[("left/t.csv", STATS_LEFT), ("right/t.csv", STATS_RIGHT)]);
+    let args = ["--key", "id", "--tolerance", "ratio=0.001"];
+    let (code, rule) = diff(dir.path(), "left/t.csv", "right/t.csv", &args);
+    assert_eq!(code, 1, "{rule}");
+    assert_eq!(
+        rule["diff"]["column_stats"],
+        serde_json::json!([
+            { "column": "amount", "match_percent": 40.0, "differ": 3, "null_one_side": 1,
+              "largest_difference": 7.0, "forgiven": 0 },
+            { "column": "note", "match_percent": 80.0, "differ": 1, "null_one_side": 1,
+              "forgiven": 0 },
+            { "column": "ratio", "match_percent": 100.0, "differ": 0, "null_one_side": 0,
+              "forgiven": 1 },
+        ])
+    );
+    let mut all = vec!["diff", "left/t.csv", "right/t.csv", "--color", "never"];
+    all.extend_from_slice(&args);
+    all.extend(["--markdown", "report.md", "--junit", "report.xml"]);
+    let out = crosscheck(dir.path(), &all);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    for (name, text) in [
+        ("terminal", out.stdout.clone()),
+        (
+            "markdown",
+            std::fs::read_to_string(dir.path().join("report.md")).expect("markdown"),
+        ),
+        (
+            "junit",
+            std::fs::read_to_string(dir.path().join("report.xml")).expect("junit"),
+        ),
+    ] {
+        for expected in ["largest difference", "40.00%", "80.00%", "NULL on one side"] {
+            assert!(
+                text.contains(expected),
+                "{name}: no `{expected}` in\n{text}"
+            );
+        }
+        // A column that matches only within its tolerance is listed; none matches fully.
+        assert!(text.contains("ratio"), "{name}: {text}");
+    }
+    // Identical tables: every column matches, said in one line.
+    let (_, same) = diff(dir.path(), "left/t.csv", "left/t.csv", &["--key", "id"]);
+    let stats = same["diff"]["column_stats"].as_array().expect("stats");
+    assert!(stats.iter().all(|c| c["match_percent"] == 100.0), "{same}");
+}

@@ -96,6 +96,7 @@ pub(super) async fn measure_diff(
             source: merged.source_rows,
             target: merged.target_rows,
         },
+        column_stats: column_stats(&outcome),
     };
     let violations = outcome.violations();
     let rows_differing = violations - outcome.one_sided.len() as u64;
@@ -148,6 +149,30 @@ pub(super) async fn measure_diff(
         diff: Some(summary),
         all_differences: all,
     })
+}
+
+/// Each compared column's match percentage, changed values, one-sided NULLs and largest
+/// numeric difference, over the rows matched by key.
+fn column_stats(outcome: &crate::diff::DiffOutcome) -> Vec<crate::engine::outcome::ColumnStats> {
+    let merged = &outcome.merged;
+    outcome
+        .column_names
+        .iter()
+        .enumerate()
+        .map(|(j, column)| {
+            let differ = merged.column_differences.get(j).copied().unwrap_or(0);
+            crate::engine::outcome::ColumnStats {
+                column: column.clone(),
+                match_percent: (merged.matched > 0).then(|| {
+                    100.0 * merged.matched.saturating_sub(differ) as f64 / merged.matched as f64
+                }),
+                differ,
+                null_one_side: merged.column_null_one_side.get(j).copied().unwrap_or(0),
+                largest_difference: merged.column_largest_difference.get(j).copied().flatten(),
+                forgiven: merged.column_forgiven.get(j).copied().unwrap_or(0),
+            }
+        })
+        .collect()
 }
 
 /// Differences as sample rows: key columns, then (`with_kind`) the kind of difference, then
