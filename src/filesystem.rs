@@ -15,21 +15,28 @@ pub fn display_path(path: &Path) -> String {
 
 /// Calls `f` for every file under `dir`, recursively, in sorted order; hidden entries skipped.
 pub fn walk_files(dir: &Path, f: &mut dyn FnMut(&Path)) {
+    walk_files_keeping(dir, &|_| false, f);
+}
+
+/// As [`walk_files`], but hidden files whose name `keep` accepts (`.env`) are visited too;
+/// hidden folders are always skipped.
+pub fn walk_files_keeping(dir: &Path, keep: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&Path)) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
-        if path
+        let is_dir = path.is_dir();
+        let hidden = path
             .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'))
-        {
+            .is_some_and(|n| n.starts_with('.') && (is_dir || !keep(n)));
+        if hidden {
             continue;
         }
-        if path.is_dir() {
-            walk_files(&path, f);
+        if is_dir {
+            walk_files_keeping(&path, keep, f);
         } else {
             f(&path);
         }

@@ -264,6 +264,12 @@ fn override_kind(old: &SourceKind, location: &str) -> SourceKind {
         SourceKind::Tree { .. } => SourceKind::Tree {
             dir: location.into(),
         },
+        SourceKind::Config { secret_keys, .. } | SourceKind::Environment { secret_keys, .. } => {
+            SourceKind::Config {
+                location: location.into(),
+                secret_keys: secret_keys.clone(),
+            }
+        }
         SourceKind::Sqlite { .. } => SourceKind::Sqlite {
             path: location.into(),
         },

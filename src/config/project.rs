@@ -19,15 +19,19 @@ pub struct ProjectFile {
     pub sources: Vec<SourceSpec>,
     pub defaults: Defaults,
     pub sensitive: Vec<String>,
+    /// Key globs whose values a `config` source masks (`secret_keys:`, or the defaults).
+    pub secret_keys: Vec<String>,
 }
 
-pub const TOP_KEYS: &[&str] = &["sources", "defaults", "sensitive"];
+pub const TOP_KEYS: &[&str] = &["sources", "defaults", "sensitive", "secret_keys"];
 pub const SOURCE_KEYS: &[&str] = &[
     "postgres",
     "files",
     "tree",
     "sqlite",
     "mysql",
+    "config",
+    "environment",
     "schema",
     "statement_timeout",
     "max_connections",
@@ -58,12 +62,36 @@ pub fn parse_project_file(
         diags,
         sources: &[],
     };
+    let mut secret_keys = None;
     for (key, value) in entries {
         match key.as_str().unwrap_or("") {
             "sources" => project.sources = read_sources(value, base_dir, &mut r),
             "defaults" => project.defaults = read_defaults(value, &mut r),
             "sensitive" => project.sensitive = r.words(value).unwrap_or_default(),
+            "secret_keys" => secret_keys = r.words(value),
             other => unknown_key(key, other, TOP_KEYS, &mut r),
+        }
+    }
+    // A config source masks the values of secret keys, and of keys a `sensitive` pattern
+    // names by its column part (`*.DATABASE_URL`, `entries.value` masks every value).
+    project.secret_keys = secret_keys.unwrap_or_else(|| {
+        crate::config::spec::DEFAULT_SECRET_KEYS
+            .iter()
+            .map(|k| k.to_string())
+            .collect()
+    });
+    let mut masked = project.secret_keys.clone();
+    masked.extend(
+        project
+            .sensitive
+            .iter()
+            .map(|p| p.rsplit('.').next().unwrap_or(p).to_string()),
+    );
+    for source in &mut project.sources {
+        if let SourceKind::Config { secret_keys, .. }
+        | SourceKind::Environment { secret_keys, .. } = &mut source.kind
+        {
+            *secret_keys = masked.clone();
         }
     }
     if project.sources.is_empty() && r.diags.is_empty() {
@@ -136,12 +164,13 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
     let mut max_connections = None;
     for (k, v) in entries {
         match k.as_str().unwrap_or("") {
-            kind @ ("postgres" | "files" | "tree" | "sqlite" | "mysql") => {
+            kind @ ("postgres" | "files" | "tree" | "sqlite" | "mysql" | "config"
+            | "environment") => {
                 if location.is_some() {
                     r.error(
                         k,
                         format!(
-                            "source `{name}` has more than one of `postgres`, `mysql`, `sqlite`, `files`, `tree`"
+                            "source `{name}` has more than one of `postgres`, `mysql`, `sqlite`, `files`, `tree`, `config`, `environment`"
                         ),
                     );
                 }
@@ -167,7 +196,7 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
         r.error(
             key,
             format!(
-                "source `{name}` needs one of `postgres: URL`, `mysql: URL`, `sqlite: FILE`, `files: FOLDER` or `tree: FOLDER`"
+                "source `{name}` needs one of `postgres: URL`, `mysql: URL`, `sqlite: FILE`, `files: FOLDER`, `tree: FOLDER`, `config: FILE, FOLDER or GLOB` or `environment: NAME GLOB`"
             ),
         );
         return None;
@@ -190,6 +219,15 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
         },
         "sqlite" => SourceKind::Sqlite {
             path: base_dir.join(location),
+        },
+        // The secret keys are the project's, filled in once the whole file is read.
+        "config" => SourceKind::Config {
+            location: base_dir.join(location),
+            secret_keys: Vec::new(),
+        },
+        "environment" => SourceKind::Environment {
+            pattern: location,
+            secret_keys: Vec::new(),
         },
         _ => SourceKind::Tree {
             dir: base_dir.join(location),
@@ -281,13 +319,15 @@ mod tests {
         let tree = "tree: folder";
         let lite = "sqlite: dev.db";
         let my = "mysql: mysql://u@h/db";
+        let conf = "config: settings";
+        let env = "environment: APP_*";
         let text = format!(
             "sources:\n  db:\n    {db}\n  exports:\n    {files}\n  t:\n    {tree}\n  \
-             l:\n    {lite}\n  m:\n    {my}\n"
+             l:\n    {lite}\n  m:\n    {my}\n  c:\n    {conf}\n  e:\n    {env}\n"
         );
         let diags = problems(&text);
         assert!(diags.is_empty(), "{diags}");
-        let listed: Vec<&str> = [db, files, tree, lite, my]
+        let listed: Vec<&str> = [db, files, tree, lite, my, conf, env]
             .iter()
             .flat_map(|s| s.lines())
             .filter_map(|l| l.trim().split(':').next())

@@ -165,6 +165,14 @@ fn project() -> Value {
             json!({ "type": "string", "description": "A SQLite database file, opened read-only; its tables are in schema `main`." }),
         ),
         (
+            "config",
+            json!({ "type": "string", "description": "A configuration file, folder or glob (.env, JSON, YAML, TOML, INI, .properties) as the table `entries` (file, key, value, type, line, error)." }),
+        ),
+        (
+            "environment",
+            json!({ "type": "string", "description": "A glob of environment variable names (`APP_*`) whose variables are the table `entries`." }),
+        ),
+        (
             "schema",
             json!({ "type": "string", "default": "public", "description": "The schema of unqualified table names." }),
         ),
@@ -190,17 +198,17 @@ fn project() -> Value {
         ),
     ]);
     debug_assert!(SOURCE_KEYS.iter().all(|k| source_props.contains_key(*k)));
-    debug_assert!(CSV_KEYS.len() == 3 && DEFAULT_KEYS.len() == 2 && TOP_KEYS.len() == 3);
+    debug_assert!(CSV_KEYS.len() == 3 && DEFAULT_KEYS.len() == 2 && TOP_KEYS.len() == 4);
     json!({
         "type": "object",
-        "description": "crosscheck.yaml: sources, defaults and sensitive columns.",
+        "description": "crosscheck.yaml: sources, defaults, sensitive columns and secret keys.",
         "properties": {
             "sources": {
                 "type": "object",
                 "additionalProperties": {
                     "type": "object",
                     "properties": source_props,
-                    "oneOf": [{ "required": ["postgres"] }, { "required": ["mysql"] }, { "required": ["sqlite"] }, { "required": ["files"] }, { "required": ["tree"] }],
+                    "oneOf": [{ "required": ["postgres"] }, { "required": ["mysql"] }, { "required": ["sqlite"] }, { "required": ["files"] }, { "required": ["tree"] }, { "required": ["config"] }, { "required": ["environment"] }],
                     "additionalProperties": false
                 }
             },
@@ -212,7 +220,8 @@ fn project() -> Value {
                 },
                 "additionalProperties": false
             },
-            "sensitive": { "type": "array", "items": { "type": "string" }, "description": "TABLE.COLUMN patterns (globs) whose values never appear in output." }
+            "sensitive": { "type": "array", "items": { "type": "string" }, "description": "TABLE.COLUMN patterns (globs) whose values never appear in output." },
+            "secret_keys": { "type": "array", "items": { "type": "string" }, "description": "Key globs whose values a config or environment source masks (default: *password*, *secret*, *token*, *api_key*, *private_key*, *credential*)." }
         },
         "required": ["sources"],
         "additionalProperties": false

@@ -313,6 +313,12 @@ pub enum RuleKind {
         /// `(column, tolerance)` for its value statistics; `*` applies to every column.
         tolerance: Vec<(String, Tolerance)>,
     },
+    RequiredKeys {
+        table: TableRef,
+        keys: Vec<String>,
+        /// `key` and `value`, located at the table, for the check that they exist.
+        columns: Vec<Located<String>>,
+    },
     ForeignKey {
         child: KeyRef,
         parent: KeyRef,
@@ -416,7 +422,28 @@ pub enum SourceKind {
     Sqlite {
         path: PathBuf,
     },
+    /// Configuration files (a file, a folder or a glob) as one table of settings; the
+    /// values of keys matching `secret_keys` are masked.
+    Config {
+        location: PathBuf,
+        secret_keys: Vec<String>,
+    },
+    /// The variables of the running process whose names match `pattern`, as that table.
+    Environment {
+        pattern: String,
+        secret_keys: Vec<String>,
+    },
 }
+
+/// Key globs whose values a `config` source masks unless `secret_keys:` says otherwise.
+pub const DEFAULT_SECRET_KEYS: [&str; 6] = [
+    "*password*",
+    "*secret*",
+    "*token*",
+    "*api_key*",
+    "*private_key*",
+    "*credential*",
+];
 
 /// A `mysql://` or `mariadb://` URL.
 pub fn is_mysql_url(text: &str) -> bool {
@@ -457,6 +484,8 @@ impl SourceKind {
             SourceKind::Tree { .. } => "tree",
             SourceKind::Sqlite { .. } => "sqlite",
             SourceKind::Mysql { .. } => "mysql",
+            SourceKind::Config { .. } => "config",
+            SourceKind::Environment { .. } => "environment",
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod postgres;
 pub mod pushdown;
 pub mod scan;
 pub mod schema_facts;
+pub mod settings;
 pub mod sqlite;
 pub mod stamp;
 pub mod tree;
@@ -192,6 +193,41 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                 database: Some(db),
             })
         }
+        SourceKind::Config {
+            location,
+            secret_keys,
+        } => {
+            let (place, keys) = (location.clone(), secret_keys.clone());
+            let entries = tokio::task::spawn_blocking(move || settings::scan(&place, &keys))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(|e| source_error(&spec.name, e))?;
+            install_settings(ctx, &spec.name, &entries)?;
+            Ok(SourceInfo {
+                name: spec.name.clone(),
+                kind: "config",
+                location: display_path(location),
+                broken: BTreeMap::new(),
+                database: None,
+            })
+        }
+        SourceKind::Environment {
+            pattern,
+            secret_keys,
+        } => {
+            install_settings(
+                ctx,
+                &spec.name,
+                &settings::environment(pattern, secret_keys),
+            )?;
+            Ok(SourceInfo {
+                name: spec.name.clone(),
+                kind: "environment",
+                location: format!("the environment's {pattern}"),
+                broken: BTreeMap::new(),
+                database: None,
+            })
+        }
         SourceKind::Tree { dir } => {
             let root = dir.clone();
             let rows = tokio::task::spawn_blocking(move || tree::scan(&root))
@@ -217,6 +253,23 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
             })
         }
     }
+}
+
+/// A config source's one table, `entries`.
+fn install_settings(ctx: &SessionContext, source: &str, entries: &[settings::Entry]) -> Result<()> {
+    let table = settings::table(entries).map_err(|e| source_error(source, e))?;
+    install_schemas(
+        ctx,
+        source,
+        FILES_SCHEMA,
+        vec![(
+            FILES_SCHEMA.to_string(),
+            vec![(
+                settings::TABLE.to_string(),
+                table as Arc<dyn datafusion::catalog::TableProvider>,
+            )],
+        )],
+    )
 }
 
 /// Puts each schema's tables into catalog `source`; the default schema's tables also into

@@ -4,6 +4,7 @@
 mod adversarial;
 mod bad_inputs;
 mod cli;
+mod config_source;
 mod csv_reading;
 mod diff;
 mod docs;

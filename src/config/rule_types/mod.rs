@@ -27,6 +27,7 @@ mod metric;
 mod not_null;
 mod profile_match;
 mod query_match;
+mod required_keys;
 mod row_count;
 mod row_count_match;
 mod schema_match;
@@ -251,6 +252,7 @@ pub const RULE_TYPES: &[RuleTypeDef] = &[
     expect::DEF,
     metric::DEF,
     profile_match::DEF,
+    required_keys::DEF,
     foreign_key::DEF,
     sql::DEF,
     schema_match::DEF,

@@ -25,6 +25,7 @@ mod metric;
 mod not_null;
 mod profile_match;
 mod query_match;
+mod required_keys;
 mod row_count;
 mod row_count_match;
 mod schema_match;
@@ -133,6 +134,7 @@ pub fn of(kind: &RuleKind) -> &'static dyn RuleType {
         RuleKind::AcceptedValues { .. } => &accepted_values::AcceptedValues,
         RuleKind::Metric { .. } => &metric::MetricRule,
         RuleKind::ProfileMatch { .. } => &profile_match::ProfileMatch,
+        RuleKind::RequiredKeys { .. } => &required_keys::RequiredKeys,
         RuleKind::Expect { .. } => &expect::Expect,
         RuleKind::ForeignKey { .. } => &foreign_key::ForeignKey,
         RuleKind::Sql { .. } => &sql::Sql,
@@ -185,6 +187,7 @@ mod tests {
   - {name: l, type: query_match, sql: SELECT 1 AS id, source: staging, target: prod, key: [id]}
   - {name: m, type: metric, table: prod.users, metrics: [{expr: count(*), min: 1}]}
   - {name: n, type: profile_match, source: staging.users, target: prod.users}
+  - {name: o, type: required_keys, table: prod.entries, keys: [DATABASE_URL]}
 ",
         );
         assert!(diags.is_empty(), "{diags}");
