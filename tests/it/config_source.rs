@@ -8,8 +8,8 @@ use crate::support::{crosscheck, crosscheck_with_env, project, root, rule};
 const SECRETS: [&str; 4] = [
     "Kx8-db-pass-2019",
     "3f9a1c5e7b2d",
-    "sk_live_51HoldKey",
-    "sk_test_51HnewKey",
+    "example-live-key-2019",
+    "example-test-key-2026",
 ];
 
 fn violations(report: &serde_json::Value) -> Vec<(String, u64)> {
