@@ -253,6 +253,35 @@ fn mixed_formats_globs_files_and_the_environment_are_settings_too() {
     );
 }
 
+/// A fifo named like a config file would block a read forever: it is a row with an error.
+#[cfg(unix)]
+#[test]
+fn a_fifo_among_the_files_is_a_finding_and_never_opened() {
+    let dir = project(&[
+        ("conf/app.yaml", "a: 1\n"),
+        ("crosscheck.yaml", "sources:\n  c:\n    config: conf\n"),
+        (
+            "rules/r.yaml",
+            "rules:\n  - {name: parse, type: expect, table: c.entries, condition: error IS NULL}\n",
+        ),
+    ]);
+    let fifo = dir.path().join("conf/stuck.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let out = crosscheck(dir.path(), &["run", "-q", "--json", "-"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = out.json();
+    let parse = rule(&report, "parse");
+    assert_eq!(parse["violations"], 1);
+    assert!(
+        parse["sample"].to_string().contains("not a regular file"),
+        "{parse}"
+    );
+}
+
 #[test]
 fn a_missing_config_location_is_an_error_naming_it() {
     let dir = project(&[

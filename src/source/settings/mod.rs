@@ -205,7 +205,18 @@ fn read_file(path: &Path) -> Vec<Entry> {
             "not a configuration file crosscheck reads (.env, .json, .yaml, .yml, .toml, .ini, .properties, .cfg, .conf)".into(),
         )];
     };
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    // A fifo or a device would block the read or never end: listed, never opened.
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) => return vec![Entry::broken(None, crate::filesystem::io_reason(&e))],
+    };
+    if !meta.is_file() {
+        return vec![Entry::broken(
+            None,
+            "not a regular file (a fifo, a socket or a device): not opened".into(),
+        )];
+    }
+    let size = meta.len();
     if size > MAX_FILE_BYTES {
         return vec![Entry::broken(
             None,
