@@ -19,7 +19,8 @@ pub fn walk_files(dir: &Path, f: &mut dyn FnMut(&Path)) {
 }
 
 /// As [`walk_files`], but hidden files whose name `keep` accepts (`.env`) are visited too;
-/// hidden folders are always skipped.
+/// hidden folders are always skipped, and so are links to folders (a link to a parent would
+/// list every file again at each level of the loop).
 pub fn walk_files_keeping(dir: &Path, keep: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&Path)) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -27,7 +28,13 @@ pub fn walk_files_keeping(dir: &Path, keep: &dyn Fn(&str) -> bool, f: &mut dyn F
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
+        let is_link = path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink());
         let is_dir = path.is_dir();
+        if is_dir && is_link {
+            continue;
+        }
         let hidden = path
             .file_name()
             .and_then(|n| n.to_str())

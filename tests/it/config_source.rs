@@ -254,9 +254,10 @@ fn mixed_formats_globs_files_and_the_environment_are_settings_too() {
 }
 
 /// A fifo named like a config file would block a read forever: it is a row with an error.
+/// A link to a parent folder would list every file again at each level.
 #[cfg(unix)]
 #[test]
-fn a_fifo_among_the_files_is_a_finding_and_never_opened() {
+fn a_fifo_among_the_files_is_a_finding_and_a_link_loop_is_not_followed() {
     let dir = project(&[
         ("conf/app.yaml", "a: 1\n"),
         ("crosscheck.yaml", "sources:\n  c:\n    config: conf\n"),
@@ -271,11 +272,17 @@ fn a_fifo_among_the_files_is_a_finding_and_never_opened() {
         .status()
         .expect("mkfifo runs");
     assert!(made.success());
+    // A link back to the parent folder is not followed: each file is read once.
+    std::os::unix::fs::symlink("..", dir.path().join("conf/up")).expect("a link");
     let out = crosscheck(dir.path(), &["run", "-q", "--json", "-"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let report = out.json();
     let parse = rule(&report, "parse");
-    assert_eq!(parse["violations"], 1);
+    assert_eq!(
+        (&parse["violations"], &parse["observed"]),
+        (&1.into(), &2.into()),
+        "{parse}"
+    );
     assert!(
         parse["sample"].to_string().contains("not a regular file"),
         "{parse}"
