@@ -393,7 +393,7 @@ impl<'a> Profile<'a> {
                 let observed = (0..stats.len())
                     .map(|k| observe(batch.column(g + 1 + k), instants[k].as_ref(), row))
                     .collect();
-                let key = Value::Array(values.clone()).to_string();
+                let key = group_key(&values);
                 groups.insert(
                     key,
                     Group {
@@ -679,6 +679,19 @@ fn observe(array: &ArrayRef, instants: Option<&ArrayRef>, row: usize) -> Observe
     }
 }
 
+/// A group's identity on both sides: numbers by their value (an integer group column on one
+/// side and a float one on the other still meet), anything else as its JSON text.
+fn group_key(values: &[Value]) -> String {
+    let parts: Vec<String> = values
+        .iter()
+        .map(|v| match v {
+            Value::Number(n) => format!("n:{}", canonical_decimal(&n.to_string())),
+            other => format!("v:{other}"),
+        })
+        .collect();
+    parts.join("\u{1f}")
+}
+
 /// `12.500` → `12.5`, `7.0` → `7`, `-0` → `0`: the same number written alike by every engine.
 fn canonical_decimal(text: &str) -> String {
     let text = text.trim();
@@ -725,6 +738,17 @@ fn compare_values(a: &[Value], b: &[Value]) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_meet_by_the_value_of_their_numbers_not_by_how_they_are_written() {
+        use serde_json::json;
+        assert_eq!(
+            group_key(&[json!(5), json!("a")]),
+            group_key(&[json!(5.0), json!("a")])
+        );
+        assert_ne!(group_key(&[json!(5)]), group_key(&[json!("5")]));
+        assert_ne!(group_key(&[Value::Null]), group_key(&[json!("null")]));
+    }
 
     #[test]
     fn numbers_are_written_alike_whatever_engine_wrote_them() {
