@@ -312,6 +312,8 @@ pub enum RuleKind {
         group_by: Vec<Located<String>>,
         /// `(column, tolerance)` for its value statistics; `*` applies to every column.
         tolerance: Vec<(String, Tolerance)>,
+        /// The statistics compared (names of [`PROFILE_STATISTICS`]); empty is all.
+        statistics: Vec<String>,
     },
     RequiredKeys {
         table: TableRef,
@@ -434,6 +436,21 @@ pub enum SourceKind {
         secret_keys: Vec<String>,
     },
 }
+
+/// The statistics a `profile_match` can compare, as its `statistics:` names them.
+pub const PROFILE_STATISTICS: [&str; 11] = [
+    "nulls",
+    "distinct",
+    "trues",
+    "min",
+    "max",
+    "sum",
+    "mean",
+    "min_length",
+    "max_length",
+    "earliest",
+    "latest",
+];
 
 /// Key globs whose values a `config` source masks unless `secret_keys:` says otherwise.
 pub const DEFAULT_SECRET_KEYS: [&str; 6] = [

@@ -226,3 +226,41 @@ fn a_tolerance_that_cannot_apply_is_an_error_that_names_the_column() {
         "{error}"
     );
 }
+
+#[test]
+fn the_statistics_compared_can_be_chosen_and_a_wrong_name_is_refused_at_its_line() {
+    let dir = profile_project("users.password_hash");
+    let rules = "rules:
+  - name: bounds_only
+    type: profile_match
+    source: staging.assessments
+    target: prod.assessments
+    statistics: [min, max]
+";
+    std::fs::write(dir.path().join("rules/profiles.yaml"), rules).expect("written");
+    let report = run(dir.path(), &[]);
+    assert_eq!(
+        found(&findings(&report), "bounds_only"),
+        ["passing_score min", "passing_score max"]
+    );
+    // min and max exist for the 3 numeric columns (id, category_id, passing_score), plus rows.
+    assert_eq!(rule(&report, "bounds_only")["observed"], 7);
+
+    let wrong = "rules:
+  - name: typo
+    type: profile_match
+    source: staging.assessments
+    target: prod.assessments
+    statistics: [min, maxx]
+";
+    std::fs::write(dir.path().join("rules/profiles.yaml"), wrong).expect("written");
+    let out = crosscheck(dir.path(), &["validate"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown statistic `maxx`"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("did you mean `max`"), "{}", out.stderr);
+    assert!(out.stderr.contains("profiles.yaml:6:"), "{}", out.stderr);
+}

@@ -2,8 +2,9 @@
 //! the rule's tolerances.
 
 use super::{RuleInput, RuleTypeDef, SIDE_WHERE, Shape, no_check, opt, req};
+use crate::config::diagnostic::{Diagnostic, did_you_mean};
 use crate::config::fields::Reader;
-use crate::config::spec::RuleKind;
+use crate::config::spec::{PROFILE_STATISTICS, RuleKind};
 
 pub const DEF: RuleTypeDef = RuleTypeDef {
     name: "profile_match",
@@ -40,6 +41,11 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
             Shape::Tolerances,
             "Per column, for its min, max, sum, mean, earliest and latest: an absolute number (`0.01`), a relative one (`\"0.1%\"`) or a duration (`1s`); `\"*\"` for every column. Counts are always exact.",
         ),
+        opt(
+            "statistics",
+            Shape::Values,
+            "The statistics to compare (default: all): nulls, distinct, trues, min, max, sum, mean, min_length, max_length, earliest, latest. Leaving out `distinct` makes each side one pass of single-value aggregates.",
+        ),
         SIDE_WHERE[0],
         SIDE_WHERE[1],
     ],
@@ -67,6 +73,29 @@ fn parse(f: &RuleInput, r: &mut Reader) -> Option<RuleKind> {
         Some(n) => r.tolerances(n),
         None => Some(Vec::new()),
     };
+    let statistics = match f.get("statistics") {
+        Some(n) => {
+            let names = r.words(n)?;
+            for name in &names {
+                if !PROFILE_STATISTICS.contains(&name.as_str()) {
+                    let help = did_you_mean(name, PROFILE_STATISTICS.iter().copied());
+                    r.diags.push(
+                        Diagnostic::at(
+                            &n.loc(r.file),
+                            format!(
+                                "unknown statistic `{name}`: expected some of {}",
+                                PROFILE_STATISTICS.join(", ")
+                            ),
+                        )
+                        .with_help(help),
+                    );
+                    ok = false;
+                }
+            }
+            names
+        }
+        None => Vec::new(),
+    };
     if !ok {
         return None;
     }
@@ -77,5 +106,6 @@ fn parse(f: &RuleInput, r: &mut Reader) -> Option<RuleKind> {
         exclude,
         group_by,
         tolerance: tolerance?,
+        statistics,
     })
 }

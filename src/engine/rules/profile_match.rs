@@ -210,6 +210,8 @@ struct Column {
     source: FieldRef,
     target: FieldRef,
     kind: Kind,
+    /// The statistics of its kind the rule compares.
+    stats: Vec<Stat>,
     tolerance: Option<Tolerance>,
 }
 
@@ -262,6 +264,7 @@ impl<'a> Profile<'a> {
             exclude,
             group_by,
             tolerance,
+            statistics,
         } = &spec.kind
         else {
             return Err(wrong_kind("profile_match", spec));
@@ -304,7 +307,16 @@ impl<'a> Profile<'a> {
             });
             let Some(t_field) = t_field else { continue };
             let kind = shared_kind(kind_of(s_field.data_type()), kind_of(t_field.data_type()));
+            let stats: Vec<Stat> = Stat::of(kind)
+                .iter()
+                .copied()
+                .filter(|s| statistics.is_empty() || statistics.iter().any(|n| n == s.name()))
+                .collect();
+            if stats.is_empty() {
+                continue;
+            }
             profiled.push(Column {
+                stats,
                 tolerance: tolerance_for(spec, tolerance, name, kind)?,
                 source: std::sync::Arc::new(s_field.clone()),
                 target: std::sync::Arc::new(t_field.clone()),
@@ -313,7 +325,7 @@ impl<'a> Profile<'a> {
         }
         if profiled.is_empty() {
             return Err(RuleError::Rule(format!(
-                "`{}` and `{}` share no column to profile besides the groups and exclusions",
+                "`{}` and `{}` share no column to profile besides the groups and exclusions, or none has the statistics asked for",
                 source.value, target.value
             )));
         }
@@ -337,7 +349,7 @@ impl<'a> Profile<'a> {
                 Side::Source => &column.source,
                 Side::Target => &column.target,
             };
-            for stat in Stat::of(column.kind) {
+            for stat in &column.stats {
                 select.push(format!(
                     "{} AS s{n}",
                     stat.sql(&ident(field.name()), field.data_type())
@@ -363,7 +375,7 @@ impl<'a> Profile<'a> {
         let stats: Vec<Stat> = self
             .columns
             .iter()
-            .flat_map(|c| Stat::of(c.kind).iter().copied())
+            .flat_map(|c| c.stats.iter().copied())
             .collect();
         let mut groups = BTreeMap::new();
         for batch in batches {
@@ -437,7 +449,7 @@ impl<'a> Profile<'a> {
             if let (Some(s), Some(t)) = (s, t) {
                 let mut k = 0;
                 for column in &self.columns {
-                    for stat in Stat::of(column.kind) {
+                    for stat in &column.stats {
                         out.checked += 1;
                         let (a, b) = (&s.stats[k], &t.stats[k]);
                         if !same(*stat, column, a, b) {
