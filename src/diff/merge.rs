@@ -378,7 +378,12 @@ fn compare_pairs(
         result.column_null_one_side[j] += (0..pairs.len())
             .filter(|&i| verdict.differs.value(i) && s_array.is_null(i) != t_array.is_null(i))
             .count() as u64;
-        if let Some(largest) = largest_difference(&s_array, &t_array, &verdict.differs, policy) {
+        // Most chunks of a large table have no change: nothing to cast then.
+        let any_differs = verdict.differs.true_count() > 0;
+        if let Some(largest) = any_differs
+            .then(|| largest_difference(&s_array, &t_array, &verdict.differs, policy))
+            .flatten()
+        {
             let slot = &mut result.column_largest_difference[j];
             *slot = Some(slot.map_or(largest, |d| d.max(largest)));
         }

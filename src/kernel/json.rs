@@ -24,14 +24,16 @@ pub fn register(ctx: &mut SessionContext) -> Result<()> {
     Ok(())
 }
 
-/// Whether the scalar function `name` is one of the engine's JSON functions.
+/// Whether the scalar function `name` is one of the engine's JSON functions. Asked for every
+/// function of every plan that could be pushed down: the names are collected once.
 pub fn is_engine_only(name: &str) -> bool {
-    name == JSON_VALID || (name.starts_with("json_") && datafusion_functions_json_name(name))
+    static NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(engine_only_names);
+    NAMES.iter().any(|n| n == name)
 }
 
-fn datafusion_functions_json_name(name: &str) -> bool {
+fn engine_only_names() -> Vec<String> {
     use datafusion_functions_json::udfs::*;
-    [
+    let udfs = [
         json_get_udf(),
         json_get_bool_udf(),
         json_get_float_udf(),
@@ -45,9 +47,13 @@ fn datafusion_functions_json_name(name: &str) -> bool {
         json_object_keys_udf(),
         json_from_scalar_udf(),
         json_union_to_text_udf(),
-    ]
-    .iter()
-    .any(|udf| udf.name() == name || udf.aliases().iter().any(|a| a == name))
+    ];
+    let mut names = vec![JSON_VALID.to_string()];
+    for udf in &udfs {
+        names.push(udf.name().to_string());
+        names.extend(udf.aliases().iter().cloned());
+    }
+    names
 }
 
 /// `json_valid(text)`: true when the text parses as one JSON value, false when it does not,
