@@ -312,3 +312,69 @@ fn a_missing_config_location_is_an_error_naming_it() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("no file matches"), "{}", out.stderr);
 }
+
+/// Files as other tools write them: Windows line endings, a byte-order mark, a key written
+/// twice, an empty value against a JSON null, and a file that vanished after it was listed
+/// (a dangling link) — each read as its meaning, the vanished one a row with an error.
+#[cfg(unix)]
+#[test]
+fn files_written_by_other_tools_and_a_vanished_file_are_read_as_they_mean() {
+    let dir = project(&[
+        ("conf/.env", "EMPTY=\r\nNAME=app\r\n"),
+        ("conf/app.ini", "\u{feff}[db]\r\nhost = h\r\n"),
+        ("conf/flags.json", "{\"on\": true, \"on\": false, \"gone\": null}"),
+        ("crosscheck.yaml", "sources:\n  c:\n    config: conf\n"),
+        (
+            "rules/r.yaml",
+            "rules:
+  - name: rows
+    type: sql
+    sql: SELECT file, key, value, type, error IS NOT NULL AS broken FROM c.entries ORDER BY file, key
+    sample: 20
+  - name: set
+    type: required_keys
+    table: c.entries
+    keys: [NAME, EMPTY, gone, db.host]
+",
+        ),
+    ]);
+    std::os::unix::fs::symlink("vanished.yaml", dir.path().join("conf/moved.yaml"))
+        .expect("a link");
+    let out = crosscheck(dir.path(), &["run", "-q", "--json", "-"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = out.json();
+    let rows: Vec<String> = rule(&report, "rows")["sample"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .expect("a row")
+                .iter()
+                .map(|c| match c {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ".env|EMPTY||string|false",
+            ".env|NAME|app|string|false",
+            "app.ini|db.host|h|string|false",
+            "flags.json|gone|null|null|false",
+            "flags.json|on|false|bool|false",
+            "moved.yaml|null|null|null|true",
+        ]
+    );
+    // An empty value and a JSON null are both "not set".
+    let set = rule(&report, "set");
+    assert_eq!(set["violations"], 2, "{set}");
+    assert_eq!(
+        set["sample"]["rows"],
+        serde_json::json!([["EMPTY", "empty"], ["gone", "empty"]])
+    );
+}

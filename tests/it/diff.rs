@@ -831,3 +831,37 @@ fn every_diff_reports_statistics_per_column_in_every_output() {
     let stats = same["diff"]["column_stats"].as_array().expect("stats");
     assert!(stats.iter().all(|c| c["match_percent"] == 100.0), "{same}");
 }
+
+/// An empty string against NULL is a value NULL on one side only; `empty_as_null` forgives it,
+/// and the statistics say so instead of counting it as a match.
+#[test]
+fn an_empty_string_against_null_is_counted_as_null_on_one_side_or_forgiven() {
+    let dir = project(&[
+        (
+            "l.ndjson",
+            "{\"id\": 1, \"t\": \"\"}\n{\"id\": 2, \"t\": \"x\"}\n",
+        ),
+        (
+            "r.ndjson",
+            "{\"id\": 1, \"t\": null}\n{\"id\": 2, \"t\": \"x\"}\n",
+        ),
+    ]);
+    let (_, strict) = diff(dir.path(), "l.ndjson", "r.ndjson", &["--key", "id"]);
+    assert_eq!(
+        strict["diff"]["column_stats"],
+        serde_json::json!([{ "column": "t", "match_percent": 50.0, "differ": 1,
+            "null_one_side": 1, "forgiven": 0 }])
+    );
+    let (code, forgiving) = diff(
+        dir.path(),
+        "l.ndjson",
+        "r.ndjson",
+        &["--key", "id", "--normalize", "empty_as_null"],
+    );
+    assert_eq!(code, 0, "{forgiving}");
+    assert_eq!(
+        forgiving["diff"]["column_stats"],
+        serde_json::json!([{ "column": "t", "match_percent": 100.0, "differ": 0,
+            "null_one_side": 0, "forgiven": 1 }])
+    );
+}

@@ -264,3 +264,156 @@ fn the_statistics_compared_can_be_chosen_and_a_wrong_name_is_refused_at_its_line
     assert!(out.stderr.contains("did you mean `max`"), "{}", out.stderr);
     assert!(out.stderr.contains("profiles.yaml:6:"), "{}", out.stderr);
 }
+
+/// Text a folding collation would merge (`a`, `A`, `a `), a character a byte count would
+/// lengthen (`é`), an empty string against NULL: identical data profiles alike whether a side
+/// is a file, PostgreSQL or MariaDB (where the profile and the metric run inside the server).
+const WORDS: &str = r#"{"id": 1, "w": "a"}
+{"id": 2, "w": "A"}
+{"id": 3, "w": "a "}
+{"id": 4, "w": "é"}
+{"id": 5, "w": ""}
+{"id": 6, "w": null}
+{"id": 7, "w": "a"}
+"#;
+
+const WORD_RULES: &str = "rules:
+  - name: same_profile
+    type: profile_match
+    source: a.words
+    target: b.words
+  - name: word_metrics
+    type: metric
+    table: b.words
+    metrics:
+      - {expr: count(DISTINCT w), min: 5, max: 5}
+      - {expr: max(character_length(w)), min: 2, max: 2}
+      - {expr: min(character_length(w)), min: 0, max: 0}
+      - {expr: count(*) - count(w), min: 1, max: 1}
+";
+
+#[test]
+fn text_a_collation_or_a_byte_count_would_change_profiles_alike_in_every_engine() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("a folder");
+    std::fs::write(data.join("words.ndjson"), WORDS).expect("written");
+    let config = format!(
+        "sources:\n  a:\n    files: {0}\n  b:\n    files: {0}\n",
+        data.display()
+    );
+    let project = project(&[("crosscheck.yaml", &config), ("rules/r.yaml", WORD_RULES)]);
+    let statuses = |extra: &[&str]| {
+        let mut args = vec!["run", "-q", "--json", "-"];
+        args.extend_from_slice(extra);
+        let out = crosscheck(project.path(), &args);
+        let report = out.json();
+        ["same_profile", "word_metrics"].map(|name| {
+            let r = rule(&report, name);
+            format!("{} {} {}", r["status"], r["message"], r["error"])
+        })
+    };
+    for status in statuses(&[]) {
+        assert!(status.starts_with("\"pass\""), "files: {status}");
+    }
+    let mut servers = Vec::new();
+    if let Some(pg) = crate::pg::server() {
+        let url = crate::pg::fresh_database(&pg, "cc_profile_words");
+        crate::pg::load_export(&data, &url);
+        servers.push(("PostgreSQL", url));
+    }
+    if let Some(my) = crate::mysql::server() {
+        let url = crate::mysql::fresh_database(&my, "cc_profile_words");
+        crate::mysql::load_export(&data, &url);
+        servers.push(("MariaDB", url));
+    }
+    for (engine, url) in servers {
+        let source = format!("b={url}");
+        for status in statuses(&["--source", &source]) {
+            assert!(status.starts_with("\"pass\""), "{engine}: {status}");
+        }
+        let explain = crosscheck(
+            project.path(),
+            &["explain", "same_profile", "--source", &source],
+        );
+        assert!(
+            explain
+                .stdout
+                .contains(&format!("runs inside {engine} source `b`")),
+            "{engine}: {}",
+            explain.stdout
+        );
+    }
+}
+
+/// The shapes real changes take: a bulk update to one value moves every statistic of its
+/// column — but values swapped between rows leave every statistic as it was. That is what a profile cannot see, and what
+/// a `diff` is for.
+#[test]
+fn bulk_updates_change_a_profile_and_swaps_do_not() {
+    let staging =
+        std::fs::read_to_string(root().join("examples/learning-platform/staging/assessments.csv"))
+            .expect("the example");
+    let lines: Vec<String> = staging.lines().map(String::from).collect();
+    // Columns: id,title,category_id,passing_score,created_at.
+    let field = |line: &str, i: usize| line.split(',').nth(i).unwrap_or_default().to_string();
+    let with_score = |line: &str, score: &str| {
+        let mut parts: Vec<String> = line.split(',').map(String::from).collect();
+        parts[3] = score.to_string();
+        parts.join(",")
+    };
+    // The first row, and the first after it whose score differs.
+    let s1 = field(&lines[1], 3);
+    let j = (2..lines.len())
+        .find(|&j| field(&lines[j], 3) != s1)
+        .expect("two different scores");
+    let s2 = field(&lines[j], 3);
+    let mut swapped = lines.clone();
+    swapped[1] = with_score(&lines[1], &s2);
+    swapped[j] = with_score(&lines[j], &s1);
+    let bulk: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                l.clone()
+            } else {
+                with_score(l, "75")
+            }
+        })
+        .collect();
+    let dir = project(&[
+        ("staging/assessments.csv", &staging),
+        ("swapped/assessments.csv", &(swapped.join("\n") + "\n")),
+        ("bulk/assessments.csv", &(bulk.join("\n") + "\n")),
+        (
+            "crosscheck.yaml",
+            "sources:\n  staging: {files: staging}\n  swapped: {files: swapped}\n  bulk: {files: bulk}\n",
+        ),
+        (
+            "rules/r.yaml",
+            "rules:
+  - {name: swap_profile, type: profile_match, source: staging.assessments, target: swapped.assessments}
+  - {name: swap_diff, type: diff, source: staging.assessments, target: swapped.assessments, key: [id]}
+  - {name: bulk_profile, type: profile_match, source: staging.assessments, target: bulk.assessments}
+",
+        ),
+    ]);
+    let out = crosscheck(dir.path(), &["run", "-q", "--json", "-"]);
+    let report = out.json();
+    assert_eq!(rule(&report, "swap_profile")["status"], "pass");
+    assert_eq!(rule(&report, "swap_diff")["violations"], 2);
+    let bulk_found = findings(&report);
+    let bulk_found = found(&bulk_found, "bulk_profile");
+    // Every score set to 75: all five statistics of that column move, nothing else.
+    assert_eq!(
+        bulk_found,
+        [
+            "passing_score distinct",
+            "passing_score min",
+            "passing_score max",
+            "passing_score sum",
+            "passing_score mean"
+        ]
+    );
+}

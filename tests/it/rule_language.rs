@@ -36,6 +36,11 @@ fn a_percentage_on_a_sql_rule_is_of_its_out_of_number() {
     sql: SELECT 1 AS x
     out_of: SELECT -3 AS a
     max_violations: \"1%\"
+  - name: nothing_counted
+    type: sql
+    sql: SELECT 1 AS x
+    out_of: SELECT CAST(NULL AS BIGINT) AS a
+    max_violations: \"1%\"
 "
     );
     let dir = sql_project(&rules);
@@ -61,6 +66,9 @@ fn a_percentage_on_a_sql_rule_is_of_its_out_of_number() {
         "{}",
         error("negative")
     );
+    // A NULL count is no count: never taken as 0, which would silently allow nothing.
+    let null = error("nothing_counted");
+    assert!(null.contains("returned NULL"), "{null}");
 }
 
 #[test]
