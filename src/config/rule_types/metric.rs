@@ -32,14 +32,11 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
 fn parse(f: &RuleInput, r: &mut Reader) -> Option<RuleKind> {
     let table = f.table(r, "table");
     let metrics = f.get("metrics").and_then(|n| r.metrics(n));
-    let group_by = match f.get("group_by") {
-        Some(n) => r.names(n)?,
-        None => Vec::new(),
-    };
+    let group_by = f.optional_names(r, "group_by");
     Some(RuleKind::Metric {
         table: table?,
         metrics: metrics?,
-        group_by,
+        group_by: group_by?,
     })
 }
 

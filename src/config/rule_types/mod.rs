@@ -134,6 +134,15 @@ impl RuleInput<'_> {
         self.get(field).and_then(|n| r.names(n))
     }
 
+    /// The column names in an optional `field`: none when it is absent, `None` when it is
+    /// written wrong (the reader has said why).
+    pub fn optional_names(&self, r: &mut Reader, field: &str) -> Option<Vec<Located<String>>> {
+        match self.get(field) {
+            Some(n) => r.names(n),
+            None => Some(Vec::new()),
+        }
+    }
+
     /// The column name in `field`.
     pub fn name(&self, r: &mut Reader, field: &str) -> Option<Located<String>> {
         self.get(field).and_then(|n| r.name(n))

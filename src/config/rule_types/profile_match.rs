@@ -5,6 +5,7 @@ use super::{RuleInput, RuleTypeDef, SIDE_WHERE, Shape, no_check, opt, req};
 use crate::config::diagnostic::{Diagnostic, did_you_mean};
 use crate::config::fields::Reader;
 use crate::config::spec::{PROFILE_STATISTICS, RuleKind};
+use crate::config::yaml::Node;
 
 pub const DEF: RuleTypeDef = RuleTypeDef {
     name: "profile_match",
@@ -55,57 +56,46 @@ pub const DEF: RuleTypeDef = RuleTypeDef {
 };
 
 fn parse(f: &RuleInput, r: &mut Reader) -> Option<RuleKind> {
+    // Every field is read before any `?`, so that each mistake of the rule is reported.
     let source = f.table(r, "source");
     let target = f.table(r, "target");
-    let mut ok = true;
-    let mut names = |r: &mut Reader, field: &str| match f.get(field) {
-        Some(n) => {
-            let names = r.names(n);
-            ok &= names.is_some();
-            names.unwrap_or_default()
-        }
-        None => Vec::new(),
-    };
-    let columns = names(r, "columns");
-    let exclude = names(r, "exclude").into_iter().map(|c| c.value).collect();
-    let group_by = names(r, "group_by");
+    let columns = f.optional_names(r, "columns");
+    let exclude = f.optional_names(r, "exclude");
+    let group_by = f.optional_names(r, "group_by");
     let tolerance = match f.get("tolerance") {
         Some(n) => r.tolerances(n),
         None => Some(Vec::new()),
     };
     let statistics = match f.get("statistics") {
-        Some(n) => {
-            let names = r.words(n)?;
-            for name in &names {
-                if !PROFILE_STATISTICS.contains(&name.as_str()) {
-                    let help = did_you_mean(name, PROFILE_STATISTICS.iter().copied());
-                    r.diags.push(
-                        Diagnostic::at(
-                            &n.loc(r.file),
-                            format!(
-                                "unknown statistic `{name}`: expected some of {}",
-                                PROFILE_STATISTICS.join(", ")
-                            ),
-                        )
-                        .with_help(help),
-                    );
-                    ok = false;
-                }
-            }
-            names
-        }
-        None => Vec::new(),
+        Some(n) => statistics(n, r),
+        None => Some(Vec::new()),
     };
-    if !ok {
-        return None;
-    }
     Some(RuleKind::ProfileMatch {
         source: source?,
         target: target?,
-        columns,
-        exclude,
-        group_by,
+        columns: columns?,
+        exclude: exclude?.into_iter().map(|c| c.value).collect(),
+        group_by: group_by?,
         tolerance: tolerance?,
-        statistics,
+        statistics: statistics?,
     })
+}
+
+/// The names of `statistics:`, each one of [`PROFILE_STATISTICS`].
+fn statistics(n: &Node, r: &mut Reader) -> Option<Vec<String>> {
+    let names = r.words(n)?;
+    let mut ok = true;
+    for name in &names {
+        if !PROFILE_STATISTICS.contains(&name.as_str()) {
+            let help = did_you_mean(name, PROFILE_STATISTICS.iter().copied());
+            let message = format!(
+                "unknown statistic `{name}`: expected some of {}",
+                PROFILE_STATISTICS.join(", ")
+            );
+            r.diags
+                .push(Diagnostic::at(&n.loc(r.file), message).with_help(help));
+            ok = false;
+        }
+    }
+    ok.then_some(names)
 }
