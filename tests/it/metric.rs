@@ -1,7 +1,7 @@
 //! `metric` rules: aggregates within bounds, of a table or of each group, on files and inside
 //! PostgreSQL and MariaDB with the same verdicts; mistakes in a rule file named at their line.
 
-use crate::support::{crosscheck, project, root, rule};
+use crate::support::{crosscheck, project, root, rule, run_failing};
 
 const RULES: &str = "rules:
   - name: scores
@@ -55,14 +55,6 @@ fn metric_project() -> tempfile::TempDir {
     project(&[("crosscheck.yaml", &config), ("rules/metrics.yaml", RULES)])
 }
 
-fn run(dir: &std::path::Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["run", "-q", "--json", "-"];
-    args.extend_from_slice(extra);
-    let out = crosscheck(dir, &args);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    out.json()
-}
-
 fn verdicts(report: &serde_json::Value) -> Vec<(String, String, u64)> {
     report["rules"]
         .as_array()
@@ -81,7 +73,7 @@ fn verdicts(report: &serde_json::Value) -> Vec<(String, String, u64)> {
 #[test]
 fn aggregates_are_checked_against_their_bounds() {
     let dir = metric_project();
-    let report = run(dir.path(), &[]);
+    let report = run_failing(dir.path(), &[]);
     let scores = rule(&report, "scores");
     assert_eq!(scores["status"], "fail");
     assert_eq!(scores["violations"], 1);
@@ -131,7 +123,7 @@ fn aggregates_are_checked_against_their_bounds() {
 #[test]
 fn metrics_run_inside_postgres_and_mariadb_with_the_same_verdicts() {
     let dir = metric_project();
-    let on_files = verdicts(&run(dir.path(), &[]));
+    let on_files = verdicts(&run_failing(dir.path(), &[]));
     let prod = root().join("examples/learning-platform/prod");
     let mut servers = Vec::new();
     if let Some(pg) = crate::pg::server() {
@@ -146,7 +138,7 @@ fn metrics_run_inside_postgres_and_mariadb_with_the_same_verdicts() {
     }
     for (engine, url) in servers {
         let source = format!("prod={url}");
-        let report = run(dir.path(), &["--source", &source]);
+        let report = run_failing(dir.path(), &["--source", &source]);
         assert_eq!(verdicts(&report), on_files, "{engine}");
         let explain = crosscheck(
             dir.path(),

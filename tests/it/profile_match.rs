@@ -2,7 +2,7 @@
 //! exports and inside PostgreSQL and MariaDB with the same findings; exactly the columns the
 //! example's defects touch are reported.
 
-use crate::support::{crosscheck, project, root, rule};
+use crate::support::{crosscheck, project, root, rule, run_failing};
 
 const RULES: &str = "rules:
   - name: assessments
@@ -47,14 +47,6 @@ fn profile_project(sensitive: &str) -> tempfile::TempDir {
     project(&[("crosscheck.yaml", &config), ("rules/profiles.yaml", RULES)])
 }
 
-fn run(dir: &std::path::Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["run", "-q", "--json", "-"];
-    args.extend_from_slice(extra);
-    let out = crosscheck(dir, &args);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    out.json()
-}
-
 /// Each rule's findings: `(rule, [group…, column, statistic]…)`, values left out (they are
 /// text in one engine and numbers in another).
 fn findings(report: &serde_json::Value) -> Vec<(String, Vec<String>)> {
@@ -94,7 +86,7 @@ fn found<'a>(all: &'a [(String, Vec<String>)], name: &str) -> &'a [String] {
 #[test]
 fn the_columns_the_defects_touch_are_reported_and_nothing_else() {
     let dir = profile_project("users.password_hash");
-    let report = run(dir.path(), &[]);
+    let report = run_failing(dir.path(), &[]);
     let all = findings(&report);
     // Defect 8: two passing scores changed (85 → 120, 90 → −5).
     assert_eq!(
@@ -142,7 +134,7 @@ fn the_columns_the_defects_touch_are_reported_and_nothing_else() {
 #[test]
 fn value_statistics_of_a_sensitive_column_are_masked_and_counts_are_not() {
     let dir = profile_project("assessments.passing_score");
-    let report = run(dir.path(), &[]);
+    let report = run_failing(dir.path(), &[]);
     let assessments = rule(&report, "assessments");
     let rows = assessments["sample"]["rows"].as_array().expect("rows");
     for row in rows {
@@ -167,7 +159,7 @@ fn value_statistics_of_a_sensitive_column_are_masked_and_counts_are_not() {
 #[test]
 fn profiles_run_inside_postgres_and_mariadb_with_the_same_findings() {
     let dir = profile_project("users.password_hash");
-    let on_files = findings(&run(dir.path(), &[]));
+    let on_files = findings(&run_failing(dir.path(), &[]));
     let data = root().join("examples/learning-platform");
     let mut servers = Vec::new();
     if let Some(pg) = crate::pg::server() {
@@ -188,9 +180,9 @@ fn profiles_run_inside_postgres_and_mariadb_with_the_same_findings() {
         let sources = [format!("staging={staging}"), format!("prod={prod}")];
         let args = ["--source", &sources[0], "--source", &sources[1]];
         // One side in the database, the other a file, then both in the database.
-        let mixed = findings(&run(dir.path(), &args[2..]));
+        let mixed = findings(&run_failing(dir.path(), &args[2..]));
         assert_eq!(mixed, on_files, "{engine}, prod only");
-        let inside = findings(&run(dir.path(), &args));
+        let inside = findings(&run_failing(dir.path(), &args));
         assert_eq!(inside, on_files, "{engine}");
         let mut explain_args = vec!["explain", "questions_per_category"];
         explain_args.extend_from_slice(&args);
@@ -238,7 +230,7 @@ fn the_statistics_compared_can_be_chosen_and_a_wrong_name_is_refused_at_its_line
     statistics: [min, max]
 ";
     std::fs::write(dir.path().join("rules/profiles.yaml"), rules).expect("written");
-    let report = run(dir.path(), &[]);
+    let report = run_failing(dir.path(), &[]);
     assert_eq!(
         found(&findings(&report), "bounds_only"),
         ["passing_score min", "passing_score max"]

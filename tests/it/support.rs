@@ -68,6 +68,13 @@ pub fn run_json(dir: &Path, extra: &[&str]) -> (Output, Value) {
     (out, report)
 }
 
+/// `run --json - -q` of a project whose rules find violations (exit 1), and the report.
+pub fn run_failing(dir: &Path, extra: &[&str]) -> Value {
+    let (out, report) = run_json(dir, extra);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    report
+}
+
 /// The rule named `name` in a JSON report.
 pub fn rule<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["rules"]
