@@ -11,6 +11,10 @@ Writes, next to this file:
              after the content migration, with content defects injected in prod; each is a
              `tree:` source. Kept out of staging/ and prod/, whose `files:` sources would read a
              sub-folder holding .json files as a table.
+  config/staging/, config/prod/
+             the platform's settings (.env, JSON feature flags, YAML app config, TOML limits)
+             before and after the move, with configuration defects injected in prod; each is
+             a `config:` source.
   expected.json
              the verdict of every rule in <repo>/rules/, computed by an oracle in this file
              that reads the written files back from disk and evaluates each rule in plain
@@ -46,6 +50,7 @@ import stat
 import struct
 import sys
 import tempfile
+import tomllib
 import zlib
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -773,6 +778,204 @@ def read_tree(root: Path) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# Configuration: the platform's settings before and after the move (`config:` sources)
+# ---------------------------------------------------------------------------------------------
+
+CONFIG_SIDES = {"staging_config": "config/staging", "prod_config": "config/prod"}
+
+# Staging's settings, the source of truth: an .env, a JSON feature-flag file, a YAML app config
+# and a TOML file of rate limits, written as people write them (comments, nesting, a list).
+STAGING_CONFIG = {
+    ".env": """\
+# The platform's environment before the move (the source of truth)
+APP_ENV=production
+DATABASE_URL=postgres://app@db1.old-dc.example.net:5432/learning
+DATABASE_PASSWORD=Kx8-db-pass-2019
+SESSION_SECRET=3f9a1c5e7b2d
+STRIPE_API_KEY=example-live-key-2019
+SMTP_HOST=smtp.example.com
+SMTP_PORT=587
+CDN_URL=https://cdn.example.com
+""",
+    "app.yaml": """\
+server:
+  port: 8080
+  workers: 4
+payments:
+  url: https://payments.example.com/v1
+  timeout_ms: 5000
+search:
+  url: https://search.example.com
+  replicas:
+    - host: search-1.example.com
+    - host: search-2.example.com
+""",
+    "feature_flags.json": """\
+{
+  "new_checkout": true,
+  "dark_mode": false,
+  "beta_quizzes": {
+    "enabled": true,
+    "rollout_percent": 25
+  },
+  "maintenance_banner": false
+}
+""",
+    "limits.toml": """\
+# Rate limits per plan
+[free]
+requests_per_minute = 60
+max_upload_mb = 10
+
+[pro]
+requests_per_minute = 600
+max_upload_mb = 100
+""",
+}
+
+# Prod's settings: staging's with these edits, each (file, text before, text after). The first
+# is the move itself (the database moved on purpose); the others are the defects README.md lists.
+CONFIG_EDITS = [
+    (".env", "before the move (the source of truth)", "after the move"),
+    (".env", "db1.old-dc.example.net", "db.eu-west.cloud.example.com"),
+    (".env", "SMTP_HOST=smtp.example.com\n", ""),                         # 18: a missing key
+    ("feature_flags.json", '"new_checkout": true', '"new_checkout": false'),  # 19: a flag switched off
+    ("feature_flags.json", '"dark_mode": false', '"dark_mode": "false"'),     # 20: a flag as text
+    ("app.yaml", "https://payments.example.com/v1", "http://localhost:9090/v1"),  # 21: localhost
+    ("limits.toml", "max_upload_mb = 100", "max_upload_mb ="),              # 22: cut off
+    (".env", "example-live-key-2019", "example-test-key-2026"),            # 23: a secret differs
+]
+
+
+def build_prod_config() -> dict[str, str]:
+    prod = dict(STAGING_CONFIG)
+    for file, before, after in CONFIG_EDITS:
+        assert prod[file].count(before) == 1, (file, before)
+        prod[file] = prod[file].replace(before, after)
+    return prod
+
+
+def write_config(root: Path) -> dict:
+    shutil.rmtree(root / "config", ignore_errors=True)
+    for side, files in (("staging_config", STAGING_CONFIG), ("prod_config", build_prod_config())):
+        folder = root / CONFIG_SIDES[side]
+        folder.mkdir(parents=True)
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+            (folder / name).chmod(MODE_FILE)
+    return {side: len(STAGING_CONFIG) for side in CONFIG_SIDES}
+
+
+# Reading the settings back, independently of crosscheck: one row per leaf setting.
+
+
+def setting(file: str, key: str, value) -> dict:
+    """A leaf as crosscheck's `entries` table holds it: the value as text, the type as written."""
+    if isinstance(value, dict) or isinstance(value, list):
+        assert not value, (file, key)  # non-empty ones are flattened
+        text, kind = ("{}", "object") if isinstance(value, dict) else ("[]", "list")
+    elif value is None:
+        text, kind = None, "null"
+    elif isinstance(value, bool):  # before int: a bool is an int in Python
+        text, kind = str(value).lower(), "bool"
+    elif isinstance(value, int):
+        text, kind = str(value), "number"
+    else:
+        assert isinstance(value, str), (file, key, value)
+        text, kind = value, "string"
+    return {"file": file, "key": key, "value": text, "type": kind, "error": None}
+
+
+def flatten(file: str, value, prefix: str = "") -> list[dict]:
+    """Nested keys joined with `.`, list items as `[i]`."""
+    if isinstance(value, dict) and value:
+        return [row for k, v in value.items() for row in flatten(file, v, f"{prefix}.{k}" if prefix else k)]
+    if isinstance(value, list) and value:
+        return [row for i, v in enumerate(value) for row in flatten(file, v, f"{prefix}[{i}]")]
+    return [setting(file, prefix, value)]
+
+
+def dotenv_settings(file: str, text: str) -> list[dict]:
+    rows = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, sep, value = line.partition("=")
+            assert sep and " " not in key.strip() and not value.startswith(("'", '"')), line
+            rows.append(setting(file, key.strip(), value.strip()))
+    return rows
+
+
+def yaml_scalar(text: str):
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if text in ("true", "false"):
+        return text == "true"
+    if text in ("null", "~"):
+        return None
+    # Quoted, flow, anchored, block or float scalars are past what this reader understands.
+    assert not re.fullmatch(r"[-+.\d eE]+|[\[{&*!|>%@`'\"].*|.*(: | #).*|.*:", text), f"unsupported YAML: {text!r}"
+    return text
+
+
+def yaml_block(lines: list[tuple[int, str]], i: int, indent: int):
+    """The block of block-style YAML (maps, lists of maps or scalars, plain scalars) that
+    starts at line i with that indent: (its value, the line after it)."""
+    if lines[i][1].startswith("- "):
+        items = []
+        while i < len(lines) and lines[i][0] == indent and lines[i][1].startswith("- "):
+            rest = lines[i][1][2:]
+            if re.match(r"[\w.-]+:", rest):  # `- key: value` opens a map indented past the dash
+                lines[i] = (indent + 2, rest)
+                item, i = yaml_block(lines, i, indent + 2)
+            else:
+                item, i = yaml_scalar(rest), i + 1
+            items.append(item)
+        return items, i
+    out: dict = {}
+    while i < len(lines) and lines[i][0] == indent:
+        m = re.fullmatch(r"([\w.-]+):(?: +(.*))?", lines[i][1])
+        assert m, f"unsupported YAML line: {lines[i][1]!r}"
+        key, value = m.group(1), m.group(2)
+        i += 1
+        nested = i < len(lines) and (lines[i][0] > indent or (lines[i][0] == indent and lines[i][1].startswith("- ")))
+        if value is None and nested:
+            out[key], i = yaml_block(lines, i, lines[i][0])
+        else:
+            out[key] = None if value is None else yaml_scalar(value)
+    assert i == len(lines) or lines[i][0] < indent, f"unexpected indent at {lines[i][1]!r}"
+    return out, i
+
+
+def yaml_settings(file: str, text: str) -> list[dict]:
+    lines = [(len(raw) - len(raw.lstrip(" ")), raw.strip()) for raw in text.splitlines()
+             if raw.strip() and not raw.lstrip().startswith("#")]
+    value, _ = yaml_block(lines, 0, 0) if lines else (None, 0)
+    return flatten(file, value)
+
+
+def read_config(folder: Path) -> dict:
+    """A config folder read back as the table `entries`; a file that does not parse is one
+    row with `error` set."""
+    rows = []
+    for path in sorted(folder.iterdir()):
+        text, file = path.read_text(encoding="utf-8"), path.name
+        try:
+            if file == ".env":
+                rows += dotenv_settings(file, text)
+            elif path.suffix == ".yaml":
+                rows += yaml_settings(file, text)
+            elif path.suffix == ".json":
+                rows += flatten(file, json.loads(text))
+            elif path.suffix == ".toml":
+                rows += flatten(file, tomllib.loads(text))
+            else:
+                raise AssertionError(f"{path}: not a configuration file the oracle reads")
+        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
+            rows.append({"file": file, "key": None, "value": None, "type": None, "error": str(e)})
+    return {"entries": rows}
+
+
+# ---------------------------------------------------------------------------------------------
 # The oracle: every rule of rules/*.yaml, mirrored field by field and evaluated in Python
 # ---------------------------------------------------------------------------------------------
 
@@ -866,6 +1069,29 @@ ORACLE = [
      "_check": lambda r: r["json_valid"], "_where": lambda r: r["extension"] == "json"},
     {"name": "assets_match_staging", "type": "diff", "source": "staging_assets.files",
      "target": "prod_assets.files", "key": ["path"], "columns": ["sha256", "size"]},
+    # config.yaml (the config sources staging_config and prod_config)
+    {"name": "prod_has_staging_settings", "type": "diff", "source": "staging_config.entries",
+     "target": "prod_config.entries", "key": ["file", "key"], "columns": ["value", "type"],
+     "where": "key IS NOT NULL AND key <> 'DATABASE_URL'",
+     "_where": lambda r: r["key"] is not None and r["key"] != "DATABASE_URL"},
+    {"name": "config_files_parse", "type": "expect", "table": "prod_config.entries", "condition": "error IS NULL",
+     "_check": lambda r: r["error"] is None},
+    {"name": "no_localhost_in_prod", "type": "expect", "table": "prod_config.entries", "where": "value IS NOT NULL",
+     "condition": "value NOT LIKE '%localhost%' AND value NOT LIKE '%127.0.0.1%'",
+     "_check": lambda r: "localhost" not in r["value"] and "127.0.0.1" not in r["value"],
+     "_where": lambda r: r["value"] is not None},
+    {"name": "flags_are_booleans", "type": "expect", "table": "prod_config.entries",
+     "where": "file = 'feature_flags.json' AND key NOT LIKE '%rollout_percent'", "condition": "type = 'bool'",
+     "_check": lambda r: None if r["type"] is None else r["type"] == "bool",
+     "_where": lambda r: r["file"] == "feature_flags.json" and r["key"] is not None
+     and not r["key"].endswith("rollout_percent")},
+    {"name": "ports_are_numbers", "type": "expect", "table": "prod_config.entries", "where": "lower(key) LIKE '%port'",
+     "condition": "regexp_like(value, '^[0-9]{1,5}$') AND CAST(value AS BIGINT) BETWEEN 1 AND 65535",
+     "_check": lambda r: None if r["value"] is None else bool(re.fullmatch(r"[0-9]{1,5}", r["value"]))
+     and 1 <= int(r["value"]) <= 65535,
+     "_where": lambda r: r["key"] is not None and r["key"].lower().endswith("port")},
+    {"name": "required_settings", "type": "required_keys", "table": "prod_config.entries",
+     "keys": ["DATABASE_URL", "DATABASE_PASSWORD", "SESSION_SECRET", "STRIPE_API_KEY", "SMTP_HOST", "payments.url"]},
 ]
 
 
@@ -933,6 +1159,11 @@ def evaluate(rule: dict, db, now: datetime) -> dict:
         data = rows(child)
         keys = [tuple(r[c] for c in ccols) for r in data]
         return {"violations": sum(None not in k and k not in have for k in keys), "checked": len(data)}
+    if t == "required_keys":
+        # A key no row has, or whose every value is empty or NULL.
+        data = rows(rule["table"])
+        is_set = {r["key"] for r in data if r["value"] not in (None, "")}
+        return {"violations": sum(k not in is_set for k in rule["keys"]), "checked": len(rule["keys"])}
     if t == "sql":
         return {"violations": len(rule["_rows"](db)), "checked": None}
     if t == "freshness":
@@ -1068,7 +1299,8 @@ def compute_expected(root: Path) -> dict:
     check_rules_match_oracle(yaml_rules)
     data = {side: read_side(root / side) for side in ("staging", "prod")}
     data.update({side: read_tree(root / folder) for side, folder in ASSET_SIDES.items()})
-    staging_of = {"prod": "staging", "prod_assets": "staging_assets"}
+    data.update({side: read_config(root / folder) for side, folder in CONFIG_SIDES.items()})
+    staging_of = {"prod": "staging", "prod_assets": "staging_assets", "prod_config": "staging_config"}
 
     def db_for(substitute_prod: bool):
         def db(ref: str) -> list[dict]:
@@ -1115,6 +1347,7 @@ def generate(root: Path) -> dict:
     write_side(root, "staging", staging)
     write_side(root, "prod", prod)
     assets = write_assets(root)
+    assets.update(write_config(root))
     log["content"] = {"missing_image": MISSING_IMAGE, "stray_image": STRAY_IMAGE,
                       "corrupted_document": CORRUPTED_DOCUMENT, "executable_upload": EXECUTABLE_UPLOAD,
                       "broken_config": BROKEN_CONFIG}
@@ -1130,16 +1363,17 @@ def compare_trees(a: Path, b: Path) -> list[str]:
     names = lambda root: {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}  # noqa: E731
     # What git records of a file: its bytes, and whether it is executable.
     executable = lambda p: bool(p.stat().st_mode & stat.S_IXUSR)  # noqa: E731
-    for sub in ("staging", "prod", *ASSET_SIDES.values()):
+    for sub in ("staging", "prod", *ASSET_SIDES.values(), *CONFIG_SIDES.values()):
         left, right = names(a / sub), names(b / sub)
         diffs += [f"{sub}/{n}: missing or extra" for n in sorted(left ^ right)]
         diffs += [f"{sub}/{n}: differs" for n in sorted(left & right)
                   if not filecmp.cmp(a / sub / n, b / sub / n, shallow=False)]
         diffs += [f"{sub}/{n}: executable bit differs" for n in sorted(left & right)
                   if executable(a / sub / n) != executable(b / sub / n)]
-    left, right = names(a / "assets"), names(b / "assets")
-    diffs += [f"assets/{n}: missing or extra" for n in sorted(left ^ right)
-              if not any(f"assets/{n}".startswith(f + "/") for f in ASSET_SIDES.values())]
+    for top, sides in (("assets", ASSET_SIDES), ("config", CONFIG_SIDES)):
+        left, right = names(a / top), names(b / top)
+        diffs += [f"{top}/{n}: missing or extra" for n in sorted(left ^ right)
+                  if not any(f"{top}/{n}".startswith(f + "/") for f in sides.values())]
     if not filecmp.cmp(a / "expected.json", b / "expected.json", shallow=False):
         diffs.append("expected.json: differs")
     return diffs
@@ -1159,7 +1393,7 @@ def main() -> int:
     info = generate(HERE)
     for side, counts in info["rows"].items():
         print(f"{side:8} " + ", ".join(f"{t} {n}" for t, n in counts.items()))
-    print("assets   " + ", ".join(f"{side} {n} files" for side, n in info["assets"].items()))
+    print("files    " + ", ".join(f"{side} {n}" for side, n in info["assets"].items()))
     if args.verbose:
         print(json.dumps({"plan": info["plan"], "defects": info["log"]}, indent=1, default=str))
     for name, r in info["expected"]["rules"].items():

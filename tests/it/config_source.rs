@@ -4,7 +4,7 @@
 
 use crate::support::{crosscheck, crosscheck_with_env, project, root, rule};
 
-/// The secret values of the example's two `.env` files.
+/// The secret values of the bundled example's two `.env` files (`examples/learning-platform/config`).
 const SECRETS: [&str; 4] = [
     "Kx8-db-pass-2019",
     "3f9a1c5e7b2d",
@@ -41,8 +41,9 @@ fn the_example_finds_every_defect_at_its_file_and_key_and_shows_no_secret() {
         &root(),
         &[
             "run",
-            "-c",
-            "examples/config-migration/crosscheck.yaml",
+            "rules/config.yaml",
+            "--sample",
+            "10",
             "--json",
             &json,
             "--junit",
@@ -59,10 +60,8 @@ fn the_example_finds_every_defect_at_its_file_and_key_and_shows_no_secret() {
         &root(),
         &[
             "diff",
-            "-c",
-            "examples/config-migration/crosscheck.yaml",
-            "staging.entries",
-            "prod.entries",
+            "staging_config.entries",
+            "prod_config.entries",
             "--key",
             "file,key",
             "--output-diff",
