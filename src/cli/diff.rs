@@ -202,7 +202,10 @@ fn rule(
         let read = read_flag(flag, &names.join(","), &node, |r, n| r.names(n))?;
         Ok(read.into_iter().map(|n| n.value).collect())
     };
-    let key = names("--key", &args.key)?;
+    let key = match args.key.as_slice() {
+        [] => vec![],
+        key => names("--key", key)?,
+    };
     let columns = match &args.columns {
         Some(columns) => Some(names("--columns", columns)?),
         None => None,

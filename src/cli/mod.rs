@@ -1,6 +1,7 @@
 //! The command line: arguments parsed as typed (clap), then resolved into what to run.
 //! Each subcommand returns its exit code; errors are rendered once, in `main`.
 
+mod checkpoint;
 mod diff;
 mod explain;
 mod init;
@@ -49,6 +50,9 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Compare two tables row by row and column by column.
     Diff(DiffArgs),
+    /// Fingerprint every table of some sources (keys, row hashes, counts, profiles; no
+    /// values) into a folder, to compare against later as a `checkpoint:` source.
+    Checkpoint(CheckpointArgs),
     /// A starter crosscheck.yaml, rules/ and queries/ that run as created.
     Init {
         /// The folder to create the project in (default: the current one).
@@ -75,6 +79,40 @@ pub struct ExplainArgs {
     pub source: Vec<(String, String)>,
     #[arg(skip)]
     pub project: ProjectArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckpointArgs {
+    /// The sources to fingerprint (names in the project file).
+    #[arg(value_name = "SOURCE", required = true)]
+    pub sources: Vec<String>,
+    /// The folder to write (created if missing; a checkpoint in it is replaced).
+    #[arg(long = "out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Project file.
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "FILE",
+        default_value = "crosscheck.yaml"
+    )]
+    pub config: PathBuf,
+    /// Replace a source: a postgres:// URL or a folder path.
+    #[arg(long = "source", value_name = "NAME=LOCATION", value_parser = parse_source_override)]
+    pub source: Vec<(String, String)>,
+    /// A table's key columns, where the database declares no primary key (files) or
+    /// another is wanted: `users=id`, `enrolments=user_id,course_id`. Repeatable.
+    #[arg(long = "key", value_name = "TABLE=COLUMNS", value_parser = parse_key)]
+    pub key: Vec<(String, String)>,
+}
+
+fn parse_wait(text: &str) -> std::result::Result<std::time::Duration, String> {
+    crate::config::fields::parse_duration(text)
+        .ok_or_else(|| "expected a duration such as 30s, 5m or 1h".into())
+}
+
+fn parse_key(text: &str) -> std::result::Result<(String, String), String> {
+    split_pair(text).ok_or_else(|| "expected TABLE=COLUMNS, e.g. users=id".into())
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -123,6 +161,11 @@ pub struct OutputArgs {
     /// Queries run at once (default: number of cores).
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     pub jobs: Option<usize>,
+    /// After a diff finds differences, wait DURATION (`30s`, `5m`) and read only those keys
+    /// again on both sides: the ones that agree then are in flight (replication lag), not
+    /// failures.
+    #[arg(long = "recheck", value_name = "DURATION", value_parser = parse_wait)]
+    pub recheck: Option<std::time::Duration>,
     /// No terminal table (and no progress bar).
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
@@ -165,13 +208,8 @@ pub struct DiffArgs {
     pub left: String,
     /// The same forms as LEFT.
     pub right: String,
-    /// Key column(s), comma-separated.
-    #[arg(
-        long = "key",
-        value_name = "COL[,COL]",
-        value_delimiter = ',',
-        required = true
-    )]
+    /// Key column(s), comma-separated (required, except against a checkpoint, which knows its key).
+    #[arg(long = "key", value_name = "COL[,COL]", value_delimiter = ',')]
     pub key: Vec<String>,
     /// Non-key columns to compare (default: all shared).
     #[arg(long = "columns", value_name = "COL[,COL]", value_delimiter = ',')]
@@ -262,6 +300,7 @@ pub fn main_with(cli: Cli) -> Result<u8> {
         Command::Validate(args) => block_on(validate::validate(args)),
         Command::List(args) => list::list(args),
         Command::Diff(args) => block_on(diff::diff(args)),
+        Command::Checkpoint(args) => block_on(checkpoint::checkpoint(args)),
         Command::Init { dir } => init::init(dir),
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&crate::config::schema::schema())

@@ -52,6 +52,7 @@ pub async fn execute(
         sample: output.sample,
         on_rule_done,
         keep_all_differences,
+        recheck: output.recheck,
     };
     // A signal (see `interrupt`) drops this future: the bar is cleared then too.
     let bar = ClearOnDrop(progress);

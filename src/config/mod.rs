@@ -106,6 +106,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostics> {
             }
         }
         check_unique_names(&names, &mut diags);
+        reject_values_of_checkpoints(&rules, &file.sources, &mut diags);
     }
     if !diags.is_empty() {
         return Err(diags);
@@ -117,6 +118,65 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostics> {
         sensitive: file.sensitive,
         rules,
     })
+}
+
+/// A checkpoint holds keys and row hashes, no values: only rules that compare counts or keys
+/// and row hashes can read one. Any other is refused here, before anything runs.
+fn reject_values_of_checkpoints(
+    rules: &[RuleSpec],
+    sources: &[SourceSpec],
+    diags: &mut Diagnostics,
+) {
+    let is_checkpoint = |name: &str| {
+        sources
+            .iter()
+            .any(|s| s.name == name && matches!(s.kind, SourceKind::Checkpoint { .. }))
+    };
+    for rule in rules {
+        let named: Vec<(&str, &Loc)> = match &rule.kind {
+            RuleKind::RowCount { .. } | RuleKind::RowCountMatch { .. } | RuleKind::Diff { .. } => {
+                continue;
+            }
+            RuleKind::NotNull { table, .. }
+            | RuleKind::Unique { table, .. }
+            | RuleKind::AcceptedValues { table, .. }
+            | RuleKind::Expect { table, .. }
+            | RuleKind::Metric { table, .. }
+            | RuleKind::RequiredKeys { table, .. }
+            | RuleKind::Freshness { table, .. } => vec![(&table.value.source, &table.loc)],
+            RuleKind::ProfileMatch { source, target, .. } => vec![
+                (&source.value.source, &source.loc),
+                (&target.value.source, &target.loc),
+            ],
+            RuleKind::ForeignKey { child, parent } => vec![
+                (&child.table.value.source, &child.table.loc),
+                (&parent.table.value.source, &parent.table.loc),
+            ],
+            RuleKind::SchemaMatch { source, target, .. } => [source, target]
+                .into_iter()
+                .map(|side| match side {
+                    TableOrSource::Table(t) => (t.value.source.as_str(), &t.loc),
+                    TableOrSource::Source(s) => (s.value.as_str(), &s.loc),
+                })
+                .collect(),
+            RuleKind::Sql { on, .. } => on.iter().map(|on| (on.as_str(), &rule.loc)).collect(),
+            RuleKind::QueryMatch { source, target, .. } => vec![
+                (source.value.as_str(), &source.loc),
+                (target.value.as_str(), &target.loc),
+            ],
+        };
+        for (source, loc) in named {
+            if is_checkpoint(source) {
+                diags.push(Diagnostic::at(
+                    loc,
+                    format!(
+                        "`{}` ({}) needs values, and `{source}` is a checkpoint, which holds only keys and row hashes: compare a checkpoint with row_count, row_count_match or diff",
+                        rule.name.value, rule.type_name
+                    ),
+                ));
+            }
+        }
+    }
 }
 
 /// Largest project or rule file read (through a bounded reader, should the file grow).
@@ -262,6 +322,9 @@ fn override_kind(old: &SourceKind, location: &str) -> SourceKind {
     }
     match old {
         SourceKind::Tree { .. } => SourceKind::Tree {
+            dir: location.into(),
+        },
+        SourceKind::Checkpoint { .. } => SourceKind::Checkpoint {
             dir: location.into(),
         },
         SourceKind::Config { secret_keys, .. } | SourceKind::Environment { secret_keys, .. } => {

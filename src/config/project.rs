@@ -28,6 +28,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "postgres",
     "files",
     "tree",
+    "checkpoint",
     "sqlite",
     "mysql",
     "config",
@@ -164,13 +165,13 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
     let mut max_connections = None;
     for (k, v) in entries {
         match k.as_str().unwrap_or("") {
-            kind @ ("postgres" | "files" | "tree" | "sqlite" | "mysql" | "config"
-            | "environment") => {
+            kind @ ("postgres" | "files" | "tree" | "checkpoint" | "sqlite" | "mysql"
+            | "config" | "environment") => {
                 if location.is_some() {
                     r.error(
                         k,
                         format!(
-                            "source `{name}` has more than one of `postgres`, `mysql`, `sqlite`, `files`, `tree`, `config`, `environment`"
+                            "source `{name}` has more than one of `postgres`, `mysql`, `sqlite`, `files`, `tree`, `checkpoint`, `config`, `environment`"
                         ),
                     );
                 }
@@ -196,7 +197,7 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
         r.error(
             key,
             format!(
-                "source `{name}` needs one of `postgres: URL`, `mysql: URL`, `sqlite: FILE`, `files: FOLDER`, `tree: FOLDER`, `config: FILE, FOLDER or GLOB` or `environment: NAME GLOB`"
+                "source `{name}` needs one of `postgres: URL`, `mysql: URL`, `sqlite: FILE`, `files: FOLDER`, `tree: FOLDER`, `checkpoint: FOLDER`, `config: FILE, FOLDER or GLOB` or `environment: NAME GLOB`"
             ),
         );
         return None;
@@ -224,6 +225,9 @@ fn read_source(key: &Node, node: &Node, base_dir: &Path, r: &mut Reader) -> Opti
         "config" => SourceKind::Config {
             location: base_dir.join(location),
             secret_keys: Vec::new(),
+        },
+        "checkpoint" => SourceKind::Checkpoint {
+            dir: base_dir.join(location),
         },
         "environment" => SourceKind::Environment {
             pattern: location,
@@ -317,17 +321,19 @@ mod tests {
                   max_connections: 2";
         let files = "files: data\n    csv:\n      delimiter: ';'";
         let tree = "tree: folder";
+        let checkpoint = "checkpoint: checkpoints/before";
         let lite = "sqlite: dev.db";
         let my = "mysql: mysql://u@h/db";
         let conf = "config: settings";
         let env = "environment: APP_*";
         let text = format!(
             "sources:\n  db:\n    {db}\n  exports:\n    {files}\n  t:\n    {tree}\n  \
-             l:\n    {lite}\n  m:\n    {my}\n  c:\n    {conf}\n  e:\n    {env}\n"
+             l:\n    {lite}\n  m:\n    {my}\n  c:\n    {conf}\n  e:\n    {env}\n  \
+             k:\n    {checkpoint}\n"
         );
         let diags = problems(&text);
         assert!(diags.is_empty(), "{diags}");
-        let listed: Vec<&str> = [db, files, tree, lite, my, conf, env]
+        let listed: Vec<&str> = [db, files, tree, lite, my, conf, env, checkpoint]
             .iter()
             .flat_map(|s| s.lines())
             .filter_map(|l| l.trim().split(':').next())

@@ -157,6 +157,10 @@ fn project() -> Value {
             json!({ "type": "string", "description": "A folder as the table `files` (path, name, extension, size, mode, modified, sha256, json_valid)." }),
         ),
         (
+            "checkpoint",
+            json!({ "type": "string", "description": "A folder `crosscheck checkpoint` wrote: each table as its keys and row hashes (no values), for row_count, row_count_match and diff." }),
+        ),
+        (
             "mysql",
             json!({ "type": "string", "description": "mysql://user@host:port/database URL (MySQL 8, MariaDB 10.11+); MYSQL_PWD fills a missing password; ssl-mode and ssl-ca as MySQL's clients take them." }),
         ),
@@ -208,7 +212,7 @@ fn project() -> Value {
                 "additionalProperties": {
                     "type": "object",
                     "properties": source_props,
-                    "oneOf": [{ "required": ["postgres"] }, { "required": ["mysql"] }, { "required": ["sqlite"] }, { "required": ["files"] }, { "required": ["tree"] }, { "required": ["config"] }, { "required": ["environment"] }],
+                    "oneOf": [{ "required": ["postgres"] }, { "required": ["mysql"] }, { "required": ["sqlite"] }, { "required": ["files"] }, { "required": ["tree"] }, { "required": ["checkpoint"] }, { "required": ["config"] }, { "required": ["environment"] }],
                     "additionalProperties": false
                 }
             },

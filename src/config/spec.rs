@@ -414,6 +414,10 @@ pub enum SourceKind {
     Tree {
         dir: PathBuf,
     },
+    /// A folder `crosscheck checkpoint` wrote: keys and row hashes, no values.
+    Checkpoint {
+        dir: PathBuf,
+    },
     /// A MySQL or MariaDB database.
     Mysql {
         url: String,
@@ -499,6 +503,7 @@ impl SourceKind {
             SourceKind::Postgres { .. } => "postgres",
             SourceKind::Files { .. } => "files",
             SourceKind::Tree { .. } => "tree",
+            SourceKind::Checkpoint { .. } => "checkpoint",
             SourceKind::Sqlite { .. } => "sqlite",
             SourceKind::Mysql { .. } => "mysql",
             SourceKind::Config { .. } => "config",

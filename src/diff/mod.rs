@@ -3,6 +3,7 @@
 //! `side` reads each side sorted by key; `merge` walks both in one pass; `compare` decides
 //! equality by meaning. The result is plain data for the engine and the reports.
 
+pub mod against_checkpoint;
 pub mod bisect;
 pub mod checksum;
 pub mod compare;
@@ -14,6 +15,7 @@ pub mod json_text;
 pub mod merge;
 pub mod plan;
 pub mod predicate;
+pub mod recheck;
 pub mod side;
 
 use std::collections::BTreeMap;
@@ -186,6 +188,11 @@ pub async fn run(
     keep: usize,
     keep_all: bool,
 ) -> DiffResult<DiffOutcome> {
+    let rewritten = against_checkpoint::sides(ctx, source, target, options).await?;
+    let (source, target, options) = match &rewritten {
+        Some((s, t, o)) => (s, t, o),
+        None => (source, target, options),
+    };
     let plan = plan::plan(ctx, source, target, options).await?;
     let spec = merge::MergeSpec {
         keys: plan.key_names.len(),
@@ -254,6 +261,11 @@ pub async fn explain(
     target: &Side,
     options: &DiffOptions,
 ) -> DiffResult<String> {
+    let rewritten = against_checkpoint::sides(ctx, source, target, options).await?;
+    let (source, target, options) = match &rewritten {
+        Some((s, t, o)) => (s, t, o),
+        None => (source, target, options),
+    };
     let plan = plan::plan(ctx, source, target, options).await?;
     let mut out = String::new();
     let eligible = checksum_eligibility(ctx, source, target, &plan, options).await;

@@ -114,6 +114,8 @@ pub struct MeasureContext<'a> {
     pub now: chrono::DateTime<chrono::Utc>,
     /// Keep every difference a diff finds (for `--output-diff`), not only the sample.
     pub keep_all_differences: bool,
+    /// `--recheck`: after a diff finds differences, wait this long and read those keys again.
+    pub recheck: Option<std::time::Duration>,
 }
 
 /// The first `limit` rows of `sql`, sorted by every column so the same data always shows

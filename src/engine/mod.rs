@@ -2,10 +2,12 @@
 //! measured into outcomes. Rules reading the same table with the same `where` share one
 //! scan; at most `jobs` queries run at once.
 
+pub mod checkpoint;
 pub mod compile;
 pub mod error;
 pub mod measure;
 pub mod outcome;
+pub mod profile_stats;
 pub mod resolve;
 pub mod rules;
 pub mod schema;
@@ -117,6 +119,8 @@ pub struct RunOptions {
     pub on_rule_done: Option<Progress>,
     /// Keep every difference of diff rules (for `--output-diff`).
     pub keep_all_differences: bool,
+    /// Re-read the keys a diff found differing after this wait (`--recheck`).
+    pub recheck: Option<std::time::Duration>,
 }
 
 /// Registers the sources and runs `rules`; only an unusable source is an `Err`.
@@ -163,6 +167,7 @@ pub async fn run(
         masker: &masker,
         now: started_at,
         keep_all_differences: options.keep_all_differences,
+        recheck: options.recheck,
     };
     let jobs = plan_jobs(&compiled, &runnable);
     let mut stream =
@@ -219,6 +224,7 @@ struct Env<'a> {
     masker: &'a Masker,
     now: chrono::DateTime<chrono::Utc>,
     keep_all_differences: bool,
+    recheck: Option<std::time::Duration>,
 }
 
 /// A unit of work: rules sharing one table scan, or one rule alone.
@@ -333,6 +339,7 @@ fn measure_context<'a>(env: &'a Env<'a>, rule: &'a CompiledRule) -> MeasureConte
         sample: rule.spec.sample,
         now: env.now,
         keep_all_differences: env.keep_all_differences,
+        recheck: env.recheck,
     }
 }
 

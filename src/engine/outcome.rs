@@ -78,6 +78,21 @@ pub struct DiffSummary {
     pub rows_read: RowsRead,
     /// Every compared column's statistics over the matched rows.
     pub column_stats: Vec<ColumnStats>,
+    /// What `--recheck` found, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recheck: Option<RecheckSummary>,
+}
+
+/// The keys a diff found differing, read again after a wait: those that agree now were in
+/// flight (replication lag) and are not counted as violations.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct RecheckSummary {
+    pub waited_seconds: f64,
+    pub rechecked: u64,
+    pub in_flight: u64,
+    pub still_differ: u64,
+    /// More differing keys than a recheck reads again: none was.
+    pub skipped: bool,
 }
 
 /// How one compared column fared over the rows matched by key.

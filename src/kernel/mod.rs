@@ -7,6 +7,7 @@ pub mod error;
 pub mod json;
 pub mod mask;
 pub mod memory;
+pub mod row_hash;
 pub mod session;
 pub mod sqlgen;
 pub mod values;

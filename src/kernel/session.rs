@@ -60,6 +60,7 @@ pub fn new_session() -> SessionContext {
     if let Err(e) = super::json::register(&mut ctx) {
         unreachable!("the JSON functions could not be registered: {e}");
     }
+    ctx.register_udf(super::row_hash::udf());
     ctx
 }
 

@@ -21,6 +21,11 @@ pub trait Database: Send + Sync + std::fmt::Debug {
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Reads from now on see the database as it is now, not as the run's snapshot had it
+    /// (for `--recheck`). Sources that read no snapshot have nothing to renew.
+    async fn renew_snapshot(&self) -> SourceResult<()> {
+        Ok(())
+    }
     /// The facts of `tables` of `schema` (see `schema_facts`); with `sequences`, also each
     /// sequence-backed column's next value against its current maximum.
     async fn table_facts(

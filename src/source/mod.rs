@@ -3,6 +3,7 @@
 //! default schema's tables (so `prod.TABLE` works), in rule fields and in SQL alike.
 
 pub mod cells;
+pub mod checkpoint;
 pub mod csv;
 pub mod database;
 pub mod error;
@@ -224,6 +225,24 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                 name: spec.name.clone(),
                 kind: "environment",
                 location: format!("the environment's {pattern}"),
+                broken: BTreeMap::new(),
+                database: None,
+            })
+        }
+        SourceKind::Checkpoint { dir } => {
+            let tables = checkpoint::open(ctx, dir)
+                .await
+                .map_err(|e| source_error(&spec.name, e))?;
+            install_schemas(
+                ctx,
+                &spec.name,
+                FILES_SCHEMA,
+                vec![(FILES_SCHEMA.to_string(), tables)],
+            )?;
+            Ok(SourceInfo {
+                name: spec.name.clone(),
+                kind: "checkpoint",
+                location: display_path(dir),
                 broken: BTreeMap::new(),
                 database: None,
             })

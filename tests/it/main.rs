@@ -3,6 +3,7 @@
 
 mod adversarial;
 mod bad_inputs;
+mod checkpoint;
 mod cli;
 mod config_source;
 mod csv_reading;
@@ -27,6 +28,7 @@ mod parquet_exports;
 mod pg;
 mod pg_arrays;
 mod profile_match;
+mod recheck;
 mod reports;
 mod rule_language;
 mod schema;

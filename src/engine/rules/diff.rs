@@ -69,9 +69,32 @@ pub(super) async fn measure_diff(
         target,
         options,
         m.sample,
-        m.keep_all_differences,
+        m.keep_all_differences || m.recheck.is_some(),
     )
     .await?;
+    let mut recheck = None;
+    if let Some(wait) = m.recheck
+        && outcome.violations() > 0
+        && matches!(source, crate::diff::Side::Table { .. })
+    {
+        let (rechecked, found) = crate::diff::recheck::recheck(
+            m.ctx,
+            [source, target],
+            options,
+            outcome,
+            wait,
+            m.sample,
+        )
+        .await?;
+        outcome = rechecked;
+        recheck = Some(crate::engine::outcome::RecheckSummary {
+            waited_seconds: found.waited.as_secs_f64(),
+            rechecked: found.rechecked,
+            in_flight: found.converged,
+            still_differ: found.rechecked.saturating_sub(found.converged),
+            skipped: found.skipped,
+        });
+    }
     let all = if m.keep_all_differences {
         let sample = diff_sample(&outcome, m.origin, m.masker, true);
         outcome.merged.differences.truncate(m.sample);
@@ -97,6 +120,7 @@ pub(super) async fn measure_diff(
             target: merged.target_rows,
         },
         column_stats: column_stats(&outcome),
+        recheck: recheck.clone(),
     };
     let violations = outcome.violations();
     let rows_differing = violations - outcome.one_sided.len() as u64;
@@ -131,6 +155,21 @@ pub(super) async fn measure_diff(
                 if columns.len() == 1 { "it" } else { "them" },
             ));
         }
+    }
+    if let Some(r) = &recheck {
+        message.push_str(&if r.skipped {
+            format!(
+                "; not rechecked: more than {} keys differ, which is no replication lag",
+                fmt_count(crate::diff::recheck::MAX_KEYS as u64)
+            )
+        } else {
+            format!(
+                "; rechecked after {}s: {} converged (in flight, not counted), {} still differ",
+                r.waited_seconds,
+                fmt_count(r.in_flight),
+                fmt_count(r.still_differ)
+            )
+        });
     }
     let forgiven: u64 = outcome.forgiven.values().sum();
     if forgiven > 0 {

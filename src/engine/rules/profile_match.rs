@@ -20,6 +20,7 @@ use crate::engine::compile::{CompiledRule, Plan, RuleQuery, source_where, target
 use crate::engine::error::{RuleError, RuleResult};
 use crate::engine::measure::{self, MeasureContext, fmt_count, plural};
 use crate::engine::outcome::{Measure, Sample};
+use crate::engine::profile_stats::{Kind, Stat, kind_of, shared_kind};
 use crate::kernel::mask::mask_text;
 use crate::kernel::sqlgen::{from_where, ident, table};
 use crate::kernel::values::{as_u64, cell, display};
@@ -91,118 +92,6 @@ impl RuleType for ProfileMatch {
 enum Side {
     Source,
     Target,
-}
-
-/// What a column's values are, which decides the statistics it gets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    /// `float`: binary floating point on either side, whose sums depend on the order added.
-    Number {
-        float: bool,
-    },
-    Text,
-    Time,
-    Bool,
-    /// Scalars of different kinds on the two sides (a number exported as text).
-    Mixed,
-    /// Lists, structs, bytes, intervals: only their nulls are counted.
-    Other,
-}
-
-fn kind_of(data_type: &DataType) -> Kind {
-    use DataType::*;
-    match data_type {
-        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Decimal128(..)
-        | Decimal256(..) => Kind::Number { float: false },
-        Float16 | Float32 | Float64 => Kind::Number { float: true },
-        Utf8 | LargeUtf8 | Utf8View => Kind::Text,
-        Date32 | Date64 | Timestamp(..) => Kind::Time,
-        Boolean => Kind::Bool,
-        Dictionary(_, values) => kind_of(values),
-        _ => Kind::Other,
-    }
-}
-
-/// The kind a column is profiled as when its two sides are `s` and `t`.
-fn shared_kind(s: Kind, t: Kind) -> Kind {
-    match (s, t) {
-        (Kind::Number { float: a }, Kind::Number { float: b }) => Kind::Number { float: a || b },
-        (Kind::Other, _) | (_, Kind::Other) => Kind::Other,
-        (a, b) if a == b => a,
-        _ => Kind::Mixed,
-    }
-}
-
-/// One statistic of a column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stat {
-    Nulls,
-    Distinct,
-    Trues,
-    Min,
-    Max,
-    Sum,
-    Mean,
-    MinLength,
-    MaxLength,
-    Earliest,
-    Latest,
-}
-
-impl Stat {
-    fn of(kind: Kind) -> &'static [Stat] {
-        use Stat::*;
-        match kind {
-            Kind::Number { .. } => &[Nulls, Distinct, Min, Max, Sum, Mean],
-            Kind::Text => &[Nulls, Distinct, MinLength, MaxLength],
-            Kind::Time => &[Nulls, Distinct, Earliest, Latest],
-            Kind::Bool => &[Nulls, Distinct, Trues],
-            Kind::Mixed => &[Nulls, Distinct],
-            Kind::Other => &[Nulls],
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Stat::Nulls => "nulls",
-            Stat::Distinct => "distinct",
-            Stat::Trues => "trues",
-            Stat::Min => "min",
-            Stat::Max => "max",
-            Stat::Sum => "sum",
-            Stat::Mean => "mean",
-            Stat::MinLength => "min_length",
-            Stat::MaxLength => "max_length",
-            Stat::Earliest => "earliest",
-            Stat::Latest => "latest",
-        }
-    }
-
-    /// A statistic that is one of the column's values or computed from them (masked for a
-    /// sensitive column, compared within the column's tolerance); the others are counts.
-    fn is_value(self) -> bool {
-        matches!(
-            self,
-            Stat::Min | Stat::Max | Stat::Sum | Stat::Mean | Stat::Earliest | Stat::Latest
-        )
-    }
-
-    /// The aggregate over column `c` (quoted) whose type on this side is `data_type`.
-    fn sql(self, c: &str, data_type: &DataType) -> String {
-        match self {
-            Stat::Nulls => format!("count(*) - count({c})"),
-            Stat::Distinct => format!("count(DISTINCT {c})"),
-            Stat::Trues => format!("count(CASE WHEN {c} THEN 1 END)"),
-            Stat::Min | Stat::Earliest => format!("min({c})"),
-            Stat::Max | Stat::Latest => format!("max({c})"),
-            // Integers summed as decimals: exact in every engine, and no overflow.
-            Stat::Sum if data_type.is_integer() => format!("sum(CAST({c} AS DECIMAL(38, 0)))"),
-            Stat::Sum => format!("sum({c})"),
-            Stat::Mean => format!("avg(CAST({c} AS DOUBLE))"),
-            Stat::MinLength => format!("min(character_length({c}))"),
-            Stat::MaxLength => format!("max(character_length({c}))"),
-        }
-    }
 }
 
 /// A column profiled on both sides.

@@ -54,6 +54,15 @@ impl Database for PgSession {
         self.rows_read.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    async fn renew_snapshot(&self) -> SourceResult<()> {
+        PgSession::renew_snapshot(self).await.map_err(|e| {
+            SourceError::from(e).within(format!(
+                "cannot renew the snapshot of `{}`",
+                self.info.display()
+            ))
+        })
+    }
+
     async fn table_facts(
         self: Arc<Self>,
         schema: &str,

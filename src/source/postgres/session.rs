@@ -35,6 +35,9 @@ pub struct PgSession {
     statement_timeout: Duration,
     snapshot: Mutex<Option<String>>,
     snapshot_holder: Mutex<Option<Conn>>,
+    /// Bumped when the snapshot is renewed: a connection of an older one is closed when it
+    /// comes back to the pool, never reused.
+    generation: AtomicU64,
     idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
     /// Connections the pool opens at most.
@@ -149,6 +152,8 @@ pub struct Conn {
     statement_timeout: Duration,
     /// Shared with the list of open connections, which cancels only the busy ones.
     state: Arc<AtomicU8>,
+    /// The session's snapshot generation this connection reads.
+    generation: u64,
 }
 
 impl Conn {
@@ -355,6 +360,7 @@ impl Drop for PooledClient {
         if let Some(conn) = self.conn.take()
             && conn.state() == IDLE
             && !conn.client.is_closed()
+            && conn.generation == self.session.generation.load(Ordering::Acquire)
             && let Ok(mut idle) = self.session.idle.lock()
         {
             idle.push(conn);
@@ -379,6 +385,7 @@ impl PgSession {
             statement_timeout,
             snapshot: Mutex::new(None),
             snapshot_holder: Mutex::new(None),
+            generation: AtomicU64::new(0),
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(max_connections.max(1))),
             max_connections: max_connections.max(1),
@@ -401,23 +408,45 @@ impl PgSession {
             Err(e @ PgError::NoAnswer { .. }) => return Err(setup_failed(e)),
             Err(_) => {}
         }
-        // The exporting transaction must stay open while others import its snapshot, so this
-        // connection only holds it and never runs a query that could fail and abort it.
-        // A standby cannot export snapshots; each connection then has its own.
-        match first.query_one("SELECT pg_export_snapshot()", &[]).await {
+        session.export_snapshot(first).await.map_err(setup_failed)?;
+        Ok(session)
+    }
+
+    /// Makes `holder`'s snapshot the one every new connection imports. The exporting
+    /// transaction must stay open while others import its snapshot, so this connection only
+    /// holds it and never runs a query that could fail and abort it. A standby cannot export
+    /// snapshots; each connection then has its own.
+    async fn export_snapshot(&self, holder: Conn) -> Result<(), PgError> {
+        match holder.query_one("SELECT pg_export_snapshot()", &[]).await {
             Ok(row) => {
                 let id: String = row.get(0);
-                if let (Ok(mut s), Ok(mut holder)) =
-                    (session.snapshot.lock(), session.snapshot_holder.lock())
+                if let (Ok(mut s), Ok(mut kept)) =
+                    (self.snapshot.lock(), self.snapshot_holder.lock())
                 {
                     *s = Some(id);
-                    *holder = Some(first);
+                    *kept = Some(holder);
                 }
+                Ok(())
             }
-            Err(e @ PgError::NoAnswer { .. }) => return Err(setup_failed(e)),
-            Err(_) => {}
+            Err(e @ PgError::NoAnswer { .. }) => Err(e),
+            Err(_) => Ok(()),
         }
-        Ok(session)
+    }
+
+    /// Ends the snapshot this session reads and starts a newer one, for a recheck that must
+    /// see the writes made since: idle connections are closed, busy ones when they return,
+    /// and every connection opened from now on reads the new snapshot.
+    pub async fn renew_snapshot(&self) -> Result<(), PgError> {
+        if let Ok(mut s) = self.snapshot.lock() {
+            *s = None;
+        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+        let holder = self.connect().await.map_err(PgError::Connect)?;
+        // The old holder is dropped (and its transaction ends) when the new one takes its place.
+        self.export_snapshot(holder).await
     }
 
     /// How many connections of this source are open (the snapshot's holder included).
@@ -552,6 +581,7 @@ impl PgSession {
             canceller,
             statement_timeout: self.statement_timeout,
             state,
+            generation: self.generation.load(Ordering::Acquire),
         }
     }
 

@@ -1,0 +1,148 @@
+//! A diff with a checkpoint's table on one side: the checkpoint holds keys and row hashes, so
+//! the live side is read as its keys and the row hash of the columns the checkpoint hashed,
+//! in its order (`kernel::row_hash`), and the two are compared by key: keys only on one side,
+//! and keys whose row hash changed. Two checkpoints compare the same way.
+
+use datafusion::prelude::SessionContext;
+
+use super::Side;
+use super::error::{DiffError, DiffResult};
+use crate::config::{Algorithm, DiffOptions, TableName};
+use crate::kernel::reference;
+use crate::kernel::row_hash::rows_sql;
+use crate::kernel::sqlgen::table;
+use crate::source::checkpoint::{ROW_HASH_COLUMN, TableEntry, checkpoint_table};
+
+/// The sides and options to run instead, when a side is a checkpoint's table.
+pub async fn sides(
+    ctx: &SessionContext,
+    source: &Side,
+    target: &Side,
+    options: &DiffOptions,
+) -> DiffResult<Option<(Side, Side, DiffOptions)>> {
+    let (s, t) = (entry(ctx, source).await?, entry(ctx, target).await?);
+    let reference_entry = match (&s, &t) {
+        (None, None) => return Ok(None),
+        (Some(a), Some(b)) => {
+            if a.column_names() != b.column_names() || a.key != b.key {
+                return Err(DiffError::Plan(format!(
+                    "the two checkpoints hashed different rows of `{}` (key {} against {}; columns {} against {}): their row hashes cannot be compared",
+                    a.name,
+                    a.key.join(", "),
+                    b.key.join(", "),
+                    a.column_names().join(", "),
+                    b.column_names().join(", ")
+                )));
+            }
+            a
+        }
+        (Some(e), None) | (None, Some(e)) => e,
+    };
+    let entry = reference_entry.clone();
+    if entry.key.is_empty() {
+        return Err(DiffError::Plan(format!(
+            "the checkpoint of `{}` has no key (its table declared none, and no --key was given when it was taken): its rows are counted (row_count, row_count_match) but cannot be matched by key; take the checkpoint with --key {}=COLUMNS to diff it",
+            entry.name, entry.name
+        )));
+    }
+    if !options.key.is_empty() && options.key != entry.key {
+        return Err(DiffError::Plan(format!(
+            "the checkpoint of `{}` is keyed on {}, not on {}",
+            entry.name,
+            entry.key.join(", "),
+            options.key.join(", ")
+        )));
+    }
+    if !options.tolerance.is_empty() || !options.rename.is_empty() {
+        return Err(DiffError::Plan(
+            "a checkpoint holds row hashes, to which no tolerance or rename can apply".into(),
+        ));
+    }
+    let live = |side: &Side, is_checkpoint: bool| -> DiffResult<Side> {
+        if is_checkpoint {
+            return Ok(side.clone());
+        }
+        match side {
+            Side::Table {
+                table: name,
+                predicate,
+            } => Ok(Side::Query {
+                source: name.source.clone(),
+                sql: hashed_rows(name, predicate.as_deref(), &entry),
+            }),
+            Side::Query { .. } => Err(DiffError::Plan(
+                "a checkpoint is compared with a table, not with a query's result".into(),
+            )),
+        }
+    };
+    for (side, is_checkpoint) in [(source, s.is_some()), (target, t.is_some())] {
+        if let (Side::Table { table: name, .. }, false) = (side, is_checkpoint) {
+            has_every_column(ctx, name, &entry).await?;
+        }
+    }
+    let options = DiffOptions {
+        key: entry.key.clone(),
+        columns: Some(vec![ROW_HASH_COLUMN.to_string()]),
+        exclude: vec![],
+        rename: vec![],
+        tolerance: vec![],
+        normalize: options.normalize.clone(),
+        algorithm: Algorithm::Join,
+    };
+    Ok(Some((
+        live(source, s.is_some())?,
+        live(target, t.is_some())?,
+        options,
+    )))
+}
+
+/// The checkpoint entry of a side, if it is a checkpoint's table.
+async fn entry(ctx: &SessionContext, side: &Side) -> DiffResult<Option<TableEntry>> {
+    let Side::Table { table: name, .. } = side else {
+        return Ok(None);
+    };
+    let provider = ctx
+        .table_provider(reference(name))
+        .await
+        .map_err(DiffError::from)?;
+    Ok(checkpoint_table(provider.as_ref()).map(|c| c.entry.clone()))
+}
+
+async fn has_every_column(
+    ctx: &SessionContext,
+    name: &TableName,
+    entry: &TableEntry,
+) -> DiffResult<()> {
+    let provider = ctx
+        .table_provider(reference(name))
+        .await
+        .map_err(DiffError::from)?;
+    let schema = provider.schema();
+    let missing: Vec<String> = entry
+        .column_names()
+        .into_iter()
+        .filter(|c| schema.field_with_name(c).is_err())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(DiffError::Plan(format!(
+        "`{name}` has no column {}, which the checkpoint's row hashes cover: a diff against a checkpoint needs every column it hashed (schema_match shows how the schema changed)",
+        missing
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
+/// The live table's keys and row hashes over the checkpoint's columns, in its order.
+fn hashed_rows(name: &TableName, predicate: Option<&str>, entry: &TableEntry) -> String {
+    rows_sql(
+        &table(name),
+        &entry.key,
+        &entry.column_names(),
+        ROW_HASH_COLUMN,
+        predicate,
+    )
+}

@@ -1,0 +1,384 @@
+//! Checkpoints: a fingerprint of a source taken before a migration, compared later with what
+//! holds the data then — on files and on PostgreSQL; every change reported with its key and
+//! nothing else, and no value of the table in the checkpoint's files.
+
+use std::path::Path;
+
+use crate::support::{crosscheck, root, rule, run_json};
+
+const USERS: &str = "examples/learning-platform/staging/users.csv";
+
+/// A project with the bundled staging export copied to `live/` and a checkpoint source
+/// `before` at `cp/`.
+fn files_project(rules: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a folder");
+    let live = dir.path().join("live");
+    std::fs::create_dir_all(&live).expect("live/");
+    for table in ["users", "user_achievements"] {
+        std::fs::copy(
+            root().join(format!("examples/learning-platform/staging/{table}.csv")),
+            live.join(format!("{table}.csv")),
+        )
+        .expect("copied");
+    }
+    std::fs::write(
+        dir.path().join("crosscheck.yaml"),
+        "sources:\n  live:\n    files: live\n  before:\n    checkpoint: cp\nsensitive: [users.password_hash, \"*.email\"]\n",
+    )
+    .expect("project");
+    std::fs::create_dir_all(dir.path().join("rules")).expect("rules/");
+    std::fs::write(dir.path().join("rules/r.yaml"), rules).expect("rules");
+    dir
+}
+
+fn take_checkpoint(dir: &Path, extra: &[&str]) {
+    let mut args = vec!["checkpoint", "live", "--out", "cp"];
+    args.extend_from_slice(extra);
+    let out = crosscheck(dir, &args);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("bytes per row"), "{}", out.stdout);
+}
+
+/// The keys of a diff rule's sample, with the column or `(row)` each differs in.
+fn sample_keys(report: &serde_json::Value, name: &str) -> Vec<String> {
+    rule(report, name)["sample"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| format!("{} {}", r[0], r[1].as_str().unwrap_or("")))
+        .collect()
+}
+
+fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("a folder").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+const RULES: &str = "rules:
+  - name: users_since_checkpoint
+    type: diff
+    source: before.users
+    target: live.users
+    key: [id]
+    sample: 20
+  - name: users_count_since_checkpoint
+    type: row_count_match
+    source: before.users
+    target: live.users
+  - name: awards_count_since_checkpoint
+    type: row_count_match
+    source: before.user_achievements
+    target: live.user_achievements
+";
+
+#[test]
+fn a_checkpoint_of_files_finds_every_change_by_key_and_nothing_else() {
+    let dir = files_project(RULES);
+    take_checkpoint(dir.path(), &["--key", "users=id"]);
+    // Unchanged: everything matches the checkpoint.
+    let (out, report) = run_json(dir.path(), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(rule(&report, "users_since_checkpoint")["violations"], 0);
+
+    // The migration: one row changed, one lost, one added, and two names swapped between
+    // rows (a swap keeps every column's set of values: a per-column aggregate would miss it).
+    let path = dir.path().join("live/users.csv");
+    let text = std::fs::read_to_string(&path).expect("users.csv");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let field = |line: &str, i: usize| line.split(',').nth(i).unwrap_or("").to_string();
+    let set = |line: &str, i: usize, value: &str| {
+        let mut parts: Vec<String> = line.split(',').map(String::from).collect();
+        parts[i] = value.to_string();
+        parts.join(",")
+    };
+    lines[5] = set(&lines[5], 6, "suspended"); // id 5
+    let (name10, name11) = (field(&lines[10], 2), field(&lines[11], 2));
+    lines[10] = set(&lines[10], 2, &name11);
+    lines[11] = set(&lines[11], 2, &name10);
+    lines.remove(7); // id 7
+    lines.push(set(&lines[1], 0, "9999"));
+    std::fs::write(&path, lines.join("\n") + "\n").expect("migrated");
+
+    let (out, report) = run_json(dir.path(), &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        sample_keys(&report, "users_since_checkpoint"),
+        [
+            "5 crosscheck_row_hash",
+            "7 (row)",
+            "10 crosscheck_row_hash",
+            "11 crosscheck_row_hash",
+            "9999 (row)",
+        ]
+    );
+    let diff = &rule(&report, "users_since_checkpoint")["diff"];
+    assert_eq!(
+        (
+            &diff["only_in_source"],
+            &diff["only_in_target"],
+            &diff["changed"]
+        ),
+        (&1.into(), &1.into(), &3.into()),
+        "{diff}"
+    );
+    // One lost and one added: the count alone cannot tell.
+    assert_eq!(
+        rule(&report, "users_count_since_checkpoint")["status"],
+        "pass"
+    );
+    assert_eq!(
+        rule(&report, "awards_count_since_checkpoint")["status"],
+        "pass"
+    );
+}
+
+#[test]
+fn a_checkpoint_holds_no_value_of_the_table() {
+    let dir = files_project(RULES);
+    take_checkpoint(dir.path(), &["--key", "users=id"]);
+    let mut files = Vec::new();
+    walk(&dir.path().join("cp"), &mut files);
+    assert!(files.len() >= 3, "{files:?}");
+    let contents: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|f| (f.display().to_string(), std::fs::read(f).expect("read")))
+        .collect();
+    let users = std::fs::read_to_string(root().join(USERS)).expect("users.csv");
+    let mut checked = 0;
+    for line in users.lines().skip(1) {
+        // email, display name, password hash: text values, sensitive or not.
+        for value in line.split(',').skip(1).take(3).filter(|v| v.len() >= 6) {
+            for (name, bytes) in &contents {
+                assert!(
+                    !bytes.windows(value.len()).any(|w| w == value.as_bytes()),
+                    "{name} holds `{value}`"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 4000, "{checked}");
+    let manifest = std::fs::read_to_string(dir.path().join("cp/manifest.json")).expect("manifest");
+    assert!(!manifest.contains('@'), "{manifest}");
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).expect("JSON");
+    let users = manifest["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["name"] == "users")
+        .expect("users");
+    assert_eq!(users["rows"], 1500);
+    assert_eq!(users["key"], serde_json::json!(["id"]));
+    assert_eq!(users["profile"]["id"]["max"], 1500);
+    assert_eq!(users["profile"]["email"]["nulls"], 0);
+    // A sensitive column's statistics are counts only.
+    assert!(users["profile"]["email"].get("max_length").is_some());
+    let awards = manifest["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["name"] == "user_achievements")
+        .expect("user_achievements");
+    assert_eq!(awards["key"], serde_json::json!([]));
+}
+
+#[test]
+fn rules_that_need_values_and_keyless_diffs_are_refused_clearly() {
+    let dir = files_project(
+        "rules:
+  - name: emails_present
+    type: expect
+    table: before.users
+    condition: email IS NOT NULL
+",
+    );
+    take_checkpoint(dir.path(), &[]);
+    let out = crosscheck(dir.path(), &["run"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("`before` is a checkpoint, which holds only keys and row hashes")
+            && out.stderr.contains("rules/r.yaml:4"),
+        "{}",
+        out.stderr
+    );
+    // Taken without a key for users: the diff says how to get one.
+    let out = crosscheck(dir.path(), &["diff", "before.users", "live.users"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stdout.contains("--key users=COLUMNS"), "{}", out.stdout);
+    // A checkpoint folder that is not one.
+    std::fs::write(
+        dir.path().join("other.yaml"),
+        "sources:\n  live:\n    files: live\n  before:\n    checkpoint: live\n",
+    )
+    .expect("project");
+    let out = crosscheck(
+        dir.path(),
+        &["diff", "-c", "other.yaml", "before.users", "live.users"],
+    );
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("manifest.json") && out.stderr.contains("crosscheck checkpoint"),
+        "{}",
+        out.stderr
+    );
+    // A sensitive key is refused: a checkpoint stores its keys.
+    let out = crosscheck(
+        dir.path(),
+        &["checkpoint", "live", "--out", "cp2", "--key", "users=email"],
+    );
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("is sensitive"), "{}", out.stderr);
+}
+
+#[test]
+fn a_column_the_checkpoint_hashed_and_the_table_lost_is_named() {
+    let dir = files_project(RULES);
+    take_checkpoint(dir.path(), &["--key", "users=id"]);
+    let path = dir.path().join("live/users.csv");
+    let text = std::fs::read_to_string(&path).expect("users.csv");
+    let dropped: String = text
+        .lines()
+        .map(|l| l.rsplit_once(',').map_or(l, |(head, _)| head).to_string() + "\n")
+        .collect();
+    std::fs::write(&path, dropped).expect("column dropped");
+    let out = crosscheck(dir.path(), &["diff", "before.users", "live.users"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("has no column `status`"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn postgres_checkpoint_after_migration_and_restore_drill() {
+    let Some(server) = crate::pg::server() else {
+        return;
+    };
+    let prod = crate::pg::fresh_database(&server, "cc_cp_prod");
+    let backup = crate::pg::fresh_database(&server, "cc_cp_backup");
+    let schema = "CREATE TABLE accounts (id int PRIMARY KEY, email text, balance numeric(12,2), \
+                  opened timestamptz, active boolean);
+                  CREATE TABLE events (kind text, at timestamp);";
+    let rows = "INSERT INTO accounts SELECT g, 'user' || g || '@example.com', g * 1.5, \
+                timestamptz '2024-01-01 00:00:00+00' + g * interval '1 hour', g % 2 = 0 \
+                FROM generate_series(1, 2000) g;
+                INSERT INTO events SELECT 'login', timestamp '2024-01-01' + g * interval '1 minute' \
+                FROM generate_series(1, 50) g;";
+    crate::pg::execute(&prod, &format!("{schema}{rows}"));
+    // The backup of migration day: the same rows.
+    crate::pg::execute(&backup, &format!("{schema}{rows}"));
+    let dir = tempfile::tempdir().expect("a folder");
+    std::fs::write(
+        dir.path().join("crosscheck.yaml"),
+        "sources:\n  prod:\n    postgres: ${PROD_URL}\n  before:\n    checkpoint: cp\nsensitive: [\"*.email\"]\n",
+    )
+    .expect("project");
+    std::fs::create_dir_all(dir.path().join("rules")).expect("rules/");
+    std::fs::write(
+        dir.path().join("rules/r.yaml"),
+        "rules:
+  - name: accounts_since_checkpoint
+    type: diff
+    source: before.accounts
+    target: prod.accounts
+    key: [id]
+    sample: 20
+  - name: events_since_checkpoint
+    type: row_count_match
+    source: before.events
+    target: prod.events
+",
+    )
+    .expect("rules");
+    let env = [("PROD_URL", prod.as_str())];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--json", "-", "-q"];
+        args.extend_from_slice(extra);
+        let out = crate::support::crosscheck_with_env(dir.path(), &args, &env);
+        let report = out.json();
+        (out, report)
+    };
+    let out = crate::support::crosscheck_with_env(
+        dir.path(),
+        &["checkpoint", "prod", "--out", "cp"],
+        &env,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let manifest = std::fs::read_to_string(dir.path().join("cp/manifest.json")).expect("manifest");
+    assert!(manifest.contains("\"kind\": \"postgres\""), "{manifest}");
+    assert!(!manifest.contains("@example.com"), "{manifest}");
+
+    // The migration: a column widened (no value changes), rows updated, lost and added, and
+    // a bulk update to one value that leaves the balance's sum alone (+1 and -1).
+    crate::pg::execute(
+        &prod,
+        "ALTER TABLE accounts ALTER COLUMN id TYPE bigint;
+         UPDATE accounts SET active = NOT active WHERE id IN (10, 20);
+         UPDATE accounts SET balance = balance + 1 WHERE id = 30;
+         UPDATE accounts SET balance = balance - 1 WHERE id = 31;
+         DELETE FROM accounts WHERE id IN (40, 41);
+         INSERT INTO accounts VALUES (5000, 'new@example.com', 0, now(), true);
+         UPDATE accounts SET email = NULL WHERE id = 50;",
+    );
+    let (out, report) = run(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let keys = |report: &serde_json::Value| -> Vec<String> {
+        rule(report, "accounts_since_checkpoint")["sample"]["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| format!("{} {}", r[0], r[1].as_str().unwrap_or("")))
+            .collect()
+    };
+    assert_eq!(
+        keys(&report),
+        [
+            "10 crosscheck_row_hash",
+            "20 crosscheck_row_hash",
+            "30 crosscheck_row_hash",
+            "31 crosscheck_row_hash",
+            "40 (row)",
+            "41 (row)",
+            "50 crosscheck_row_hash",
+            "5000 (row)",
+        ]
+    );
+    assert_eq!(rule(&report, "events_since_checkpoint")["status"], "pass");
+    assert!(!out.stdout.contains("@example.com"), "{}", out.stdout);
+
+    // The rollback drill: the migration-day backup, restored, equals the checkpoint.
+    let (out, report) = run(&["--source", &format!("prod={backup}")]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(rule(&report, "accounts_since_checkpoint")["violations"], 0);
+
+    // A newer checkpoint against the older backup: exactly the rows written in between.
+    let out = crate::support::crosscheck_with_env(
+        dir.path(),
+        &["checkpoint", "prod", "--out", "cp"],
+        &env,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let (out, report) = run(&["--source", &format!("prod={backup}")]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        keys(&report),
+        [
+            "10 crosscheck_row_hash",
+            "20 crosscheck_row_hash",
+            "30 crosscheck_row_hash",
+            "31 crosscheck_row_hash",
+            "40 (row)",
+            "41 (row)",
+            "50 crosscheck_row_hash",
+            "5000 (row)",
+        ]
+    );
+}
