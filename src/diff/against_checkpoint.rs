@@ -7,11 +7,22 @@ use datafusion::prelude::SessionContext;
 
 use super::Side;
 use super::error::{DiffError, DiffResult};
+use super::plan::OneSided;
 use crate::config::{Algorithm, DiffOptions, TableName};
 use crate::kernel::reference;
 use crate::kernel::row_hash::rows_sql;
 use crate::kernel::sqlgen::table;
 use crate::source::checkpoint::{ROW_HASH_COLUMN, TableEntry, checkpoint_table};
+
+/// The diff to run instead when a side is a checkpoint's table.
+pub struct Rewritten {
+    pub source: Side,
+    pub target: Side,
+    pub options: DiffOptions,
+    /// Columns the live side has and the checkpoint did not hash (not `exclude`d): each one
+    /// a difference, as a column on one side only is in any diff.
+    pub one_sided: Vec<OneSided>,
+}
 
 /// The sides and options to run instead, when a side is a checkpoint's table.
 pub async fn sides(
@@ -19,7 +30,7 @@ pub async fn sides(
     source: &Side,
     target: &Side,
     options: &DiffOptions,
-) -> DiffResult<Option<(Side, Side, DiffOptions)>> {
+) -> DiffResult<Option<Rewritten>> {
     let (s, t) = (entry(ctx, source).await?, entry(ctx, target).await?);
     let reference_entry = match (&s, &t) {
         (None, None) => return Ok(None),
@@ -53,6 +64,18 @@ pub async fn sides(
             options.key.join(", ")
         )));
     }
+    let hashed = entry.column_names();
+    if let Some(c) = options
+        .exclude
+        .iter()
+        .find(|c| hashed.contains(c))
+        .or(options.columns.as_ref().and_then(|_| hashed.first()))
+    {
+        return Err(DiffError::Plan(format!(
+            "the checkpoint's row hash of `{}` covers every column it had, `{c}` included: a diff against it compares them all (`columns` and `exclude` can only leave out columns the checkpoint never had)",
+            entry.name
+        )));
+    }
     if !options.tolerance.is_empty() || !options.rename.is_empty() {
         return Err(DiffError::Plan(
             "a checkpoint holds row hashes, to which no tolerance or rename can apply".into(),
@@ -75,12 +98,23 @@ pub async fn sides(
             )),
         }
     };
-    for (side, is_checkpoint) in [(source, s.is_some()), (target, t.is_some())] {
+    let mut one_sided = Vec::new();
+    for (side, label, is_checkpoint) in [
+        (source, "source", s.is_some()),
+        (target, "target", t.is_some()),
+    ] {
         if let (Side::Table { table: name, .. }, false) = (side, is_checkpoint) {
-            has_every_column(ctx, name, &entry).await?;
+            for column in extra_columns(ctx, name, &entry).await? {
+                if !options.exclude.contains(&column) {
+                    one_sided.push(OneSided {
+                        column,
+                        side: label,
+                    });
+                }
+            }
         }
     }
-    let options = DiffOptions {
+    let rewritten_options = DiffOptions {
         key: entry.key.clone(),
         columns: Some(vec![ROW_HASH_COLUMN.to_string()]),
         exclude: vec![],
@@ -89,11 +123,12 @@ pub async fn sides(
         normalize: options.normalize.clone(),
         algorithm: Algorithm::Join,
     };
-    Ok(Some((
-        live(source, s.is_some())?,
-        live(target, t.is_some())?,
-        options,
-    )))
+    Ok(Some(Rewritten {
+        source: live(source, s.is_some())?,
+        target: live(target, t.is_some())?,
+        options: rewritten_options,
+        one_sided,
+    }))
 }
 
 /// The checkpoint entry of a side, if it is a checkpoint's table.
@@ -108,11 +143,13 @@ async fn entry(ctx: &SessionContext, side: &Side) -> DiffResult<Option<TableEntr
     Ok(checkpoint_table(provider.as_ref()).map(|c| c.entry.clone()))
 }
 
-async fn has_every_column(
+/// The live table's columns the checkpoint did not hash; an error naming those it hashed and
+/// the table lacks.
+async fn extra_columns(
     ctx: &SessionContext,
     name: &TableName,
     entry: &TableEntry,
-) -> DiffResult<()> {
+) -> DiffResult<Vec<String>> {
     let provider = ctx
         .table_provider(reference(name))
         .await
@@ -124,7 +161,13 @@ async fn has_every_column(
         .filter(|c| schema.field_with_name(c).is_err())
         .collect();
     if missing.is_empty() {
-        return Ok(());
+        let hashed = entry.column_names();
+        return Ok(schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .filter(|c| !hashed.contains(c))
+            .collect());
     }
     Err(DiffError::Plan(format!(
         "`{name}` has no column {}, which the checkpoint's row hashes cover: a diff against a checkpoint needs every column it hashed (schema_match shows how the schema changed)",

@@ -190,7 +190,7 @@ pub async fn run(
 ) -> DiffResult<DiffOutcome> {
     let rewritten = against_checkpoint::sides(ctx, source, target, options).await?;
     let (source, target, options) = match &rewritten {
-        Some((s, t, o)) => (s, t, o),
+        Some(r) => (&r.source, &r.target, &r.options),
         None => (source, target, options),
     };
     let plan = plan::plan(ctx, source, target, options).await?;
@@ -250,7 +250,11 @@ pub async fn run(
         column_names: plan.column_names.clone(),
         forgiven: by_column(&merged.column_forgiven),
         merged,
-        one_sided: plan.one_sided,
+        one_sided: plan
+            .one_sided
+            .into_iter()
+            .chain(rewritten.into_iter().flat_map(|r| r.one_sided))
+            .collect(),
     })
 }
 
@@ -263,7 +267,7 @@ pub async fn explain(
 ) -> DiffResult<String> {
     let rewritten = against_checkpoint::sides(ctx, source, target, options).await?;
     let (source, target, options) = match &rewritten {
-        Some((s, t, o)) => (s, t, o),
+        Some(r) => (&r.source, &r.target, &r.options),
         None => (source, target, options),
     };
     let plan = plan::plan(ctx, source, target, options).await?;

@@ -136,6 +136,18 @@ enum Encoder {
     Instant(ArrayRef),
     Naive(ArrayRef),
     Binary(ArrayRef),
+    /// A list: its offsets, and one encoder over all its elements (each list's count, then
+    /// each element encoded as a value: `["a, b"]` and `["a", "b"]` differ).
+    List {
+        array: ArrayRef,
+        offsets: Vec<usize>,
+        items: Box<Encoder>,
+    },
+    /// A struct: each field in order.
+    Struct {
+        array: ArrayRef,
+        fields: Vec<Encoder>,
+    },
     /// Anything else, by its display text (lists, structs, times, intervals…).
     Display(ArrayRef),
 }
@@ -149,6 +161,8 @@ const TAG_INSTANT: u8 = b'T';
 const TAG_NAIVE: u8 = b'N';
 const TAG_BINARY: u8 = b'x';
 const TAG_OTHER: u8 = b'o';
+const TAG_LIST: u8 = b'l';
+const TAG_STRUCT: u8 = b'r';
 
 impl Encoder {
     fn new(array: &ArrayRef) -> Result<Self> {
@@ -173,6 +187,38 @@ impl Encoder {
             D::Binary | D::LargeBinary | D::BinaryView | D::FixedSizeBinary(_) => {
                 Encoder::Binary(to(D::LargeBinary)?)
             }
+            D::List(_)
+            | D::LargeList(_)
+            | D::ListView(_)
+            | D::LargeListView(_)
+            | D::FixedSizeList(..) => {
+                let list = to(D::LargeList(Arc::new(
+                    datafusion::arrow::datatypes::Field::new_list_field(
+                        list_item_type(array.data_type()),
+                        true,
+                    ),
+                )))?;
+                let large = list.as_list::<i64>();
+                let offsets = large.value_offsets().iter().map(|o| *o as usize).collect();
+                let items = Box::new(Encoder::new(large.values())?);
+                Encoder::List {
+                    array: list,
+                    offsets,
+                    items,
+                }
+            }
+            D::Struct(_) => {
+                let fields = array
+                    .as_struct()
+                    .columns()
+                    .iter()
+                    .map(Encoder::new)
+                    .collect::<Result<Vec<_>>>()?;
+                Encoder::Struct {
+                    array: array.clone(),
+                    fields,
+                }
+            }
             // One unit, so that the display text does not depend on the one read.
             D::Time32(_) | D::Time64(_) => Encoder::Display(to(D::Time64(TimeUnit::Microsecond))?),
             _ => Encoder::Display(array.clone()),
@@ -192,6 +238,8 @@ impl Encoder {
             | Encoder::Instant(a)
             | Encoder::Naive(a)
             | Encoder::Binary(a)
+            | Encoder::List { array: a, .. }
+            | Encoder::Struct { array: a, .. }
             | Encoder::Display(a) => a,
         };
         if array.is_null(row) {
@@ -243,6 +291,21 @@ impl Encoder {
                 field(buf, TAG_NAIVE, &micros.to_le_bytes());
             }
             Encoder::Binary(a) => field(buf, TAG_BINARY, a.as_binary::<i64>().value(row)),
+            Encoder::List { offsets, items, .. } => {
+                let (start, end) = (offsets[row], offsets[row + 1]);
+                buf.push(TAG_LIST);
+                buf.extend_from_slice(&((end - start) as u32).to_le_bytes());
+                for item in start..end {
+                    items.write(item, buf);
+                }
+            }
+            Encoder::Struct { fields, .. } => {
+                buf.push(TAG_STRUCT);
+                buf.extend_from_slice(&(fields.len() as u32).to_le_bytes());
+                for f in fields {
+                    f.write(row, buf);
+                }
+            }
             Encoder::Display(a) => {
                 let text = ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default())
                     .map(|f| f.value(row).to_string())
@@ -251,6 +314,18 @@ impl Encoder {
                 field(buf, TAG_OTHER, typed.as_bytes());
             }
         }
+    }
+}
+
+/// The element type of any list type.
+fn list_item_type(data_type: &DataType) -> DataType {
+    match data_type {
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::FixedSizeList(f, _) => f.data_type().clone(),
+        other => other.clone(),
     }
 }
 
@@ -389,6 +464,60 @@ mod tests {
         let hashes = hash_rows(&[ids, names], 3).expect("hashed");
         assert_eq!(hashes.value(0), hashes.value(2));
         assert_ne!(hashes.value(0), hashes.value(1));
+    }
+
+    #[test]
+    fn lists_hash_by_their_elements_not_their_display() {
+        use datafusion::arrow::array::ListArray;
+        use datafusion::arrow::datatypes::Int32Type;
+        let texts = |items: Vec<Option<Vec<Option<&str>>>>| -> ArrayRef {
+            let mut builder = datafusion::arrow::array::ListBuilder::new(
+                datafusion::arrow::array::StringBuilder::new(),
+            );
+            for item in items {
+                match item {
+                    Some(values) => {
+                        for v in values {
+                            builder.values().append_option(v);
+                        }
+                        builder.append(true);
+                    }
+                    None => builder.append(false),
+                }
+            }
+            Arc::new(builder.finish())
+        };
+        let one = |a: ArrayRef| hash_rows(&[a], 1).expect("hashed").value(0);
+        assert_ne!(
+            one(texts(vec![Some(vec![Some("a, b")])])),
+            one(texts(vec![Some(vec![Some("a"), Some("b")])]))
+        );
+        assert_ne!(one(texts(vec![Some(vec![])])), one(texts(vec![None])));
+        assert_ne!(
+            one(texts(vec![Some(vec![None])])),
+            one(texts(vec![Some(vec![Some("")])]))
+        );
+        assert_ne!(
+            one(texts(vec![Some(vec![Some("x"), Some("y")])])),
+            one(texts(vec![Some(vec![Some("y"), Some("x")])]))
+        );
+        // Rows of one batch: each list by its own elements.
+        let lists = texts(vec![
+            Some(vec![Some("a")]),
+            Some(vec![Some("b")]),
+            Some(vec![Some("a")]),
+        ]);
+        let hashes = hash_rows(&[lists], 3).expect("hashed");
+        assert_eq!(hashes.value(0), hashes.value(2));
+        assert_ne!(hashes.value(0), hashes.value(1));
+        // Integers in a list hash as numbers, whatever their width.
+        let narrow: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+            Some(vec![Some(1), Some(2)]),
+        ]));
+        let wide: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(vec![
+            Some(vec![Some(1), Some(2)]),
+        ]));
+        assert_eq!(one(narrow), one(wide));
     }
 
     #[test]

@@ -238,6 +238,39 @@ fn rules_that_need_values_and_keyless_diffs_are_refused_clearly() {
 }
 
 #[test]
+fn a_column_the_table_gained_since_the_checkpoint_is_a_difference_unless_excluded() {
+    let dir = files_project(RULES);
+    take_checkpoint(dir.path(), &["--key", "users=id"]);
+    let path = dir.path().join("live/users.csv");
+    let text = std::fs::read_to_string(&path).expect("users.csv");
+    let widened: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| format!("{l},{}\n", if i == 0 { "tier" } else { "gold" }))
+        .collect();
+    std::fs::write(&path, widened).expect("column added");
+    let out = crosscheck(dir.path(), &["diff", "before.users", "live.users"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("column `tier` only in target"),
+        "{}",
+        out.stdout
+    );
+    let out = crosscheck(
+        dir.path(),
+        &["diff", "before.users", "live.users", "--exclude", "tier"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    // A column the checkpoint hashed cannot be left out of the comparison.
+    let out = crosscheck(
+        dir.path(),
+        &["diff", "before.users", "live.users", "--exclude", "status"],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stdout.contains("covers every column"), "{}", out.stdout);
+}
+
+#[test]
 fn a_column_the_checkpoint_hashed_and_the_table_lost_is_named() {
     let dir = files_project(RULES);
     take_checkpoint(dir.path(), &["--key", "users=id"]);
