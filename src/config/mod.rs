@@ -134,7 +134,10 @@ fn reject_values_of_checkpoints(
     };
     for rule in rules {
         let named: Vec<(&str, &Loc)> = match &rule.kind {
-            RuleKind::RowCount { .. } | RuleKind::RowCountMatch { .. } | RuleKind::Diff { .. } => {
+            RuleKind::RowCount { .. }
+            | RuleKind::RowCountMatch { .. }
+            | RuleKind::Diff { .. }
+            | RuleKind::SchemaMatch { .. } => {
                 continue;
             }
             RuleKind::NotNull { table, .. }
@@ -152,13 +155,6 @@ fn reject_values_of_checkpoints(
                 (&child.table.value.source, &child.table.loc),
                 (&parent.table.value.source, &parent.table.loc),
             ],
-            RuleKind::SchemaMatch { source, target, .. } => [source, target]
-                .into_iter()
-                .map(|side| match side {
-                    TableOrSource::Table(t) => (t.value.source.as_str(), &t.loc),
-                    TableOrSource::Source(s) => (s.value.as_str(), &s.loc),
-                })
-                .collect(),
             RuleKind::Sql { on, .. } => on.iter().map(|on| (on.as_str(), &rule.loc)).collect(),
             RuleKind::QueryMatch { source, target, .. } => vec![
                 (source.value.as_str(), &source.loc),
@@ -170,7 +166,7 @@ fn reject_values_of_checkpoints(
                 diags.push(Diagnostic::at(
                     loc,
                     format!(
-                        "`{}` ({}) needs values, and `{source}` is a checkpoint, which holds only keys and row hashes: compare a checkpoint with row_count, row_count_match or diff",
+                        "`{}` ({}) needs values, and `{source}` is a checkpoint, which holds only keys and row hashes: compare a checkpoint with row_count, row_count_match, diff or schema_match",
                         rule.name.value, rule.type_name
                     ),
                 ));

@@ -150,14 +150,22 @@ async fn checkpoint_table(
         .await
         .map_err(|e| sql_failed(name, &e))?;
     let schema = provider.schema();
+    // What the database declares, for `schema_match` against the checkpoint later.
+    let declared = schema_facts::declared(provider.as_ref());
     let columns: Vec<ColumnEntry> = schema
         .fields()
         .iter()
-        .map(|f| ColumnEntry {
-            name: f.name().clone(),
-            data_type: f.data_type().to_string(),
-            nullable: f.is_nullable(),
-            sensitive: masker.is_sensitive(Some((&name.source, &name.table)), f.name()),
+        .enumerate()
+        .map(|(i, f)| {
+            let column = declared.as_ref().and_then(|d| d.columns.get(i));
+            ColumnEntry {
+                name: f.name().clone(),
+                data_type: f.data_type().to_string(),
+                type_name: super::schema_columns::type_name(f.data_type()),
+                declared_type: column.map(|(type_text, _)| type_text.clone()),
+                nullable: column.map_or(f.is_nullable(), |(_, not_null)| !not_null),
+                sensitive: masker.is_sensitive(Some((&name.source, &name.table)), f.name()),
+            }
         })
         .collect();
     let key = match request.keys.get(&name.table) {
@@ -209,6 +217,7 @@ async fn checkpoint_table(
         rows,
         key,
         columns,
+        constraints: declared.map(|d| d.constraints),
         file,
         profile,
     })

@@ -182,6 +182,9 @@ async fn describe(ctx: &SessionContext, table: &TableName) -> RuleResult<TableSh
         .table_provider(reference(table))
         .await
         .map_err(RuleError::from)?;
+    if let Some(checkpoint) = crate::source::checkpoint::checkpoint_table(provider.as_ref()) {
+        return Ok(checkpoint_shape(&checkpoint.entry));
+    }
     let schema = provider.schema();
     let any = provider.as_ref() as &dyn Any;
     let declared = schema_facts::declared(provider.as_ref());
@@ -224,6 +227,31 @@ async fn describe(ctx: &SessionContext, table: &TableName) -> RuleResult<TableSh
             facts: None,
         },
     })
+}
+
+/// A checkpoint's table as it was when the checkpoint was taken: its columns, their types
+/// and nullability, and the constraints its database declared (no other facts are kept).
+fn checkpoint_shape(entry: &crate::source::checkpoint::TableEntry) -> TableShape {
+    let from_database = entry.constraints.is_some();
+    TableShape {
+        columns: entry
+            .columns
+            .iter()
+            .map(|c| ColumnShape {
+                name: c.name.clone(),
+                type_name: c.type_name.clone(),
+                declared_type: c.declared_type.clone(),
+                nullable: from_database.then_some(c.nullable),
+                inferred: !from_database,
+            })
+            .collect(),
+        kind: None,
+        partition_bound: None,
+        partition_key: None,
+        constraints: entry.constraints.clone(),
+        place: None,
+        facts: None,
+    }
 }
 
 /// Loads what the comparison needs beyond columns: the objects of both sides when both are

@@ -61,6 +61,9 @@ pub struct TableEntry {
     pub key: Vec<String>,
     /// Every column, in the order the row hash covers them.
     pub columns: Vec<ColumnEntry>,
+    /// The primary key, unique and foreign key constraints a database declared for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<Vec<String>>,
     /// The Parquet file of keys and row hashes, relative to the checkpoint folder.
     pub file: String,
     /// Per column, its statistics (`nulls`, `distinct`, `min`…) as text; value statistics
@@ -73,6 +76,11 @@ pub struct ColumnEntry {
     pub name: String,
     /// The Arrow type it was read as.
     pub data_type: String,
+    /// Its type as `schema_match` names it (`bigint`, `text`, `numeric(10,2)`…).
+    pub type_name: String,
+    /// The type a database declared for it (`character varying(40)`), if it lives in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_type: Option<String>,
     pub nullable: bool,
     /// Its values are sensitive: their statistics were not recorded.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

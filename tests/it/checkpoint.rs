@@ -328,6 +328,10 @@ fn postgres_checkpoint_after_migration_and_restore_drill() {
     type: row_count_match
     source: before.events
     target: prod.events
+  - name: schema_since_checkpoint
+    type: schema_match
+    source: before
+    target: prod
 ",
     )
     .expect("rules");
@@ -386,6 +390,14 @@ fn postgres_checkpoint_after_migration_and_restore_drill() {
     );
     assert_eq!(rule(&report, "events_since_checkpoint")["status"], "pass");
     assert!(!out.stdout.contains("@example.com"), "{}", out.stdout);
+    // The schema as it was: the one change is the widened key.
+    let schema = rule(&report, "schema_since_checkpoint");
+    assert_eq!(schema["violations"], 1, "{schema}");
+    let shown = schema["sample"].to_string();
+    assert!(
+        shown.contains("accounts.id") && shown.contains("bigint"),
+        "{shown}"
+    );
 
     // The rollback drill: the migration-day backup, restored, equals the checkpoint.
     let (out, report) = run(&["--source", &format!("prod={backup}")]);
