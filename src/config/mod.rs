@@ -137,7 +137,8 @@ fn reject_values_of_checkpoints(
             RuleKind::RowCount { .. }
             | RuleKind::RowCountMatch { .. }
             | RuleKind::Diff { .. }
-            | RuleKind::SchemaMatch { .. } => {
+            | RuleKind::SchemaMatch { .. }
+            | RuleKind::ProfileMatch { .. } => {
                 continue;
             }
             RuleKind::NotNull { table, .. }
@@ -147,10 +148,6 @@ fn reject_values_of_checkpoints(
             | RuleKind::Metric { table, .. }
             | RuleKind::RequiredKeys { table, .. }
             | RuleKind::Freshness { table, .. } => vec![(&table.value.source, &table.loc)],
-            RuleKind::ProfileMatch { source, target, .. } => vec![
-                (&source.value.source, &source.loc),
-                (&target.value.source, &target.loc),
-            ],
             RuleKind::ForeignKey { child, parent } => vec![
                 (&child.table.value.source, &child.table.loc),
                 (&parent.table.value.source, &parent.table.loc),
@@ -166,7 +163,7 @@ fn reject_values_of_checkpoints(
                 diags.push(Diagnostic::at(
                     loc,
                     format!(
-                        "`{}` ({}) needs values, and `{source}` is a checkpoint, which holds only keys and row hashes: compare a checkpoint with row_count, row_count_match, diff or schema_match",
+                        "`{}` ({}) needs values, and `{source}` is a checkpoint, which holds only keys and row hashes: compare a checkpoint with row_count, row_count_match, diff, profile_match or schema_match",
                         rule.name.value, rule.type_name
                     ),
                 ));

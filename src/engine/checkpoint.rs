@@ -11,7 +11,10 @@ use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::SessionContext;
 
 use crate::config::{Project, TableName};
-use crate::engine::profile_stats::{Stat, kind_of};
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::TimestampMicrosecondType;
+
+use crate::engine::profile_stats::{Stat, kind_of, micros, utc_micros_key};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::mask::Masker;
 use crate::kernel::sqlgen::{ident, table};
@@ -246,7 +249,7 @@ async fn profile(
                 stat.sql(&ident(&column.name), field.data_type()),
                 slots.len()
             ));
-            slots.push((column.name.clone(), stat.name()));
+            slots.push((column.name.clone(), *stat));
         }
     }
     let sql = format!("SELECT {} FROM {from}", select.join(", "));
@@ -265,15 +268,23 @@ async fn profile(
     let rows = cell(batch.column(0), 0).as_u64().unwrap_or(0);
     let mut out = Profile::new();
     for (i, (column, stat)) in slots.into_iter().enumerate() {
-        let value = match cell(batch.column(i + 1), 0) {
+        let array = batch.column(i + 1);
+        let stats = out.entry(column).or_default();
+        // An instant also as UTC microseconds, as `profile_match` compares times.
+        if matches!(stat, Stat::Earliest | Stat::Latest)
+            && let Some(utc) = micros(array)
+            && utc.is_valid(0)
+        {
+            let v = utc.as_primitive::<TimestampMicrosecondType>().value(0);
+            stats.insert(utc_micros_key(stat), v.into());
+        }
+        let value = match cell(array, 0) {
             serde_json::Value::Number(n) if n.is_f64() => serde_json::Value::String(n.to_string()),
             serde_json::Value::Number(n) => serde_json::Value::Number(n),
             serde_json::Value::Null => serde_json::Value::Null,
             other => serde_json::Value::String(crate::kernel::values::display(&other)),
         };
-        out.entry(column)
-            .or_default()
-            .insert(stat.to_string(), value);
+        stats.insert(stat.name().to_string(), value);
     }
     Ok((rows, profile_with_empty(out, columns)))
 }

@@ -1,7 +1,9 @@
 //! The statistics of a column profile, by what the column's values are: the aggregates
 //! `profile_match` compares on two sides and a checkpoint records of one table.
 
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
 
 /// What a column's values are, which decides the statistics it gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,4 +115,21 @@ impl Stat {
             Stat::MaxLength => format!("max(character_length({c}))"),
         }
     }
+}
+
+/// A time statistic as UTC microseconds (naive times as they are), for comparing instants
+/// whatever zone or unit each side returned them in.
+pub fn micros(array: &ArrayRef) -> Option<ArrayRef> {
+    let utc = match array.data_type() {
+        DataType::Timestamp(_, Some(_)) => {
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        }
+        _ => DataType::Timestamp(TimeUnit::Microsecond, None),
+    };
+    cast(array, &utc).ok()
+}
+
+/// Where a checkpoint records a time statistic's microseconds, next to its text.
+pub fn utc_micros_key(stat: Stat) -> String {
+    format!("{}_utc_micros", stat.name())
 }

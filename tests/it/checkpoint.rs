@@ -332,6 +332,11 @@ fn postgres_checkpoint_after_migration_and_restore_drill() {
     type: schema_match
     source: before
     target: prod
+  - name: profile_since_checkpoint
+    type: profile_match
+    source: before.accounts
+    target: prod.accounts
+    sample: 50
 ",
     )
     .expect("rules");
@@ -397,6 +402,39 @@ fn postgres_checkpoint_after_migration_and_restore_drill() {
     assert!(
         shown.contains("accounts.id") && shown.contains("bigint"),
         "{shown}"
+    );
+    // The profile as it was, from the manifest: rows, the key, the flags flipped, the new
+    // row's opening time; the email's values were never kept, only its counts and lengths.
+    let profile = rule(&report, "profile_since_checkpoint");
+    let differing: Vec<String> = profile["sample"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r[0].as_str().unwrap_or(""),
+                r[1].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    for expected in [
+        "* rows",
+        "id max",
+        "email nulls",
+        "opened latest",
+        "active trues",
+    ] {
+        assert!(
+            differing.iter().any(|d| d == expected),
+            "{expected}: {differing:?}"
+        );
+    }
+    assert!(
+        !differing
+            .iter()
+            .any(|d| d == "email min" || d == "email max"),
+        "{differing:?}"
     );
 
     // The rollback drill: the migration-day backup, restored, equals the checkpoint.

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, FieldRef, TimeUnit, TimestampMicrosecondType};
+use datafusion::arrow::datatypes::{DataType, FieldRef, TimestampMicrosecondType};
 use datafusion::prelude::SessionContext;
 use serde_json::Value;
 
@@ -20,10 +19,11 @@ use crate::engine::compile::{CompiledRule, Plan, RuleQuery, source_where, target
 use crate::engine::error::{RuleError, RuleResult};
 use crate::engine::measure::{self, MeasureContext, fmt_count, plural};
 use crate::engine::outcome::{Measure, Sample};
-use crate::engine::profile_stats::{Kind, Stat, kind_of, shared_kind};
+use crate::engine::profile_stats::{Kind, Stat, kind_of, micros, shared_kind, utc_micros_key};
 use crate::kernel::mask::mask_text;
 use crate::kernel::sqlgen::{from_where, ident, table};
 use crate::kernel::values::{as_u64, cell, display};
+use crate::source::checkpoint::{TableEntry, checkpoint_table};
 
 pub struct ProfileMatch;
 
@@ -60,29 +60,28 @@ impl RuleType for ProfileMatch {
         rule: &CompiledRule,
     ) -> RuleResult<Vec<RuleQuery>> {
         let profile = Profile::of(ctx, &rule.spec).await?;
-        Ok(vec![
-            RuleQuery {
-                label: "source profile",
-                sql: profile.sql(Side::Source),
-                sample_limit: None,
-            },
-            RuleQuery {
-                label: "target profile",
-                sql: profile.sql(Side::Target),
-                sample_limit: None,
-            },
-        ])
+        // A checkpoint's side is read from its manifest: no query.
+        Ok([
+            ("source profile", Side::Source),
+            ("target profile", Side::Target),
+        ]
+        .into_iter()
+        .filter(|(_, side)| profile.checkpoints[*side as usize].is_none())
+        .map(|(label, side)| RuleQuery {
+            label,
+            sql: profile.sql(side),
+            sample_limit: None,
+        })
+        .collect())
     }
 
     async fn measure(&self, m: &MeasureContext<'_>, rule: &CompiledRule) -> RuleResult<Measure> {
         let profile = Profile::of(m.ctx, &rule.spec).await?;
         let (source, target) = futures::future::try_join(
-            measure::collect(m.ctx, &profile.sql(Side::Source)),
-            measure::collect(m.ctx, &profile.sql(Side::Target)),
+            profile.side(m.ctx, Side::Source),
+            profile.side(m.ctx, Side::Target),
         )
         .await?;
-        let source = profile.read(Side::Source, &source)?;
-        let target = profile.read(Side::Target, &target)?;
         let differences = profile.compare(&source, &target);
         Ok(profile.measure(m, differences))
     }
@@ -110,6 +109,8 @@ struct Profile<'a> {
     wheres: [Option<String>; 2],
     group_by: Vec<String>,
     columns: Vec<Column>,
+    /// A side that is a checkpoint: its profile was recorded when the checkpoint was taken.
+    checkpoints: [Option<TableEntry>; 2],
 }
 
 /// One side's statistics of one group: `rows`, then each column's, in the profile's order.
@@ -159,11 +160,29 @@ impl<'a> Profile<'a> {
             return Err(wrong_kind("profile_match", spec));
         };
         let schema = |t: &'a TableName| async move {
+            let provider = ctx
+                .table_provider(crate::kernel::reference(t))
+                .await
+                .map_err(RuleError::from)?;
+            if let Some(checkpoint) = checkpoint_table(provider.as_ref()) {
+                return Ok::<_, RuleError>((
+                    checkpoint_schema(&checkpoint.entry)?,
+                    Some(checkpoint.entry.clone()),
+                ));
+            }
             let frame = ctx.sql(&format!("SELECT * FROM {}", table(t))).await?;
-            Ok::<_, RuleError>(frame.schema().inner().clone())
+            Ok((frame.schema().inner().clone(), None))
         };
-        let (s_schema, t_schema) =
+        let ((s_schema, s_checkpoint), (t_schema, t_checkpoint)) =
             futures::future::try_join(schema(&source.value), schema(&target.value)).await?;
+        let checkpoints = [s_checkpoint, t_checkpoint];
+        if checkpoints.iter().any(Option::is_some)
+            && (!group_by.is_empty() || spec.source_where.is_some() || spec.target_where.is_some())
+        {
+            return Err(RuleError::Rule(
+                "a checkpoint records the profile of its whole table: profile_match against it takes no `group_by` or `where`".into(),
+            ));
+        }
         let group_by: Vec<String> = group_by.iter().map(|c| c.value.clone()).collect();
         let wanted: Vec<&str> = if columns.is_empty() {
             s_schema
@@ -200,6 +219,15 @@ impl<'a> Profile<'a> {
                 .iter()
                 .copied()
                 .filter(|s| statistics.is_empty() || statistics.iter().any(|n| n == s.name()))
+                // A checkpoint keeps no value statistic of a sensitive column.
+                .filter(|s| {
+                    checkpoints
+                        .iter()
+                        .zip([s_field.name(), t_field.name()])
+                        .all(|(c, column)| {
+                            c.as_ref().is_none_or(|c| recorded(c, column, *s).is_some())
+                        })
+                })
                 .collect();
             if stats.is_empty() {
                 continue;
@@ -223,7 +251,39 @@ impl<'a> Profile<'a> {
             wheres: [source_where(spec), target_where(spec)],
             group_by,
             columns: profiled,
+            checkpoints,
         })
+    }
+
+    /// One side's statistics: its query's result, or what its checkpoint recorded.
+    async fn side(&self, ctx: &SessionContext, side: Side) -> RuleResult<BTreeMap<String, Group>> {
+        let Some(entry) = &self.checkpoints[side as usize] else {
+            return self.read(side, &measure::collect(ctx, &self.sql(side)).await?);
+        };
+        let mut stats = Vec::new();
+        for column in &self.columns {
+            let field = match side {
+                Side::Source => &column.source,
+                Side::Target => &column.target,
+            };
+            for stat in &column.stats {
+                let Some(observed) = recorded(entry, field.name(), *stat) else {
+                    return Err(RuleError::Internal(format!(
+                        "the checkpoint of `{}` has no {} of `{}`",
+                        entry.name,
+                        stat.name(),
+                        field.name()
+                    )));
+                };
+                stats.push(observed);
+            }
+        }
+        let group = Group {
+            values: vec![],
+            rows: entry.rows,
+            stats,
+        };
+        Ok(BTreeMap::from([(group_key(&[]), group)]))
     }
 
     /// One side's query: the groups, the rows of each, then every statistic (`s0`, `s1`…).
@@ -541,29 +601,60 @@ fn same(stat: Stat, column: &Column, a: &Observed, b: &Observed) -> bool {
 }
 
 /// A time statistic as microseconds since the epoch (UTC), for comparing across types.
-fn micros(array: &ArrayRef) -> Option<ArrayRef> {
-    let utc = match array.data_type() {
-        DataType::Timestamp(_, Some(_)) => {
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-        }
-        _ => DataType::Timestamp(TimeUnit::Microsecond, None),
-    };
-    cast(array, &utc).ok()
-}
-
 fn observe(array: &ArrayRef, instants: Option<&ArrayRef>, row: usize) -> Observed {
     let shown = cell(array, row);
     if let Some(instants) = instants {
         let micros = instants.as_primitive::<TimestampMicrosecondType>();
         if micros.is_valid(row) {
-            let v = micros.value(row);
-            return Observed {
-                shown,
-                exact: Some(v.to_string()),
-                number: Some(v as f64),
-            };
+            return instant(shown, micros.value(row));
         }
     }
+    observed(shown)
+}
+
+fn instant(shown: Value, micros: i64) -> Observed {
+    Observed {
+        shown,
+        exact: Some(micros.to_string()),
+        number: Some(micros as f64),
+    }
+}
+
+/// What a checkpoint recorded of `column`'s `stat`, if it did.
+fn recorded(entry: &TableEntry, column: &str, stat: Stat) -> Option<Observed> {
+    let stats = entry.profile.get(column)?;
+    let shown = stats.get(stat.name())?.clone();
+    if matches!(stat, Stat::Earliest | Stat::Latest) && !shown.is_null() {
+        let micros = stats.get(&utc_micros_key(stat))?.as_i64()?;
+        return Some(instant(shown, micros));
+    }
+    Some(observed(shown))
+}
+
+/// A checkpoint's table as the profile sees it: its columns as they were read.
+fn checkpoint_schema(entry: &TableEntry) -> RuleResult<datafusion::arrow::datatypes::SchemaRef> {
+    let fields = entry
+        .columns
+        .iter()
+        .map(|c| {
+            let data_type: DataType = c.data_type.parse().map_err(|_| {
+                RuleError::Rule(format!(
+                    "the checkpoint of `{}` names the type `{}`, which this build does not read",
+                    entry.name, c.data_type
+                ))
+            })?;
+            Ok(datafusion::arrow::datatypes::Field::new(
+                &c.name, data_type, c.nullable,
+            ))
+        })
+        .collect::<RuleResult<Vec<_>>>()?;
+    Ok(std::sync::Arc::new(
+        datafusion::arrow::datatypes::Schema::new(fields),
+    ))
+}
+
+/// A statistic's value as the engine returned it, compared by its number when it is one.
+fn observed(shown: Value) -> Observed {
     let text = match &shown {
         Value::Number(n) => Some(n.to_string()),
         Value::String(s) => Some(s.clone()),
