@@ -101,7 +101,8 @@ pub struct CheckpointArgs {
     #[arg(long = "source", value_name = "NAME=LOCATION", value_parser = parse_source_override)]
     pub source: Vec<(String, String)>,
     /// A table's key columns, where the database declares no primary key (files) or
-    /// another is wanted: `users=id`, `enrolments=user_id,course_id`. Repeatable.
+    /// another is wanted: `users=id`, `enrolments=user_id,course_id`; `'*=id'` keys every
+    /// other table that has an `id` column and no primary key. Repeatable.
     #[arg(long = "key", value_name = "TABLE=COLUMNS", value_parser = parse_key)]
     pub key: Vec<(String, String)>,
 }

@@ -24,6 +24,9 @@ pub struct Rewritten {
     pub one_sided: Vec<OneSided>,
 }
 
+/// A keyless table's rows per row hash.
+const COPIES: &str = "rows_with_this_hash";
+
 /// The sides and options to run instead, when a side is a checkpoint's table.
 pub async fn sides(
     ctx: &SessionContext,
@@ -50,13 +53,16 @@ pub async fn sides(
         (Some(e), None) | (None, Some(e)) => e,
     };
     let entry = reference_entry.clone();
-    if entry.key.is_empty() {
+    // Without a key, the rows are a multiset of row hashes: compared by hash, each with the
+    // number of rows that have it.
+    let multiset = entry.key.is_empty();
+    if multiset && !options.key.is_empty() {
         return Err(DiffError::Plan(format!(
-            "the checkpoint of `{}` has no key (its table declared none, and no --key was given when it was taken): its rows are counted (row_count, row_count_match) but cannot be matched by key; take the checkpoint with --key {}=COLUMNS to diff it",
+            "the checkpoint of `{}` has no key (its table declared none, and no --key was given when it was taken): its rows are compared as a multiset of row hashes, without `key`; take the checkpoint with --key {}=COLUMNS to match them by key",
             entry.name, entry.name
         )));
     }
-    if !options.key.is_empty() && options.key != entry.key {
+    if !multiset && !options.key.is_empty() && options.key != entry.key {
         return Err(DiffError::Plan(format!(
             "the checkpoint of `{}` is keyed on {}, not on {}",
             entry.name,
@@ -82,17 +88,35 @@ pub async fn sides(
         ));
     }
     let live = |side: &Side, is_checkpoint: bool| -> DiffResult<Side> {
-        if is_checkpoint {
+        if is_checkpoint && !multiset {
             return Ok(side.clone());
         }
         match side {
             Side::Table {
                 table: name,
                 predicate,
-            } => Ok(Side::Query {
-                source: name.source.clone(),
-                sql: hashed_rows(name, predicate.as_deref(), &entry),
-            }),
+            } => {
+                let rows = if is_checkpoint {
+                    let filter = predicate
+                        .as_deref()
+                        .map(|p| format!(" WHERE {p}"))
+                        .unwrap_or_default();
+                    format!("SELECT {ROW_HASH_COLUMN} FROM {}{filter}", table(name))
+                } else {
+                    hashed_rows(name, predicate.as_deref(), &entry)
+                };
+                let sql = if multiset {
+                    format!(
+                        "SELECT {ROW_HASH_COLUMN}, count(*) AS {COPIES} FROM ({rows}) AS hashed GROUP BY {ROW_HASH_COLUMN}"
+                    )
+                } else {
+                    rows
+                };
+                Ok(Side::Query {
+                    source: name.source.clone(),
+                    sql,
+                })
+            }
             Side::Query { .. } => Err(DiffError::Plan(
                 "a checkpoint is compared with a table, not with a query's result".into(),
             )),
@@ -114,9 +138,14 @@ pub async fn sides(
             }
         }
     }
+    let (key, compared) = if multiset {
+        (vec![ROW_HASH_COLUMN.to_string()], COPIES)
+    } else {
+        (entry.key.clone(), ROW_HASH_COLUMN)
+    };
     let rewritten_options = DiffOptions {
-        key: entry.key.clone(),
-        columns: Some(vec![ROW_HASH_COLUMN.to_string()]),
+        key,
+        columns: Some(vec![compared.to_string()]),
         exclude: vec![],
         rename: vec![],
         tolerance: vec![],

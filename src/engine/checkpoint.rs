@@ -171,9 +171,20 @@ async fn checkpoint_table(
             }
         })
         .collect();
+    // `--key TABLE=…` first, then the database's primary key, then `--key '*=…'` for the
+    // tables that have those columns.
+    let has_all = |key: &Vec<String>| key.iter().all(|k| columns.iter().any(|c| &c.name == k));
     let key = match request.keys.get(&name.table) {
         Some(key) => key.clone(),
-        None => declared_primary_key(provider.as_ref()),
+        None => match declared_primary_key(provider.as_ref()) {
+            declared if !declared.is_empty() => declared,
+            _ => request
+                .keys
+                .get("*")
+                .filter(|k| has_all(k))
+                .cloned()
+                .unwrap_or_default(),
+        },
     };
     for k in &key {
         let Some(column) = columns.iter().find(|c| &c.name == k) else {

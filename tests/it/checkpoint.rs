@@ -208,8 +208,11 @@ fn rules_that_need_values_and_keyless_diffs_are_refused_clearly() {
         "{}",
         out.stderr
     );
-    // Taken without a key for users: the diff says how to get one.
-    let out = crosscheck(dir.path(), &["diff", "before.users", "live.users"]);
+    // Taken without a key for users: matching by key says how to get one.
+    let out = crosscheck(
+        dir.path(),
+        &["diff", "before.users", "live.users", "--key", "id"],
+    );
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stdout.contains("--key users=COLUMNS"), "{}", out.stdout);
     // A checkpoint folder that is not one.
@@ -235,6 +238,49 @@ fn rules_that_need_values_and_keyless_diffs_are_refused_clearly() {
     );
     assert_eq!(out.code, 2, "{}", out.stdout);
     assert!(out.stderr.contains("is sensitive"), "{}", out.stderr);
+}
+
+#[test]
+fn a_keyless_table_is_compared_as_a_multiset_of_row_hashes() {
+    let dir = files_project(RULES);
+    take_checkpoint(dir.path(), &[]);
+    let out = crosscheck(
+        dir.path(),
+        &["diff", "before.user_achievements", "live.user_achievements"],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    // One award's date changed, one award duplicated: the old row's hash is only in the
+    // checkpoint, the new one's only in the table, and the duplicate's count went 1 → 2.
+    let path = dir.path().join("live/user_achievements.csv");
+    let text = std::fs::read_to_string(&path).expect("awards");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[1] = lines[1].replace("2012", "2013");
+    let copy = lines[2].clone();
+    lines.push(copy);
+    std::fs::write(&path, lines.join("\n") + "\n").expect("changed");
+    let out = crosscheck(
+        dir.path(),
+        &[
+            "diff",
+            "before.user_achievements",
+            "live.user_achievements",
+            "--json",
+            "-",
+            "-q",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = out.json();
+    let diff = &rule(&report, "diff")["diff"];
+    assert_eq!(
+        (
+            &diff["only_in_source"],
+            &diff["only_in_target"],
+            &diff["changed"]
+        ),
+        (&1.into(), &1.into(), &1.into()),
+        "{diff}"
+    );
 }
 
 #[test]
