@@ -60,7 +60,7 @@ EOF
 
 best() { sort -n | head -1; }
 seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s.%N); echo "$e - $s" | bc; }
-peak_mb() { { /usr/bin/time -f %M "$@" >/dev/null 2>/dev/null || true; } 2>&1 | tail -1 | awk '{ printf "%d", $1 / 1024 }'; }
+peak_mb() { /usr/bin/time -f %M -o "$out/peak" "$@" >/dev/null 2>&1 || true; awk '{ printf "%d", $1 / 1024 }' "$out/peak"; }
 
 copy_floor=$(for _ in 1 2 3; do
     seconds psql -q -X "$pg/bench_live" -c "\\copy t TO '/dev/null' (FORMAT binary)"
@@ -90,6 +90,6 @@ printf 'checksum diff live.t other.t    %7.3fs\n' "$c"
 python3 - "$d" "$c" "$peak" "$found" <<'PY'
 import sys
 d, c, peak, found = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-print(f"diff before.t other.t %7.3fs  {d / c:5.2f}x the checksum diff  peak {peak} MB  "
+print(f"diff before.t other.t   {d:7.3f}s  {d / c:5.2f}x the checksum diff  peak {peak} MB  "
       f"differences found: {found} (100 injected)")
 PY
