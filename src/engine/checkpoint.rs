@@ -214,17 +214,21 @@ async fn checkpoint_table(
     let rows_sql = row_hash::rows_sql(&from, &key, &names, ROW_HASH_COLUMN, None);
     let file = format!("tables/{}.parquet", name.table);
     let path = request.out.join(&file);
-    ctx.sql(&rows_sql)
-        .await
-        .map_err(|e| sql_failed(name, &e))?
-        .write_parquet(
-            &path.to_string_lossy(),
-            DataFrameWriteOptions::new().with_single_file_output(true),
-            None,
-        )
-        .await
-        .map_err(|e| sql_failed(name, &e))?;
-    let (rows, profile) = profile(ctx, name, &from, &columns, &schema).await?;
+    let write = async {
+        ctx.sql(&rows_sql)
+            .await
+            .map_err(|e| sql_failed(name, &e))?
+            .write_parquet(
+                &path.to_string_lossy(),
+                DataFrameWriteOptions::new().with_single_file_output(true),
+                None,
+            )
+            .await
+            .map_err(|e| sql_failed(name, &e))
+    };
+    // At once: a database computes the profile while crosscheck hashes the rows it sends.
+    let (_, (rows, profile)) =
+        futures::future::try_join(write, profile(ctx, name, &from, &columns, &schema)).await?;
     Ok(TableEntry {
         name: name.table.clone(),
         source: name.source.clone(),
