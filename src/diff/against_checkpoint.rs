@@ -22,6 +22,69 @@ pub struct Rewritten {
     /// Columns the live side has and the checkpoint did not hash (not `exclude`d): each one
     /// a difference, as a column on one side only is in any diff.
     pub one_sided: Vec<OneSided>,
+    /// The live table, when one side is: its rows' values can be shown for the keys found.
+    pub live: Option<LiveSide>,
+}
+
+/// The live side of a diff against a checkpoint.
+#[derive(Clone, Debug)]
+pub struct LiveSide {
+    pub table: TableName,
+    pub is_target: bool,
+    pub key: Vec<String>,
+}
+
+/// The live table's current rows of `keys` (in the key's column order): each row's key and
+/// every column's value, by column name.
+pub async fn live_rows(
+    ctx: &SessionContext,
+    live: &LiveSide,
+    keys: &[Vec<serde_json::Value>],
+) -> DiffResult<Vec<(Vec<serde_json::Value>, Vec<(String, serde_json::Value)>)>> {
+    use super::recheck::{KeyValue, keys_predicate};
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let wanted: std::collections::BTreeSet<Vec<KeyValue>> = keys
+        .iter()
+        .map(|k| k.iter().map(KeyValue::of).collect())
+        .collect();
+    let sql = format!(
+        "SELECT * FROM {} WHERE {}",
+        table(&live.table),
+        keys_predicate(&live.key, &wanted)
+    );
+    let batches = ctx
+        .sql(&sql)
+        .await
+        .map_err(DiffError::from)?
+        .collect()
+        .await
+        .map_err(DiffError::from)?;
+    let mut out = Vec::new();
+    for batch in &batches {
+        let schema = batch.schema();
+        for row in 0..batch.num_rows() {
+            let values: Vec<(String, serde_json::Value)> = schema
+                .fields()
+                .iter()
+                .zip(batch.columns())
+                .map(|(f, a)| (f.name().clone(), crate::kernel::values::cell(a, row)))
+                .collect();
+            let key = live
+                .key
+                .iter()
+                .map(|k| {
+                    values
+                        .iter()
+                        .find(|(name, _)| name == k)
+                        .map_or(serde_json::Value::Null, |(_, v)| v.clone())
+                })
+                .collect();
+            out.push((key, values));
+        }
+    }
+    Ok(out)
 }
 
 /// A keyless table's rows per row hash.
@@ -152,11 +215,26 @@ pub async fn sides(
         normalize: options.normalize.clone(),
         algorithm: Algorithm::Join,
     };
+    let live_side = match (source, target, s.is_some(), t.is_some()) {
+        _ if multiset => None,
+        (Side::Table { table, .. }, _, false, true) => Some(LiveSide {
+            table: table.clone(),
+            is_target: false,
+            key: entry.key.clone(),
+        }),
+        (_, Side::Table { table, .. }, true, false) => Some(LiveSide {
+            table: table.clone(),
+            is_target: true,
+            key: entry.key.clone(),
+        }),
+        _ => None,
+    };
     Ok(Some(Rewritten {
         source: live(source, s.is_some())?,
         target: live(target, t.is_some())?,
         options: rewritten_options,
         one_sided,
+        live: live_side,
     }))
 }
 

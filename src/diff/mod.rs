@@ -62,6 +62,8 @@ pub struct DiffOutcome {
     pub merged: merge::MergeResult,
     /// Columns on one side only: each one is a difference.
     pub one_sided: Vec<plan::OneSided>,
+    /// Against a checkpoint: the live table, whose rows can be fetched for the keys found.
+    pub live: Option<against_checkpoint::LiveSide>,
 }
 
 impl DiffOutcome {
@@ -253,8 +255,9 @@ pub async fn run(
         one_sided: plan
             .one_sided
             .into_iter()
-            .chain(rewritten.into_iter().flat_map(|r| r.one_sided))
+            .chain(rewritten.iter().flat_map(|r| r.one_sided.clone()))
             .collect(),
+        live: rewritten.and_then(|r| r.live),
     })
 }
 

@@ -104,14 +104,14 @@ pub async fn recheck(
 
 /// A key value as the SQL literal it is matched by.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum KeyValue {
+pub(super) enum KeyValue {
     Null,
     Int(i64),
     Text(String),
 }
 
 impl KeyValue {
-    fn of(value: &Value) -> Self {
+    pub(super) fn of(value: &Value) -> Self {
         match value {
             Value::Null => KeyValue::Null,
             Value::Number(n) => n
@@ -133,7 +133,7 @@ impl KeyValue {
 
 /// `key IN (…)` for one key column, else one `(a = … AND b = …)` per key, OR-ed; a NULL part
 /// matches `IS NULL`. Text compares against the column as text, as `in_list` does.
-fn keys_predicate(names: &[String], keys: &BTreeSet<Vec<KeyValue>>) -> String {
+pub(super) fn keys_predicate(names: &[String], keys: &BTreeSet<Vec<KeyValue>>) -> String {
     if let [name] = names
         && keys.iter().all(|k| k[0] != KeyValue::Null)
     {

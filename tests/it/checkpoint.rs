@@ -117,6 +117,17 @@ fn a_checkpoint_of_files_finds_every_change_by_key_and_nothing_else() {
             "9999 (row)",
         ]
     );
+    // A changed row is shown as it is now, its sensitive columns masked.
+    let now = rule(&report, "users_since_checkpoint")["sample"]["rows"][0][3]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        now.contains("\"status\":\"suspended\"")
+            && now.contains("\"email\":\"sha256:")
+            && !now.contains('@'),
+        "{now}"
+    );
     let diff = &rule(&report, "users_since_checkpoint")["diff"];
     assert_eq!(
         (

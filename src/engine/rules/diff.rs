@@ -102,6 +102,7 @@ pub(super) async fn measure_diff(
     } else {
         None
     };
+    show_live_rows(m, &mut outcome).await?;
     let sample = diff_sample(&outcome, m.origin, m.masker, false);
     let merged = &outcome.merged;
     let summary = crate::engine::outcome::DiffSummary {
@@ -188,6 +189,53 @@ pub(super) async fn measure_diff(
         diff: Some(summary),
         all_differences: all,
     })
+}
+
+/// Against a checkpoint a changed row is only a changed hash: its live side's value becomes
+/// the row as it is now (sensitive columns masked), and so does a row the live side alone has.
+async fn show_live_rows(
+    m: &MeasureContext<'_>,
+    outcome: &mut crate::diff::DiffOutcome,
+) -> RuleResult<()> {
+    let Some(live) = outcome.live.clone() else {
+        return Ok(());
+    };
+    let only_live = if live.is_target {
+        crate::diff::Kind::OnlyInTarget
+    } else {
+        crate::diff::Kind::OnlyInSource
+    };
+    let shown =
+        |d: &crate::diff::Difference| d.kind == crate::diff::Kind::Changed || d.kind == only_live;
+    let keys: Vec<Vec<Value>> = outcome
+        .merged
+        .differences
+        .iter()
+        .take(m.sample)
+        .filter(|d| shown(d))
+        .map(|d| d.key.clone())
+        .collect();
+    let rows = crate::diff::against_checkpoint::live_rows(m.ctx, &live, &keys).await?;
+    let origin = Some((live.table.source.as_str(), live.table.table.as_str()));
+    for d in outcome.merged.differences.iter_mut().take(m.sample) {
+        if !shown(d) {
+            continue;
+        }
+        let Some((_, values)) = rows.iter().find(|(key, _)| key == &d.key) else {
+            continue;
+        };
+        let row: serde_json::Map<String, Value> = values
+            .iter()
+            .map(|(column, v)| (column.clone(), m.masker.apply(origin, column, v.clone())))
+            .collect();
+        let text = Value::String(Value::Object(row).to_string());
+        if live.is_target {
+            d.target = text;
+        } else {
+            d.source = text;
+        }
+    }
+    Ok(())
 }
 
 /// Each compared column's match percentage, changed values, one-sided NULLs and largest
