@@ -147,6 +147,43 @@ fn a_checkpoint_of_files_finds_every_change_by_key_and_nothing_else() {
         rule(&report, "awards_count_since_checkpoint")["status"],
         "pass"
     );
+
+    // A day later: a second checkpoint, compared with the first, finds the same keys.
+    let out = crosscheck(
+        dir.path(),
+        &["checkpoint", "live", "--out", "cp2", "--key", "users=id"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    std::fs::write(
+        dir.path().join("days.yaml"),
+        "sources:\n  day1:\n    checkpoint: cp\n  day2:\n    checkpoint: cp2\n",
+    )
+    .expect("project");
+    let out = crosscheck(
+        dir.path(),
+        &[
+            "diff",
+            "-c",
+            "days.yaml",
+            "day1.users",
+            "day2.users",
+            "--json",
+            "-",
+            "-q",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let between = out.json();
+    let diff = &rule(&between, "diff")["diff"];
+    assert_eq!(
+        (
+            &diff["only_in_source"],
+            &diff["only_in_target"],
+            &diff["changed"]
+        ),
+        (&1.into(), &1.into(), &3.into()),
+        "{diff}"
+    );
 }
 
 #[test]
