@@ -69,6 +69,8 @@ printf 'rows: %s\npsql \\copy (FORMAT binary) of the table: %.3fs\n\n' "$rows" "
 
 cd "$out/project"
 take=(checkpoint live --out cp)
+# Once where its errors show: a failed checkpoint has nothing to time.
+"$bin" "${take[@]}" >/dev/null
 t=$(for _ in $(seq "${REPEAT:-2}"); do seconds "$bin" "${take[@]}"; done | best)
 peak=$(peak_mb "$bin" "${take[@]}")
 bytes=$(stat -c %s cp/tables/t.parquet)

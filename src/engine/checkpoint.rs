@@ -252,11 +252,28 @@ async fn profile(
     columns: &[ColumnEntry],
     schema: &datafusion::arrow::datatypes::SchemaRef,
 ) -> Result<(u64, Profile)> {
+    match profile_with(ctx, name, from, columns, schema, true).await {
+        Ok(found) => Ok(found),
+        // Distinct counts held in memory can exceed the limit on a table read in-process (a
+        // large file): the profile is then recorded without them (profile_match leaves out
+        // what a checkpoint did not record).
+        Err(_) => profile_with(ctx, name, from, columns, schema, false).await,
+    }
+}
+
+async fn profile_with(
+    ctx: &SessionContext,
+    name: &TableName,
+    from: &str,
+    columns: &[ColumnEntry],
+    schema: &datafusion::arrow::datatypes::SchemaRef,
+    distinct: bool,
+) -> Result<(u64, Profile)> {
     let mut select = vec!["count(*) AS \"rows\"".to_string()];
     let mut slots = Vec::new();
     for (column, field) in columns.iter().zip(schema.fields()) {
         for stat in Stat::of(kind_of(field.data_type())) {
-            if column.sensitive && stat.is_value() {
+            if (column.sensitive && stat.is_value()) || (!distinct && *stat == Stat::Distinct) {
                 continue;
             }
             select.push(format!(
@@ -268,13 +285,13 @@ async fn profile(
         }
     }
     let sql = format!("SELECT {} FROM {from}", select.join(", "));
-    let batches = ctx
-        .sql(&sql)
+    // Inside the database when the table lives in one, as every rule's aggregate runs.
+    let batches = crate::engine::measure::collect(ctx, &sql)
         .await
-        .map_err(|e| sql_failed(name, &e))?
-        .collect()
-        .await
-        .map_err(|e| sql_failed(name, &e))?;
+        .map_err(|e| Error::Source {
+            name: name.source.clone(),
+            source: format!("profile of `{name}`: {e}").into(),
+        })?;
     let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
         return Err(Error::Internal(format!(
             "the profile of `{name}` returned no row"
