@@ -559,3 +559,167 @@ fn postgres_checkpoint_after_migration_and_restore_drill() {
         ]
     );
 }
+
+// --- attacks: inputs that would make a checkpoint answer differently from a full comparison ---
+
+/// Rewrites `live/users.csv` with `edit` applied to every data line.
+fn edit_users(dir: &Path, edit: impl Fn(&str) -> String) {
+    let path = dir.join("live/users.csv");
+    let text = std::fs::read_to_string(&path).expect("users.csv");
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().expect("a header"));
+    for line in lines {
+        out.push_str(&edit(line));
+        out.push('\n');
+    }
+    std::fs::write(&path, out).expect("rewritten");
+}
+
+fn changed_rows(dir: &Path) -> serde_json::Value {
+    let out = crosscheck(
+        dir,
+        &["diff", "before.users", "live.users", "--json", "-", "-q"],
+    );
+    assert!(out.code <= 1, "{}", out.stderr);
+    rule(&out.json(), "diff")["diff"].clone()
+}
+
+#[test]
+fn a_bulk_update_to_one_value_is_every_row_it_changed() {
+    let dir = files_project(RULES);
+    take_checkpoint(dir.path(), &["--key", "users=id"]);
+    let users = std::fs::read_to_string(root().join(USERS)).expect("users.csv");
+    let not_active = users
+        .lines()
+        .skip(1)
+        .filter(|l| !l.ends_with(",active"))
+        .count();
+    assert!(not_active > 0);
+    // Every status set to one value: a per-column count of distinct values could stay the
+    // same; each row's hash cannot.
+    edit_users(dir.path(), |l| match l.rsplit_once(',') {
+        Some((head, _)) => format!("{head},active"),
+        None => l.to_string(),
+    });
+    let diff = changed_rows(dir.path());
+    assert_eq!(diff["changed"], not_active as u64, "{diff}");
+    assert_eq!(diff["only_in_source"], 0, "{diff}");
+}
+
+#[test]
+fn null_and_empty_text_and_a_lost_leading_zero_are_changes() {
+    let dir = files_project(RULES);
+    // Here `NULL` stands for NULL, so an empty field is the empty string.
+    std::fs::write(
+        dir.path().join("crosscheck.yaml"),
+        "sources:\n  live:\n    files: live\n    csv: { null: \"NULL\" }\n  before:\n    checkpoint: cp\nsensitive: [users.password_hash, \"*.email\"]\n",
+    )
+    .expect("project");
+    std::fs::write(
+        dir.path().join("live/users.csv"),
+        "id,code,note\n1,007,\n2,42,NULL\n3,x,y\n",
+    )
+    .expect("users");
+    take_checkpoint(dir.path(), &["--key", "users=id"]);
+    // '' → NULL, NULL → '', and 007 → 7 (an export that lost the leading zeros).
+    std::fs::write(
+        dir.path().join("live/users.csv"),
+        "id,code,note\n1,7,NULL\n2,42,\n3,x,y\n",
+    )
+    .expect("users");
+    let diff = changed_rows(dir.path());
+    assert_eq!(diff["changed"], 2, "{diff}");
+    let out = crosscheck(
+        dir.path(),
+        &["diff", "before.users", "live.users", "-q", "--json", "-"],
+    );
+    let keys: Vec<String> = rule(&out.json(), "diff")["sample"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r[0].to_string())
+        .collect();
+    assert_eq!(keys, ["1", "2"]);
+}
+
+#[test]
+fn a_vanished_or_damaged_checkpoint_is_an_error_naming_its_file() {
+    let dir = files_project(RULES);
+    take_checkpoint(dir.path(), &["--key", "users=id"]);
+    let table = dir.path().join("cp/tables/users.parquet");
+    let bytes = std::fs::read(&table).expect("the table's file");
+    // Gone: never a pass, never a panic.
+    std::fs::remove_file(&table).expect("removed");
+    let out = crosscheck(dir.path(), &["diff", "before.users", "live.users"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("users.parquet"), "{}", out.stderr);
+    // Cut short (a copy that stopped half-way).
+    std::fs::write(&table, &bytes[..bytes.len() / 2]).expect("truncated");
+    let out = crosscheck(dir.path(), &["diff", "before.users", "live.users"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("users.parquet"), "{}", out.stderr);
+    // A manifest that is not JSON, or from another version of the scheme.
+    std::fs::write(&table, &bytes).expect("restored");
+    let manifest = dir.path().join("cp/manifest.json");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(&manifest, &text[..text.len() / 2]).expect("truncated");
+    let out = crosscheck(dir.path(), &["diff", "before.users", "live.users"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("is not a checkpoint manifest: line"),
+        "{}",
+        out.stderr
+    );
+    std::fs::write(
+        &manifest,
+        text.replace("crosscheck-row-hash-1", "crosscheck-row-hash-0"),
+    )
+    .expect("edited");
+    let out = crosscheck(dir.path(), &["diff", "before.users", "live.users"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("take the checkpoint again"),
+        "{}",
+        out.stderr
+    );
+    // A folder that cannot be written: a file stands where it would go.
+    std::fs::write(dir.path().join("blocked"), "a file").expect("a file");
+    let out = crosscheck(dir.path(), &["checkpoint", "live", "--out", "blocked"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("blocked"), "{}", out.stderr);
+}
+
+#[test]
+fn a_checkpoint_of_a_server_that_never_answers_ends_in_exit_2() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+    let port = listener.local_addr().expect("an address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let dir = crate::support::project(&[(
+        "crosscheck.yaml",
+        "sources:\n  mute:\n    postgres: ${CC_DB}\n",
+    )]);
+    let child = crate::faults::binary(dir.path(), &["checkpoint", "mute", "--out", "cp"])
+        .env(
+            "CC_DB",
+            format!("postgres://u:secret@127.0.0.1:{port}/db?connect_timeout=1"),
+        )
+        .spawn()
+        .expect("the binary starts");
+    let out = crate::faults::wait_bounded(
+        child,
+        std::time::Duration::from_secs(20),
+        "a checkpoint of a mute server",
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no answer") && !out.stderr.contains("secret"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.path().join("cp/manifest.json").exists());
+}
