@@ -124,18 +124,10 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
         SourceKind::Files { dir, csv } => {
             let listing = files::list_tables(dir).map_err(|e| source_error(&spec.name, e))?;
             let (tables, broken) = files::open_tables(ctx, &listing, csv).await;
-            install_schemas(
-                ctx,
-                &spec.name,
-                FILES_SCHEMA,
-                vec![(FILES_SCHEMA.to_string(), tables)],
-            )?;
+            install_tables(ctx, &spec.name, tables)?;
             Ok(SourceInfo {
-                name: spec.name.clone(),
-                kind: "files",
-                location: display_path(dir),
                 broken,
-                database: None,
+                ..local_source(spec, "files", dir)
             })
         }
         SourceKind::Postgres {
@@ -204,13 +196,7 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                 .map_err(|e| Error::Internal(e.to_string()))?
                 .map_err(|e| source_error(&spec.name, e))?;
             install_settings(ctx, &spec.name, &entries)?;
-            Ok(SourceInfo {
-                name: spec.name.clone(),
-                kind: "config",
-                location: display_path(location),
-                broken: BTreeMap::new(),
-                database: None,
-            })
+            Ok(local_source(spec, "config", location))
         }
         SourceKind::Environment {
             pattern,
@@ -233,19 +219,8 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
             let tables = checkpoint::open(ctx, dir)
                 .await
                 .map_err(|e| source_error(&spec.name, e))?;
-            install_schemas(
-                ctx,
-                &spec.name,
-                FILES_SCHEMA,
-                vec![(FILES_SCHEMA.to_string(), tables)],
-            )?;
-            Ok(SourceInfo {
-                name: spec.name.clone(),
-                kind: "checkpoint",
-                location: display_path(dir),
-                broken: BTreeMap::new(),
-                database: None,
-            })
+            install_tables(ctx, &spec.name, tables)?;
+            Ok(local_source(spec, "checkpoint", dir))
         }
         SourceKind::Tree { dir } => {
             let root = dir.clone();
@@ -254,22 +229,8 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
                 .map_err(|e| Error::Internal(e.to_string()))?
                 .map_err(|e| source_error(&spec.name, e))?;
             let table = tree::table(&rows).map_err(|e| Error::Internal(e.to_string()))?;
-            install_schemas(
-                ctx,
-                &spec.name,
-                FILES_SCHEMA,
-                vec![(
-                    FILES_SCHEMA.to_string(),
-                    vec![(tree::TABLE.to_string(), table)],
-                )],
-            )?;
-            Ok(SourceInfo {
-                name: spec.name.clone(),
-                kind: "tree",
-                location: display_path(dir),
-                broken: BTreeMap::new(),
-                database: None,
-            })
+            install_tables(ctx, &spec.name, vec![(tree::TABLE.to_string(), table)])?;
+            Ok(local_source(spec, "tree", dir))
         }
     }
 }
@@ -277,18 +238,39 @@ async fn register(ctx: &SessionContext, spec: &SourceSpec) -> Result<SourceInfo>
 /// A config source's one table, `entries`.
 fn install_settings(ctx: &SessionContext, source: &str, entries: &[settings::Entry]) -> Result<()> {
     let table = settings::table(entries).map_err(|e| source_error(source, e))?;
+    install_tables(
+        ctx,
+        source,
+        vec![(
+            settings::TABLE.to_string(),
+            table as Arc<dyn datafusion::catalog::TableProvider>,
+        )],
+    )
+}
+
+/// The tables of a source with one schema (files, a tree, a checkpoint, settings).
+fn install_tables(
+    ctx: &SessionContext,
+    source: &str,
+    tables: Vec<(String, Arc<dyn datafusion::catalog::TableProvider>)>,
+) -> Result<()> {
     install_schemas(
         ctx,
         source,
         FILES_SCHEMA,
-        vec![(
-            FILES_SCHEMA.to_string(),
-            vec![(
-                settings::TABLE.to_string(),
-                table as Arc<dyn datafusion::catalog::TableProvider>,
-            )],
-        )],
+        vec![(FILES_SCHEMA.to_string(), tables)],
     )
+}
+
+/// What a source read from a folder or files is: no connection, nothing broken.
+fn local_source(spec: &SourceSpec, kind: &'static str, dir: &std::path::Path) -> SourceInfo {
+    SourceInfo {
+        name: spec.name.clone(),
+        kind,
+        location: display_path(dir),
+        broken: BTreeMap::new(),
+        database: None,
+    }
 }
 
 /// Puts each schema's tables into catalog `source`; the default schema's tables also into
