@@ -26,6 +26,18 @@ pub struct Rewritten {
     pub live: Option<LiveSide>,
 }
 
+/// The sides and options a diff runs with: the rewritten ones, or those it was given.
+pub fn or_as_given<'a>(
+    rewritten: &'a Option<Rewritten>,
+    [source, target]: [&'a Side; 2],
+    options: &'a DiffOptions,
+) -> (&'a Side, &'a Side, &'a DiffOptions) {
+    match rewritten {
+        Some(r) => (&r.source, &r.target, &r.options),
+        None => (source, target, options),
+    }
+}
+
 /// The live side of a diff against a checkpoint.
 #[derive(Clone, Debug)]
 pub struct LiveSide {

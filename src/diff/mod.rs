@@ -191,10 +191,8 @@ pub async fn run(
     keep_all: bool,
 ) -> DiffResult<DiffOutcome> {
     let rewritten = against_checkpoint::sides(ctx, source, target, options).await?;
-    let (source, target, options) = match &rewritten {
-        Some(r) => (&r.source, &r.target, &r.options),
-        None => (source, target, options),
-    };
+    let (source, target, options) =
+        against_checkpoint::or_as_given(&rewritten, [source, target], options);
     let plan = plan::plan(ctx, source, target, options).await?;
     let spec = merge::MergeSpec {
         keys: plan.key_names.len(),
@@ -269,10 +267,8 @@ pub async fn explain(
     options: &DiffOptions,
 ) -> DiffResult<String> {
     let rewritten = against_checkpoint::sides(ctx, source, target, options).await?;
-    let (source, target, options) = match &rewritten {
-        Some(r) => (&r.source, &r.target, &r.options),
-        None => (source, target, options),
-    };
+    let (source, target, options) =
+        against_checkpoint::or_as_given(&rewritten, [source, target], options);
     let plan = plan::plan(ctx, source, target, options).await?;
     let mut out = String::new();
     let eligible = checksum_eligibility(ctx, source, target, &plan, options).await;

@@ -176,7 +176,11 @@ async fn checkpoint_table(
     let has_all = |key: &Vec<String>| key.iter().all(|k| columns.iter().any(|c| &c.name == k));
     let key = match request.keys.get(&name.table) {
         Some(key) => key.clone(),
-        None => match declared_primary_key(provider.as_ref()) {
+        None => match declared
+            .as_ref()
+            .map(|d| d.primary_key())
+            .unwrap_or_default()
+        {
             declared if !declared.is_empty() => declared,
             _ => request
                 .keys
@@ -327,21 +331,4 @@ fn profile_with_empty(mut profile: Profile, columns: &[ColumnEntry]) -> Profile 
         profile.entry(c.name.clone()).or_default();
     }
     profile
-}
-
-/// The primary key a database declares for the table behind `provider`; none for files.
-fn declared_primary_key(provider: &dyn datafusion::catalog::TableProvider) -> Vec<String> {
-    let Some(declared) = schema_facts::declared(provider) else {
-        return Vec::new();
-    };
-    declared
-        .constraints
-        .iter()
-        .find_map(|c| c.strip_prefix("PRIMARY KEY (")?.strip_suffix(')'))
-        .map(|cols| {
-            cols.split(", ")
-                .map(|c| c.trim_matches('"').replace("\"\"", "\""))
-                .collect()
-        })
-        .unwrap_or_default()
 }

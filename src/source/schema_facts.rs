@@ -128,6 +128,33 @@ impl Place {
     }
 }
 
+impl Declared {
+    /// The primary key's columns, as its `PRIMARY KEY (a, b)` constraint names them; empty
+    /// when there is none.
+    pub fn primary_key(&self) -> Vec<String> {
+        primary_key(&self.constraints)
+    }
+}
+
+/// The columns of the `PRIMARY KEY (…)` among `constraints` (PostgreSQL's
+/// `pg_get_constraintdef` form), unquoted.
+pub fn primary_key(constraints: &[String]) -> Vec<String> {
+    constraints
+        .iter()
+        .find_map(|c| c.strip_prefix("PRIMARY KEY (")?.strip_suffix(')'))
+        .map(|cols| {
+            cols.split(", ")
+                .map(
+                    |c| match c.strip_prefix('"').and_then(|c| c.strip_suffix('"')) {
+                        Some(quoted) => quoted.replace("\"\"", "\""),
+                        None => c.to_string(),
+                    },
+                )
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// What the database behind `provider` declares, if it is a database table.
 pub fn declared(provider: &dyn TableProvider) -> Option<Declared> {
     super::postgres::schema_facts::declared(provider)

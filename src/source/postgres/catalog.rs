@@ -86,13 +86,12 @@ pub struct PgTableDef {
 impl PgTableDef {
     /// A single integer primary key column, by which the table can be read in ranges.
     pub fn integer_key(&self) -> Option<&PgColumn> {
-        let key = self
-            .constraints
-            .iter()
-            .find_map(|c| c.strip_prefix("PRIMARY KEY (")?.strip_suffix(')'))?;
+        let [key] = crate::source::schema_facts::primary_key(&self.constraints)
+            .try_into()
+            .ok()?;
         self.columns
             .iter()
-            .find(|c| escape_identifier(&c.name) == key || c.name == key)
+            .find(|c| c.name == key)
             .filter(|c| matches!(c.kind, Kind::Int2 | Kind::Int4 | Kind::Int8))
     }
 }
