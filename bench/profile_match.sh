@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 rows=${1:-5000000}
 
 source scripts/pg-cluster.sh
+source bench/wide_table.sh
 out=$(mktemp -d)
 cleanup() { pg_cluster_stop; rm -rf "$out"; }
 trap cleanup EXIT
@@ -37,17 +38,7 @@ fi
 
 echo "loading $rows rows into two databases…" >&2
 for db in bench_source bench_target; do
-    psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-    psql -q "$pg/$db" <<SQL
-CREATE TABLE t AS
-SELECT g::bigint AS id, (g % 100)::int AS grp, ((g % 1000000) / 100.0)::numeric(10,2) AS score,
-       ('name-' || g)::varchar(40) AS name, ('user' || g || '@example.com')::varchar(60) AS email,
-       timestamp '2020-01-01' + g * interval '1 second' AS created_at, g % 3 = 0 AS active,
-       g::float8 / 7 AS ratio
-FROM generate_series(1, $rows) g;
-ALTER TABLE t ADD PRIMARY KEY (id);
-VACUUM ANALYZE t;
-SQL
+    load_wide_table "$pg/$db" "$rows"
 done
 psql -q "$pg/bench_target" -c "UPDATE t SET score = score + 1 WHERE id % 1000 = 0" \
     -c "VACUUM ANALYZE t"
