@@ -148,8 +148,12 @@ enum Encoder {
         array: ArrayRef,
         fields: Vec<Encoder>,
     },
-    /// Anything else, by its display text (lists, structs, times, intervals…).
-    Display(ArrayRef),
+    /// Anything else, by its display text (times, intervals…), with its type: each row's
+    /// text made once.
+    Display {
+        array: ArrayRef,
+        texts: Vec<String>,
+    },
 }
 
 const TAG_NULL: u8 = 0;
@@ -220,8 +224,8 @@ impl Encoder {
                 }
             }
             // One unit, so that the display text does not depend on the one read.
-            D::Time32(_) | D::Time64(_) => Encoder::Display(to(D::Time64(TimeUnit::Microsecond))?),
-            _ => Encoder::Display(array.clone()),
+            D::Time32(_) | D::Time64(_) => display(to(D::Time64(TimeUnit::Microsecond))?),
+            _ => display(array.clone()),
         })
     }
 
@@ -240,7 +244,7 @@ impl Encoder {
             | Encoder::Binary(a)
             | Encoder::List { array: a, .. }
             | Encoder::Struct { array: a, .. }
-            | Encoder::Display(a) => a,
+            | Encoder::Display { array: a, .. } => a,
         };
         if array.is_null(row) {
             return buf.push(TAG_NULL);
@@ -249,26 +253,37 @@ impl Encoder {
             Encoder::Null => {}
             Encoder::Signed(a) => {
                 let v = a.as_primitive::<Int64Type>().value(row);
-                field(buf, TAG_NUMBER, v.to_string().as_bytes());
+                number(buf, v < 0, u128::from(v.unsigned_abs()), 0);
             }
             Encoder::Unsigned(a) => {
                 let v = a.as_primitive::<UInt64Type>().value(row);
-                field(buf, TAG_NUMBER, v.to_string().as_bytes());
+                number(buf, false, u128::from(v), 0);
             }
             Encoder::Float(a) => {
                 let v = a.as_primitive::<Float64Type>().value(row);
-                field(buf, TAG_NUMBER, float_digits(v).as_bytes());
+                float(buf, v);
             }
-            Encoder::Decimal(a) => {
-                let text = if let Some(d) = a.as_any().downcast_ref::<Decimal128Array>() {
-                    d.value_as_string(row)
-                } else if let Some(d) = a.as_any().downcast_ref::<Decimal256Array>() {
-                    d.value_as_string(row)
-                } else {
-                    String::new()
-                };
-                field(buf, TAG_NUMBER, normalise_decimal(&text).as_bytes());
-            }
+            Encoder::Decimal(a) => match a.as_any().downcast_ref::<Decimal128Array>() {
+                Some(d) if d.scale() >= 0 => {
+                    let v = d.value(row);
+                    number(
+                        buf,
+                        v < 0,
+                        v.unsigned_abs(),
+                        d.scale().unsigned_abs().into(),
+                    );
+                }
+                _ => {
+                    let text = if let Some(d) = a.as_any().downcast_ref::<Decimal128Array>() {
+                        d.value_as_string(row)
+                    } else if let Some(d) = a.as_any().downcast_ref::<Decimal256Array>() {
+                        d.value_as_string(row)
+                    } else {
+                        String::new()
+                    };
+                    field(buf, TAG_NUMBER, normalise_decimal(&text).as_bytes());
+                }
+            },
             Encoder::Text(a) => {
                 let text = a.as_any().downcast_ref::<StringArray>();
                 field(
@@ -306,15 +321,26 @@ impl Encoder {
                     f.write(row, buf);
                 }
             }
-            Encoder::Display(a) => {
-                let text = ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default())
-                    .map(|f| f.value(row).to_string())
-                    .unwrap_or_default();
-                let typed = format!("{}:{text}", a.data_type());
-                field(buf, TAG_OTHER, typed.as_bytes());
-            }
+            Encoder::Display { texts, .. } => field(buf, TAG_OTHER, texts[row].as_bytes()),
         }
     }
+}
+
+/// A column hashed by its display text, prefixed with its type.
+fn display(array: ArrayRef) -> Encoder {
+    let texts = {
+        let formatter = ArrayFormatter::try_new(array.as_ref(), &FormatOptions::default());
+        (0..array.len())
+            .map(|row| {
+                let text = formatter
+                    .as_ref()
+                    .map(|f| f.value(row).to_string())
+                    .unwrap_or_default();
+                format!("{}:{text}", array.data_type())
+            })
+            .collect()
+    };
+    Encoder::Display { array, texts }
 }
 
 /// The element type of any list type.
@@ -336,20 +362,77 @@ fn field(buf: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
     buf.extend_from_slice(bytes);
 }
 
+/// A number field of `magnitude` × 10^-`scale`, as `normalise_decimal` would write its text
+/// (`-0.05`, `5`, `12.5`), written straight into `buf`: rows are hashed by the million.
+fn number(buf: &mut Vec<u8>, negative: bool, mut magnitude: u128, mut scale: u32) {
+    while scale > 0 && magnitude.is_multiple_of(10) {
+        magnitude /= 10;
+        scale -= 1;
+    }
+    let mut digits = [0u8; 40];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (magnitude % 10) as u8;
+        magnitude /= 10;
+        if magnitude == 0 {
+            break;
+        }
+    }
+    let digits = &digits[start..];
+    let zero = digits == b"0";
+    let scale = scale as usize;
+    let sign = usize::from(negative && !zero);
+    let len = sign
+        + if scale == 0 {
+            digits.len()
+        } else {
+            digits.len().max(scale + 1) + 1
+        };
+    buf.push(TAG_NUMBER);
+    buf.extend_from_slice(&(len as u32).to_le_bytes());
+    if sign == 1 {
+        buf.push(b'-');
+    }
+    if scale == 0 {
+        buf.extend_from_slice(digits);
+    } else if digits.len() > scale {
+        let (int, frac) = digits.split_at(digits.len() - scale);
+        buf.extend_from_slice(int);
+        buf.push(b'.');
+        buf.extend_from_slice(frac);
+    } else {
+        buf.extend_from_slice(b"0.");
+        buf.extend(std::iter::repeat_n(b'0', scale - digits.len()));
+        buf.extend_from_slice(digits);
+    }
+}
+
 /// A float as exact decimal digits: the shortest that reads back as it, `-0` as `0`.
-fn float_digits(v: f64) -> String {
+fn float(buf: &mut Vec<u8>, v: f64) {
+    use std::io::Write;
     if v.is_nan() {
-        return "NaN".into();
+        return field(buf, TAG_NUMBER, b"NaN");
     }
     if v.is_infinite() {
-        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
+        return field(
+            buf,
+            TAG_NUMBER,
+            if v > 0.0 { b"Infinity" } else { b"-Infinity" },
+        );
     }
-    // Rust prints the shortest round-trip digits without an exponent.
-    normalise_decimal(&format!("{}", v + 0.0))
+    // Rust prints the shortest round-trip digits without an exponent, and with no leading or
+    // trailing zero: already the normalised form (a unit test holds them equal).
+    buf.push(TAG_NUMBER);
+    let at = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    let _ = write!(buf, "{}", v + 0.0);
+    let len = (buf.len() - at - 4) as u32;
+    buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
 }
 
 /// `-05.500` → `-5.5`, `5.000` → `5`, `-0.0` → `0`.
-fn normalise_decimal(text: &str) -> String {
+pub(crate) fn normalise_decimal(text: &str) -> String {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
@@ -531,7 +614,62 @@ mod tests {
         ] {
             assert_eq!(normalise_decimal(text), want);
         }
-        assert_eq!(float_digits(1e21), "1000000000000000000000");
-        assert_eq!(float_digits(1e-7), "0.0000001");
+    }
+
+    /// The bytes of one number field, as `field` writes them for `text`.
+    fn field_of(text: &str) -> Vec<u8> {
+        let mut buf = Vec::new();
+        field(&mut buf, TAG_NUMBER, text.as_bytes());
+        buf
+    }
+
+    /// Numbers are written digit by digit, straight into the row's bytes: they must be the
+    /// bytes of the normalised text they stand for, whatever the sign, scale and zeros.
+    #[test]
+    fn numbers_are_written_as_their_normalised_text() {
+        let mut values: Vec<i128> = vec![0, 1, -1, 5, 10, -10, 500, -500, 1005, 99, 100_000];
+        let widest = 10i128.pow(38) - 1;
+        values.extend([i64::MAX as i128, i64::MIN as i128, widest, -widest]);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push((x as i64 as i128) >> (x % 50));
+        }
+        for v in values {
+            for scale in [0i8, 1, 2, 3, 7, 20, 38] {
+                let Ok(d) = Decimal128Array::from(vec![v]).with_precision_and_scale(38, scale)
+                else {
+                    continue;
+                };
+                let mut buf = Vec::new();
+                number(&mut buf, v < 0, v.unsigned_abs(), scale as u32);
+                let want = field_of(&normalise_decimal(&d.value_as_string(0)));
+                assert_eq!(buf, want, "{v} at scale {scale}");
+            }
+        }
+        for v in [
+            1e21,
+            1e-7,
+            0.1,
+            -0.5,
+            5.0,
+            -0.0,
+            123.456,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ] {
+            let mut buf = Vec::new();
+            float(&mut buf, v);
+            assert_eq!(
+                buf,
+                field_of(&normalise_decimal(&format!("{}", v + 0.0))),
+                "{v}"
+            );
+        }
+        let mut buf = Vec::new();
+        float(&mut buf, 1e21);
+        assert_eq!(buf, field_of("1000000000000000000000"));
     }
 }
