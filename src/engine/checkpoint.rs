@@ -7,19 +7,14 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::SessionContext;
 
+use super::checkpoint_pass::{self, sql_failed};
 use crate::config::{Project, TableName};
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::TimestampMicrosecondType;
 
-use crate::engine::profile_stats::{Stat, kind_of, micros, utc_micros_key};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::mask::Masker;
-use crate::kernel::sqlgen::{ident, table};
-use crate::kernel::values::cell;
-use crate::kernel::{error_text, new_session, reference, row_hash};
+use crate::kernel::{new_session, reference, row_hash};
 use crate::source::checkpoint::{
     ColumnEntry, MANIFEST, Manifest, ROW_HASH_COLUMN, SourceEntry, TableEntry, VERSION,
 };
@@ -135,13 +130,6 @@ fn source_entry(info: &SourceInfo) -> SourceEntry {
     }
 }
 
-fn sql_failed(table: &TableName, e: &datafusion::error::DataFusionError) -> Error {
-    Error::Source {
-        name: table.source.clone(),
-        source: format!("checkpoint of `{table}`: {}", error_text(e)).into(),
-    }
-}
-
 async fn checkpoint_table(
     ctx: &SessionContext,
     name: &TableName,
@@ -213,26 +201,28 @@ async fn checkpoint_table(
             "`{name}` has a column named `{ROW_HASH_COLUMN}`, the name a checkpoint gives its row hashes"
         )));
     }
-    let from = table(name);
-    let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-    let rows_sql = row_hash::rows_sql(&from, &key, &names, ROW_HASH_COLUMN, None);
     let file = format!("tables/{}.parquet", name.table);
-    let path = request.out.join(&file);
-    let write = async {
-        ctx.sql(&rows_sql)
-            .await
-            .map_err(|e| sql_failed(name, &e))?
-            .write_parquet(
-                &path.to_string_lossy(),
-                DataFrameWriteOptions::new().with_single_file_output(true),
-                None,
-            )
-            .await
-            .map_err(|e| sql_failed(name, &e))
-    };
-    // At once: a database computes the profile while crosscheck hashes the rows it sends.
-    let (_, (rows, profile)) =
-        futures::future::try_join(write, profile(ctx, name, &from, &columns, &schema)).await?;
+    let declared_key = declared
+        .as_ref()
+        .map(|d| d.primary_key())
+        .unwrap_or_default();
+    let (rows, profile) = checkpoint_pass::run(
+        ctx,
+        checkpoint_pass::Pass {
+            name,
+            columns: &columns,
+            key: &key,
+            path: &request.out.join(&file),
+            spill_dir: request
+                .out
+                .join(format!(".distinct-{}", std::process::id())),
+            unique: match declared_key.as_slice() {
+                [one] => Some(one.as_str()),
+                _ => None,
+            },
+        },
+    )
+    .await?;
     Ok(TableEntry {
         name: name.table.clone(),
         source: name.source.clone(),
@@ -243,92 +233,4 @@ async fn checkpoint_table(
         file,
         profile,
     })
-}
-
-type Profile = BTreeMap<String, BTreeMap<String, serde_json::Value>>;
-
-/// The row count and each column's statistics, in one aggregate query (run inside the
-/// database when the table lives in one).
-async fn profile(
-    ctx: &SessionContext,
-    name: &TableName,
-    from: &str,
-    columns: &[ColumnEntry],
-    schema: &datafusion::arrow::datatypes::SchemaRef,
-) -> Result<(u64, Profile)> {
-    match profile_with(ctx, name, from, columns, schema, true).await {
-        Ok(found) => Ok(found),
-        // Distinct counts held in memory can exceed the limit on a table read in-process (a
-        // large file): the profile is then recorded without them (profile_match leaves out
-        // what a checkpoint did not record).
-        Err(_) => profile_with(ctx, name, from, columns, schema, false).await,
-    }
-}
-
-async fn profile_with(
-    ctx: &SessionContext,
-    name: &TableName,
-    from: &str,
-    columns: &[ColumnEntry],
-    schema: &datafusion::arrow::datatypes::SchemaRef,
-    distinct: bool,
-) -> Result<(u64, Profile)> {
-    let mut select = vec!["count(*) AS \"rows\"".to_string()];
-    let mut slots = Vec::new();
-    for (column, field) in columns.iter().zip(schema.fields()) {
-        for stat in Stat::of(kind_of(field.data_type())) {
-            if (column.sensitive && stat.is_value()) || (!distinct && *stat == Stat::Distinct) {
-                continue;
-            }
-            select.push(format!(
-                "{} AS \"s{}\"",
-                stat.sql(&ident(&column.name), field.data_type()),
-                slots.len()
-            ));
-            slots.push((column.name.clone(), *stat));
-        }
-    }
-    let sql = format!("SELECT {} FROM {from}", select.join(", "));
-    // Inside the database when the table lives in one, as every rule's aggregate runs.
-    let batches = crate::engine::measure::collect(ctx, &sql)
-        .await
-        .map_err(|e| Error::Source {
-            name: name.source.clone(),
-            source: format!("profile of `{name}`: {e}").into(),
-        })?;
-    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
-        return Err(Error::Internal(format!(
-            "the profile of `{name}` returned no row"
-        )));
-    };
-    let rows = cell(batch.column(0), 0).as_u64().unwrap_or(0);
-    let mut out = Profile::new();
-    for (i, (column, stat)) in slots.into_iter().enumerate() {
-        let array = batch.column(i + 1);
-        let stats = out.entry(column).or_default();
-        // An instant also as UTC microseconds, as `profile_match` compares times.
-        if matches!(stat, Stat::Earliest | Stat::Latest)
-            && let Some(utc) = micros(array)
-            && utc.is_valid(0)
-        {
-            let v = utc.as_primitive::<TimestampMicrosecondType>().value(0);
-            stats.insert(utc_micros_key(stat), v.into());
-        }
-        let value = match cell(array, 0) {
-            serde_json::Value::Number(n) if n.is_f64() => serde_json::Value::String(n.to_string()),
-            serde_json::Value::Number(n) => serde_json::Value::Number(n),
-            serde_json::Value::Null => serde_json::Value::Null,
-            other => serde_json::Value::String(crate::kernel::values::display(&other)),
-        };
-        stats.insert(stat.name().to_string(), value);
-    }
-    Ok((rows, profile_with_empty(out, columns)))
-}
-
-/// Every column has an entry, even one with no statistic recorded.
-fn profile_with_empty(mut profile: Profile, columns: &[ColumnEntry]) -> Profile {
-    for c in columns {
-        profile.entry(c.name.clone()).or_default();
-    }
-    profile
 }

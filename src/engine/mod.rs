@@ -3,6 +3,7 @@
 //! scan; at most `jobs` queries run at once.
 
 pub mod checkpoint;
+mod checkpoint_pass;
 pub mod compile;
 pub mod error;
 pub mod measure;

@@ -103,6 +103,8 @@ impl Stat {
     pub fn sql(self, c: &str, data_type: &DataType) -> String {
         match self {
             Stat::Nulls => format!("count(*) - count({c})"),
+            // `+ 0.0` makes `-0` the `0` it equals, as every engine's own count does.
+            Stat::Distinct if data_type.is_floating() => format!("count(DISTINCT {c} + 0.0)"),
             Stat::Distinct => format!("count(DISTINCT {c})"),
             Stat::Trues => format!("count(CASE WHEN {c} THEN 1 END)"),
             Stat::Min | Stat::Earliest => format!("min({c})"),

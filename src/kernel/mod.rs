@@ -3,6 +3,7 @@
 //! references, SQL text generation, value formatting and masking. It imports only `config`
 //! (and the leaves `filesystem`, `shorten`).
 
+pub mod distinct;
 pub mod error;
 pub mod json;
 pub mod mask;

@@ -709,3 +709,94 @@ fn a_checkpoint_of_a_server_that_never_answers_ends_in_exit_2() {
     );
     assert!(!dir.path().join("cp/manifest.json").exists());
 }
+
+/// The profile is counted in-process while the rows are read, and the live side is profiled
+/// later, inside PostgreSQL where it can be: floats equal by meaning but not by bits (`-0`
+/// and `0`, two NaNs) must count alike on both, an unconstrained numeric (read as its exact
+/// text) counts as crosscheck profiles it live, and a table whose distinct values pass the
+/// counter's memory budget must count exactly.
+#[test]
+fn a_profile_counted_while_reading_agrees_with_postgresql() {
+    let Some(server) = crate::pg::server() else {
+        return;
+    };
+    let db = crate::pg::fresh_database(&server, "cc_cp_profile");
+    crate::pg::execute(
+        &db,
+        "CREATE TABLE measures (id int PRIMARY KEY, v numeric, f float8, t text, at timestamptz);
+         INSERT INTO measures VALUES
+           (1, 1.0, 0, 'a', '2024-01-01 00:00:00+00'),
+           (2, 1.00, '-0', 'A', '2024-01-01 01:00:00+01'),
+           (3, 'NaN', 'NaN', 'a ', NULL),
+           (4, -0.0, 'NaN', '', '2024-06-01 12:00:00+00'),
+           (5, NULL, NULL, NULL, NULL);
+         CREATE TABLE wide AS SELECT g AS id, 'name-' || g AS name, g % 1000 AS grp
+           FROM generate_series(1, 1200000) g;",
+    );
+    let dir = tempfile::tempdir().expect("a folder");
+    std::fs::write(
+        dir.path().join("crosscheck.yaml"),
+        "sources:\n  live:\n    postgres: ${LIVE_URL}\n  before:\n    checkpoint: cp\n",
+    )
+    .expect("project");
+    std::fs::create_dir_all(dir.path().join("rules")).expect("rules/");
+    std::fs::write(
+        dir.path().join("rules/r.yaml"),
+        "rules:
+  - name: measures_profile
+    type: profile_match
+    source: before.measures
+    target: live.measures
+  - name: wide_profile
+    type: profile_match
+    source: before.wide
+    target: live.wide
+",
+    )
+    .expect("rules");
+    let env = [("LIVE_URL", db.as_str())];
+    let out = crate::support::crosscheck_with_env(
+        dir.path(),
+        &["checkpoint", "live", "--out", "cp", "--key", "wide=id"],
+        &env,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("cp/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let profile = |table: &str, column: &str| {
+        manifest["tables"]
+            .as_array()
+            .expect("tables")
+            .iter()
+            .find(|t| t["name"] == table)
+            .expect("the table")["profile"][column]
+            .clone()
+    };
+    // `1.0`, `1.00`, `NaN`, `0.0` as read; 0 = -0, NaN; four texts; two instants.
+    assert_eq!(profile("measures", "v")["distinct"], 4);
+    assert_eq!(profile("measures", "f")["distinct"], 2);
+    assert_eq!(profile("measures", "t")["distinct"], 4);
+    assert_eq!(profile("measures", "at")["distinct"], 2);
+    assert_eq!(profile("measures", "id")["distinct"], 5);
+    // Past the in-memory budget (2,000,000 keys over all columns): spilled and exact.
+    assert_eq!(profile("wide", "id")["distinct"], 1_200_000);
+    assert_eq!(profile("wide", "name")["distinct"], 1_200_000);
+    assert_eq!(profile("wide", "grp")["distinct"], 1000);
+    assert!(
+        std::fs::read_dir(dir.path().join("cp"))
+            .expect("cp/")
+            .all(|e| !e
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')),
+        "spill files left in the checkpoint"
+    );
+    let out = crate::support::crosscheck_with_env(dir.path(), &["run", "--json", "-", "-q"], &env);
+    let report = out.json();
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(rule(&report, "measures_profile")["status"], "pass");
+    assert_eq!(rule(&report, "wide_profile")["status"], "pass");
+}
