@@ -371,11 +371,19 @@ fn number(buf: &mut Vec<u8>, negative: bool, mut magnitude: u128, mut scale: u32
     }
     let mut digits = [0u8; 40];
     let mut start = digits.len();
-    loop {
+    // 128-bit division is a library call: digits of values that fit 64 bits (nearly all)
+    // are taken with 64-bit arithmetic.
+    while magnitude > u128::from(u64::MAX) {
         start -= 1;
         digits[start] = b'0' + (magnitude % 10) as u8;
         magnitude /= 10;
-        if magnitude == 0 {
+    }
+    let mut small = magnitude as u64;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (small % 10) as u8;
+        small /= 10;
+        if small == 0 {
             break;
         }
     }
