@@ -414,16 +414,14 @@ fn postgres_checkpoint_after_migration_and_restore_drill() {
     crate::pg::execute(&prod, &format!("{schema}{rows}"));
     // The backup of migration day: the same rows.
     crate::pg::execute(&backup, &format!("{schema}{rows}"));
-    let dir = tempfile::tempdir().expect("a folder");
-    std::fs::write(
-        dir.path().join("crosscheck.yaml"),
-        "sources:\n  prod:\n    postgres: ${PROD_URL}\n  before:\n    checkpoint: cp\nsensitive: [\"*.email\"]\n",
-    )
-    .expect("project");
-    std::fs::create_dir_all(dir.path().join("rules")).expect("rules/");
-    std::fs::write(
-        dir.path().join("rules/r.yaml"),
-        "rules:
+    let dir = crate::support::project(&[
+        (
+            "crosscheck.yaml",
+            "sources:\n  prod:\n    postgres: ${PROD_URL}\n  before:\n    checkpoint: cp\nsensitive: [\"*.email\"]\n",
+        ),
+        (
+            "rules/r.yaml",
+            "rules:
   - name: accounts_since_checkpoint
     type: diff
     source: before.accounts
@@ -444,8 +442,8 @@ fn postgres_checkpoint_after_migration_and_restore_drill() {
     target: prod.accounts
     sample: 50
 ",
-    )
-    .expect("rules");
+        ),
+    ]);
     let env = [("PROD_URL", prod.as_str())];
     let run = |extra: &[&str]| {
         let mut args = vec!["run", "--json", "-", "-q"];
@@ -677,14 +675,7 @@ fn a_vanished_or_damaged_checkpoint_is_an_error_naming_its_file() {
 
 #[test]
 fn a_checkpoint_of_a_server_that_never_answers_ends_in_exit_2() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
-    let port = listener.local_addr().expect("an address").port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
+    let port = crate::support::mute_server();
     let dir = crate::support::project(&[(
         "crosscheck.yaml",
         "sources:\n  mute:\n    postgres: ${CC_DB}\n",
@@ -733,16 +724,14 @@ fn a_profile_counted_while_reading_agrees_with_postgresql() {
          CREATE TABLE wide AS SELECT g AS id, 'name-' || g AS name, g % 1000 AS grp
            FROM generate_series(1, 1200000) g;",
     );
-    let dir = tempfile::tempdir().expect("a folder");
-    std::fs::write(
-        dir.path().join("crosscheck.yaml"),
-        "sources:\n  live:\n    postgres: ${LIVE_URL}\n  before:\n    checkpoint: cp\n",
-    )
-    .expect("project");
-    std::fs::create_dir_all(dir.path().join("rules")).expect("rules/");
-    std::fs::write(
-        dir.path().join("rules/r.yaml"),
-        "rules:
+    let dir = crate::support::project(&[
+        (
+            "crosscheck.yaml",
+            "sources:\n  live:\n    postgres: ${LIVE_URL}\n  before:\n    checkpoint: cp\n",
+        ),
+        (
+            "rules/r.yaml",
+            "rules:
   - name: measures_profile
     type: profile_match
     source: before.measures
@@ -752,8 +741,8 @@ fn a_profile_counted_while_reading_agrees_with_postgresql() {
     source: before.wide
     target: live.wide
 ",
-    )
-    .expect("rules");
+        ),
+    ]);
     let env = [("LIVE_URL", db.as_str())];
     let out = crate::support::crosscheck_with_env(
         dir.path(),

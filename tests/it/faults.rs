@@ -125,15 +125,7 @@ fn a_closed_stdout_stops_the_printing_not_the_verdict() {
 
 #[test]
 fn a_server_that_accepts_and_never_answers_ends_in_exit_2() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
-    let port = listener.local_addr().expect("an address").port();
-    // Accepts every connection and keeps it open without a word.
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
+    let port = crate::support::mute_server();
     let config = "sources:\n  mute:\n    postgres: ${CC_DB}\n";
     let rules = "rules:\n  - name: n\n    type: row_count\n    table: mute.t\n";
     let dir = project(&[("crosscheck.yaml", config), ("rules/r.yaml", rules)]);

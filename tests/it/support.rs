@@ -84,6 +84,19 @@ pub fn rule<'a>(report: &'a Value, name: &str) -> &'a Value {
 }
 
 /// Writes a small project into a temporary folder: `files` maps relative paths to contents.
+/// The port of a local server that accepts every connection and keeps it open without a word.
+pub fn mute_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+    let port = listener.local_addr().expect("an address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
 pub fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary folder");
     for (path, contents) in files {
