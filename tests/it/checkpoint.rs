@@ -789,3 +789,30 @@ fn a_profile_counted_while_reading_agrees_with_postgresql() {
     assert_eq!(rule(&report, "measures_profile")["status"], "pass");
     assert_eq!(rule(&report, "wide_profile")["status"], "pass");
 }
+
+/// A table with no rows: the one read yields no batch, so the Parquet file and the profile
+/// must still be written, as zeros, and compare equal to the live table.
+#[test]
+fn an_empty_table_is_checkpointed_as_zeros_and_compares_clean() {
+    let dir = files_project(RULES);
+    std::fs::write(dir.path().join("live/empty.csv"), "id,name\n").expect("empty.csv");
+    take_checkpoint(dir.path(), &["--key", "*=id"]);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("cp/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let empty = manifest["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["name"] == "empty")
+        .expect("the empty table")
+        .clone();
+    assert_eq!(empty["rows"], 0, "{empty}");
+    assert_eq!(empty["profile"]["id"]["nulls"], 0, "{empty}");
+    // A header alone gives no type: only NULLs are counted, as for any untyped column.
+    assert!(empty["profile"]["id"]["distinct"].is_null(), "{empty}");
+    assert!(dir.path().join("cp/tables/empty.parquet").exists());
+    let out = crosscheck(dir.path(), &["diff", "before.empty", "live.empty", "-q"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+}
