@@ -130,20 +130,21 @@ pub struct Columns {
     rows: usize,
     /// Rows pushed before this batch, for messages.
     offset: u64,
-    /// Zero dates read as NULL so far.
-    pub zero_dates: u64,
+    /// Zero dates read as NULL so far, per column (every batch of this reader).
+    zero_dates: Vec<u64>,
 }
 
 impl Columns {
     pub fn new(schema: SchemaRef, kinds: Vec<Kind>) -> Self {
         let builders = kinds.iter().map(|k| builder(*k)).collect();
+        let zero_dates = vec![0; kinds.len()];
         Self {
             schema,
             kinds,
             builders,
             rows: 0,
             offset: 0,
-            zero_dates: 0,
+            zero_dates,
         }
     }
 
@@ -159,6 +160,11 @@ impl Columns {
 
     pub fn len(&self) -> usize {
         self.rows
+    }
+
+    /// Zero dates read as NULL so far, per column, since this reader began.
+    pub fn zero_dates(&self) -> &[u64] {
+        &self.zero_dates
     }
 
     pub fn is_empty(&self) -> bool {
@@ -218,7 +224,7 @@ impl Columns {
             (Builder::Binary(b), Cell::Text(v)) => b.append_value(v.as_bytes()),
             // A date as a driver sends it, with a time of midnight.
             (Builder::Date(b), Cell::Date(0, 0, 0) | Cell::DateTime(0, 0, 0, 0, 0, 0, 0)) => {
-                self.zero_dates += 1;
+                self.zero_dates[i] += 1;
                 b.append_null()
             }
             (Builder::Date(b), Cell::Date(y, m, d) | Cell::DateTime(y, m, d, 0, 0, 0, 0)) => {
@@ -232,7 +238,7 @@ impl Columns {
                 None => return Err(misfit("holds a text that is not a YYYY-MM-DD date".into())),
             },
             (Builder::Timestamp(b), Cell::DateTime(0, 0, 0, ..) | Cell::Date(0, 0, 0)) => {
-                self.zero_dates += 1;
+                self.zero_dates[i] += 1;
                 b.append_null()
             }
             (Builder::Timestamp(b), Cell::DateTime(y, mo, d, h, mi, s, us)) => {
@@ -564,7 +570,7 @@ mod tests {
             .expect("null");
         columns.end_row();
         let batch = columns.finish().expect("a batch");
-        assert_eq!(columns.zero_dates, 2);
+        assert_eq!(columns.zero_dates(), [1, 1]);
         assert!(batch.column(0).is_null(0) && batch.column(1).is_null(0));
     }
 

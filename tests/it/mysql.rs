@@ -426,7 +426,8 @@ fn a_value_that_does_not_fit_and_zero_dates_are_reported() {
     );
     let report = out.json();
     assert_eq!(
-        report["sources"]["left"]["notes"][0], "2 zero dates (0000-00-00) read as NULL",
+        report["sources"]["left"]["notes"][0],
+        "2 zero dates (0000-00-00) read as NULL (z.at 1, z.d 1)",
         "{report}"
     );
 }

@@ -238,3 +238,93 @@ fn rules_run_inside_mariadb_and_compare_text_by_code_point() {
         "{lengths}"
     );
 }
+
+/// A query run inside MariaDB reads zero dates as NULL there, as the table reader does: the
+/// report still says how many NULLs were zero dates, per column, for the columns the queries
+/// read, and a column read twice is counted once.
+#[test]
+fn zero_dates_a_pushed_query_reads_are_counted_once_per_column() {
+    let Some(server) = server() else { return };
+    let url = fresh_database(&server, "cc_push_zero");
+    execute(
+        &url,
+        "CREATE TABLE z (id INT PRIMARY KEY, d DATE, at DATETIME, other DATE);
+         INSERT INTO z VALUES
+           (1, '0000-00-00', '0000-00-00 00:00:00', '0000-00-00'),
+           (2, '0000-00-00', '2024-01-01 10:00:00', '0000-00-00'),
+           (3, NULL, NULL, '0000-00-00'),
+           (4, '2024-01-02', '2024-01-02 11:00:00', '2024-01-02');",
+    );
+    let dir = project(&[
+        ("crosscheck.yaml", "sources:\n  db:\n    files: db\n"),
+        (
+            "db/z.csv",
+            "id,d,at,other\n4,2024-01-02,2024-01-02 11:00:00,2024-01-02\n",
+        ),
+        (
+            "rules/rules.yaml",
+            "rules:
+  - name: d_present
+    type: not_null
+    table: db.z
+    columns: [d]
+  - name: at_present
+    type: expect
+    table: db.z
+    condition: at IS NOT NULL
+  - name: rows
+    type: row_count
+    table: db.z
+    min: 4
+",
+        ),
+    ]);
+    let on_mariadb = format!("db={url}");
+    let (out, report) = run_json(dir.path(), &["--source", &on_mariadb]);
+    assert_eq!(
+        rule(&report, "d_present")["violations"],
+        3,
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        rule(&report, "at_present")["violations"],
+        2,
+        "{}",
+        out.stdout
+    );
+    // The rules ran inside MariaDB.
+    for name in ["d_present", "at_present"] {
+        let out = crosscheck(dir.path(), &["explain", name, "--source", &on_mariadb]);
+        assert!(
+            out.stdout.contains("runs inside MariaDB source `db`"),
+            "{}{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    // The samples show every column of the violating rows: `other` was read too.
+    assert_eq!(
+        report["sources"]["db"]["notes"],
+        serde_json::json!(["6 zero dates (0000-00-00) read as NULL (z.at 1, z.d 2, z.other 3)"]),
+        "{report}"
+    );
+    // A count reads no date: none is counted, and no census runs.
+    let (_, report) = run_json(dir.path(), &["--source", &on_mariadb, "-s", "rows"]);
+    assert_eq!(rule(&report, "rows")["status"], "pass");
+    assert_eq!(report["sources"]["db"].get("notes"), None, "{report}");
+    // Read again by the table reader (a diff) and by the pushed rules in the same run: each
+    // column counted once.
+    std::fs::write(
+        dir.path().join("rules/diff.yaml"),
+        "rules:\n  - name: copy\n    type: diff\n    source: db.z\n    target: db.z\n    key: [id]\n",
+    )
+    .expect("rule written");
+    let (out, report) = run_json(dir.path(), &["--source", &on_mariadb]);
+    assert_eq!(rule(&report, "copy")["status"], "pass", "{}", out.stdout);
+    assert_eq!(
+        report["sources"]["db"]["notes"],
+        serde_json::json!(["6 zero dates (0000-00-00) read as NULL (z.at 1, z.d 2, z.other 3)"]),
+        "{report}"
+    );
+}

@@ -10,6 +10,7 @@ pub mod cancel;
 pub mod catalog;
 pub mod conninfo;
 pub mod pushdown;
+pub mod zero_dates;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -51,8 +52,8 @@ pub struct MySession {
     idle: Mutex<Vec<Conn>>,
     permits: tokio::sync::Semaphore,
     rows_read: AtomicU64,
-    /// Zero dates (`0000-00-00`) read as NULL.
-    zero_dates: AtomicU64,
+    /// Zero dates (`0000-00-00`) read as NULL, per column.
+    pub zero_dates: zero_dates::ZeroDates,
 }
 
 /// Connects and lists the tables of the URL's database.
@@ -98,7 +99,7 @@ pub async fn open(
         idle: Mutex::new(idle),
         permits: tokio::sync::Semaphore::new(max_connections.max(1)),
         rows_read: AtomicU64::new(0),
-        zero_dates: AtomicU64::new(0),
+        zero_dates: zero_dates::ZeroDates::default(),
     });
     let tables = defs
         .into_iter()
@@ -257,11 +258,6 @@ impl MySession {
     fn count_rows(&self, n: usize) {
         self.rows_read.fetch_add(n as u64, Ordering::Relaxed);
     }
-
-    /// Zero dates read as NULL so far.
-    pub fn zero_dates(&self) -> u64 {
-        self.zero_dates.load(Ordering::Relaxed)
-    }
 }
 
 #[async_trait]
@@ -279,13 +275,7 @@ impl Database for MySession {
     }
 
     fn notes(&self) -> Vec<String> {
-        match self.zero_dates() {
-            0 => Vec::new(),
-            n => vec![format!(
-                "{n} zero date{} (0000-00-00) read as NULL",
-                if n == 1 { "" } else { "s" }
-            )],
-        }
+        self.zero_dates.note().into_iter().collect()
     }
 
     /// `schema_match` compares a MySQL table by its columns only (no declared facts are
@@ -413,20 +403,27 @@ impl MySession {
                 })?;
             }
             columns.end_row();
-            if columns.len() == BATCH_ROWS && !self.send(&mut columns, tx).await? {
+            if columns.len() == BATCH_ROWS && !self.send(table, &mut columns, tx).await? {
                 return Ok(false);
             }
         }
-        if !columns.is_empty() && !self.send(&mut columns, tx).await? {
+        if !columns.is_empty() && !self.send(table, &mut columns, tx).await? {
             return Ok(false);
         }
         Ok(true)
     }
 
-    async fn send(&self, columns: &mut Columns, tx: &BatchSender) -> SourceResult<bool> {
+    async fn send(
+        &self,
+        table: &str,
+        columns: &mut Columns,
+        tx: &BatchSender,
+    ) -> SourceResult<bool> {
         let batch = columns.finish()?;
-        self.zero_dates
-            .fetch_add(std::mem::take(&mut columns.zero_dates), Ordering::Relaxed);
+        for (field, n) in batch.schema().fields().iter().zip(columns.zero_dates()) {
+            self.zero_dates
+                .met((table.to_string(), field.name().clone()), *n);
+        }
         self.rows_read
             .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
         Ok(tx.send(Ok(batch)).await.is_ok())

@@ -36,6 +36,7 @@ use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Value};
 
+use super::zero_dates::ColumnName;
 use super::{MySession, MyTable, cancel, cell_of, quote};
 use crate::source::cells::{Columns, Kind};
 use crate::source::error::SourceError;
@@ -49,6 +50,9 @@ pub struct Pushed {
     sql: String,
     /// The schema DataFusion expects back.
     schema: SchemaRef,
+    /// The date and timestamp columns it reads: their zero dates become NULL inside MySQL,
+    /// so a census counts them for the report's note.
+    dates: Vec<ColumnName>,
 }
 
 /// The plan as MySQL SQL, if all of its tables are in one MySQL source and it uses nothing
@@ -96,7 +100,49 @@ pub fn try_push(plan: &LogicalPlan) -> Option<Pushed> {
         session,
         sql: format!("WITH {} {body}", ctes.join(", ")),
         schema: Arc::new(plan.schema().as_arrow().clone()),
+        dates: dates_read(plan),
     })
+}
+
+/// The date and timestamp columns the plan's table scans read: those in their projection
+/// that some expression of the plan names (an unoptimised scan projects every column; a
+/// `count(*)` names none).
+fn dates_read(plan: &LogicalPlan) -> Vec<ColumnName> {
+    let mut named = std::collections::BTreeSet::new();
+    let _ = plan.apply(|node| {
+        for e in node.expressions() {
+            let _ = e.apply(|e| {
+                if let Expr::Column(c) = e {
+                    named.insert(c.name.clone());
+                }
+                Ok(TreeNodeRecursion::Continue)
+            });
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    let mut dates = Vec::new();
+    let _ = plan.apply(|node| {
+        if let LogicalPlan::TableScan(scan) = node
+            && let Ok(provider) = source_as_provider(&scan.source)
+            && let Some(table) = (provider.as_ref() as &dyn Any).downcast_ref::<MyTable>()
+        {
+            let read: Vec<usize> = match &scan.projection {
+                Some(p) => p.clone(),
+                None => (0..table.def.columns.len()).collect(),
+            };
+            for column in read.iter().filter_map(|i| table.def.columns.get(*i)) {
+                let name = (table.def.name.clone(), column.name.clone());
+                if matches!(column.kind, Kind::Date | Kind::Timestamp { .. })
+                    && named.contains(&column.name)
+                    && !dates.contains(&name)
+                {
+                    dates.push(name);
+                }
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    dates
 }
 
 /// The distinct tables a pushable plan reads, all of one session; `None` when any part of
@@ -491,8 +537,11 @@ impl PushedQuery for Pushed {
         let mut conn = lease.conn.take().ok_or_else(|| {
             PushError::Failed(SourceError::Internal("a lease without a connection".into()))
         })?;
-        let outcome = self.run(&mut conn).await;
-        // Only a connection whose statement ended cleanly goes back.
+        let outcome = match self.census(&mut conn).await {
+            Ok(()) => self.run(&mut conn).await,
+            Err(e) => Err(e),
+        };
+        // Only a connection whose statements ended cleanly goes back.
         if outcome.is_ok() {
             lease.conn = Some(conn);
         }
@@ -501,32 +550,93 @@ impl PushedQuery for Pushed {
 }
 
 impl Pushed {
-    async fn run(&self, conn: &mut Conn) -> Result<Vec<RecordBatch>, PushError> {
+    /// How long a statement may go unanswered: the source's timeout and a margin.
+    fn limit(&self) -> Duration {
+        self.session.statement_timeout + Duration::from_secs(5)
+    }
+
+    fn timed_out(&self) -> PushError {
         let session = &self.session;
-        let limit = session.statement_timeout + Duration::from_secs(5);
-        let timed_out = || {
-            PushError::Failed(SourceError::Invalid(format!(
-                "{} source `{}`: no answer from the server within {}s (the source's \
-                 statement_timeout {}s + 5s margin)",
-                session.engine,
-                session.source,
-                limit.as_secs(),
-                session.statement_timeout.as_secs()
-            )))
-        };
+        PushError::Failed(SourceError::Invalid(format!(
+            "{} source `{}`: no answer from the server within {}s (the source's \
+             statement_timeout {}s + 5s margin)",
+            session.engine,
+            session.source,
+            self.limit().as_secs(),
+            session.statement_timeout.as_secs()
+        )))
+    }
+
+    fn failed(&self, e: mysql_async::Error) -> PushError {
+        if not_understood(&e) {
+            PushError::NotUnderstood(e.to_string())
+        } else {
+            PushError::Failed(self.session.failed(e))
+        }
+    }
+
+    /// Refuses to start a statement once a signal came.
+    fn not_stopping(&self) -> Result<(), PushError> {
         if cancel::stopping() {
             return Err(PushError::Failed(SourceError::Invalid(format!(
                 "{} source `{}`: not started, a signal came",
-                session.engine, session.source
+                self.session.engine, self.session.source
             ))));
         }
-        let failed = |e: mysql_async::Error| {
-            if not_understood(&e) {
-                PushError::NotUnderstood(e.to_string())
-            } else {
-                PushError::Failed(session.failed(e))
+        Ok(())
+    }
+
+    /// Counts the zero dates of the date columns the query reads and no census counted yet
+    /// (one query per table), for the report's note.
+    async fn census(&self, conn: &mut Conn) -> Result<(), PushError> {
+        let session = &self.session;
+        let columns = session.zero_dates.take_uncensused(&self.dates);
+        let tables: std::collections::BTreeSet<&str> =
+            columns.iter().map(|(t, _)| t.as_str()).collect();
+        for table in tables {
+            let of_table: Vec<&ColumnName> = columns.iter().filter(|(t, _)| t == table).collect();
+            let counts: Vec<String> = of_table
+                .iter()
+                .map(|(_, c)| format!("COUNT(CASE WHEN {} = 0 THEN 1 END)", quote(c)))
+                .collect();
+            let sql = format!(
+                "SELECT {} FROM {}.{}",
+                counts.join(", "),
+                quote(&session.database),
+                quote(table)
+            );
+            let counted = async {
+                self.not_stopping()?;
+                let _running = cancel::Running::new(&session.opts, conn.id());
+                let row: Option<mysql_async::Row> =
+                    tokio::time::timeout(self.limit(), conn.query_first(sql.as_str()))
+                        .await
+                        .map_err(|_| self.timed_out())?
+                        .map_err(|e| self.failed(e))?;
+                Ok::<_, PushError>(row)
             }
-        };
+            .await;
+            let row = match counted {
+                Ok(row) => row,
+                Err(e) => {
+                    session.zero_dates.census_failed(&columns);
+                    return Err(e);
+                }
+            };
+            for (i, column) in of_table.into_iter().enumerate() {
+                let n = row.as_ref().and_then(|r| r.get::<u64, _>(i)).unwrap_or(0);
+                session.zero_dates.met(column.clone(), n);
+            }
+        }
+        Ok(())
+    }
+
+    async fn run(&self, conn: &mut Conn) -> Result<Vec<RecordBatch>, PushError> {
+        let session = &self.session;
+        let limit = self.limit();
+        let timed_out = || self.timed_out();
+        self.not_stopping()?;
+        let failed = |e: mysql_async::Error| self.failed(e);
         let _running = cancel::Running::new(&session.opts, conn.id());
         let mut result = tokio::time::timeout(limit, conn.exec_iter(self.sql.as_str(), ()))
             .await
