@@ -109,14 +109,15 @@ fn merged_with(mut merged: merge::MergeResult, agreed_rows: u64) -> merge::Merge
     merged
 }
 
-/// Both sides as database tables the checksum algorithm can bisect, or why not.
+/// Both sides as database tables the checksum algorithm can bisect, with their `where` in
+/// their database's SQL, or why not.
 async fn checksum_eligibility(
     ctx: &SessionContext,
     source: &Side,
     target: &Side,
     plan: &plan::DiffPlan,
     options: &DiffOptions,
-) -> DiffResult<[Box<dyn KeyedTable>; 2]> {
+) -> DiffResult<Eligible> {
     let table = |side: &Side| match side {
         Side::Table { table, .. } => Ok(table.clone()),
         Side::Query { .. } => Err(DiffError::Plan(
@@ -144,7 +145,24 @@ async fn checksum_eligibility(
             plan.column_names[i]
         )));
     }
-    Ok([s, t])
+    let s_where = predicate::side_where(ctx, source, s.as_ref()).await?;
+    let t_where = predicate::side_where(ctx, target, t.as_ref()).await?;
+    // Whether each column can be hashed as the merge compares it is the database's to say.
+    s.digesters(
+        t.as_ref(),
+        pairing(plan),
+        [s_where.clone(), t_where.clone()],
+    )?;
+    Ok(Eligible {
+        tables: [s, t],
+        wheres: [s_where, t_where],
+    })
+}
+
+/// Two tables a checksum can digest, and each one's `where` in its database's SQL.
+struct Eligible {
+    tables: [Box<dyn KeyedTable>; 2],
+    wheres: [Option<String>; 2],
 }
 
 async fn keyed_table(ctx: &SessionContext, name: &TableName) -> DiffResult<Box<dyn KeyedTable>> {
@@ -155,7 +173,7 @@ async fn keyed_table(ctx: &SessionContext, name: &TableName) -> DiffResult<Box<d
     crate::source::keyed::keyed(provider.as_ref()).ok_or_else(|| {
         DiffError::Plan(format!(
             "`{name}` is not a table of a database that digests its rows where they live \
-                 (PostgreSQL does; files, MySQL and SQLite sides are read and merged)"
+                 (PostgreSQL and MySQL do; files and SQLite sides are read and merged)"
         ))
     })
 }
@@ -169,15 +187,12 @@ fn pairing(plan: &plan::DiffPlan) -> Pairing<'_> {
 }
 
 /// Both sides' digesters, each with its `where` in its database's SQL.
-async fn digesters<'a>(
-    ctx: &SessionContext,
-    [s, t]: &'a [Box<dyn KeyedTable>; 2],
-    [source, target]: [&Side; 2],
+fn digesters<'a>(
+    eligible: &'a Eligible,
     plan: &'a plan::DiffPlan,
 ) -> DiffResult<[Box<dyn Digester + 'a>; 2]> {
-    let s_where = predicate::side_where(ctx, source, s.as_ref()).await?;
-    let t_where = predicate::side_where(ctx, target, t.as_ref()).await?;
-    Ok(s.digesters(t.as_ref(), pairing(plan), [s_where, t_where])?)
+    let [s, t] = &eligible.tables;
+    Ok(s.digesters(t.as_ref(), pairing(plan), eligible.wheres.clone())?)
 }
 
 /// Runs a diff of `source` against `target`; keeps the first `keep` differences (all of
@@ -209,8 +224,8 @@ pub async fn run(
                 "the checksum algorithm cannot run here: {reason}; use `algorithm: join`"
             )));
         }
-        (Algorithm::Checksum | Algorithm::Auto, Ok(tables)) => {
-            let sides = digesters(ctx, &tables, [source, target], &plan).await?;
+        (Algorithm::Checksum | Algorithm::Auto, Ok(eligible)) => {
+            let sides = digesters(&eligible, &plan)?;
             let result = if integer_key(&plan) {
                 checksum::run(&sides, &spec)
                     .await?
@@ -294,10 +309,10 @@ pub async fn explain(
         plan.key_names.join(", "),
         plan.column_names.join(", ")
     ));
-    if let Ok(tables) = &eligible
+    if let Ok(eligible) = &eligible
         && algorithm == "checksum"
     {
-        let [s, _] = digesters(ctx, tables, [source, target], &plan).await?;
+        let [s, _] = digesters(eligible, &plan)?;
         let digest = if integer_key(&plan) {
             let sql = s.range_digest_sql(&[Range { low: 0, high: 0 }]);
             format!(
@@ -325,12 +340,12 @@ pub async fn explain(
     ] {
         match side {
             Side::Table { table, .. } => match keyed_table(ctx, table).await {
-                Ok(keyed) => {
+                Ok(keyed) if keyed.sorted_reader().is_some() => {
                     let keyed_where = predicate::side_where(ctx, side, keyed.as_ref()).await?;
-                    let sql = keyed.sorted_sql(keyed_where.as_deref(), side_plan);
+                    let sql = keyed.sorted_reader().map(|r| r.sorted_sql(keyed_where.as_deref(), side_plan)).unwrap_or_default();
                     out.push_str(&format!("{label}: {} source `{}` streams, in key order:\n  {sql}\n", keyed.engine(), table.source));
                 }
-                Err(_) => out.push_str(&format!("{label}: read and sorted in-process (DataFusion, spilling to disk if needed):\n  {}\n", side::datafusion_sql(side, side_plan))),
+                _ => out.push_str(&format!("{label}: read and sorted in-process (DataFusion, spilling to disk if needed):\n  {}\n", side::datafusion_sql(side, side_plan))),
             },
             Side::Query { source, .. } => out.push_str(&format!("{label}: the query on `{source}`, sorted in-process:\n  {}\n", side::datafusion_sql(side, side_plan))),
         }

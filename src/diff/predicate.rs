@@ -101,7 +101,11 @@ pub async fn check(ctx: &SessionContext, sides: [&Side; 2]) -> DiffResult<()> {
             .table_provider(crate::kernel::reference(table))
             .await
             .map_err(DiffError::from)?;
-        if let Some(keyed) = crate::source::keyed::keyed(provider.as_ref()) {
+        // A side its database reads must have a `where` it can be sent; one read in-process
+        // (sorted by DataFusion) filters there, and a checksum it cannot be sent is not run.
+        if let Some(keyed) = crate::source::keyed::keyed(provider.as_ref())
+            && keyed.sorted_reader().is_some()
+        {
             where_sql(ctx, table, p, keyed.as_ref()).await?;
         } else {
             let sql = format!(

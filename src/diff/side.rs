@@ -14,7 +14,6 @@ use datafusion::prelude::{SessionContext, col, ident};
 use super::Side;
 use super::error::{DiffError, DiffResult};
 use super::plan::SidePlan;
-use crate::kernel::sqlgen::ident as sql_ident;
 
 pub async fn sorted_stream(
     ctx: &SessionContext,
@@ -26,12 +25,14 @@ pub async fn sorted_stream(
             .table_provider(crate::kernel::reference(table))
             .await
             .map_err(DiffError::from)?;
-        if let Some(keyed) = crate::source::keyed::keyed(provider.as_ref()) {
+        if let Some(keyed) = crate::source::keyed::keyed(provider.as_ref())
+            && let Some(reader) = keyed.sorted_reader()
+        {
             let keyed_where = match predicate {
                 Some(p) => Some(super::predicate::where_sql(ctx, table, p, keyed.as_ref()).await?),
                 None => None,
             };
-            return Ok(keyed.sorted(keyed_where.as_deref(), plan));
+            return Ok(reader.sorted(keyed_where.as_deref(), plan));
         }
         if plan.raw
             && let Some(text) = crate::source::files::text_table(provider.as_ref())
@@ -96,25 +97,6 @@ async fn raw_stream(
 
 /// `SELECT keys, columns FROM … ORDER BY keys` in DataFusion's SQL.
 pub fn datafusion_sql(side: &Side, plan: &SidePlan) -> String {
-    let mut select: Vec<String> = plan
-        .keys
-        .iter()
-        .enumerate()
-        .map(|(i, (k, as_text))| {
-            if *as_text {
-                format!("CAST({} AS VARCHAR) AS k{i}", sql_ident(k))
-            } else {
-                format!("{} AS k{i}", sql_ident(k))
-            }
-        })
-        .collect();
-    select.extend(plan.columns.iter().enumerate().map(|(j, c)| {
-        if plan.as_text[j] {
-            format!("CAST({} AS VARCHAR) AS c{j}", sql_ident(c))
-        } else {
-            format!("{} AS c{j}", sql_ident(c))
-        }
-    }));
     let from = match side {
         Side::Table { table, predicate } => crate::kernel::sqlgen::from_where(
             &crate::kernel::sqlgen::table(table),
@@ -125,12 +107,5 @@ pub fn datafusion_sql(side: &Side, plan: &SidePlan) -> String {
             crate::kernel::sqlgen::strip_semicolons(sql)
         ),
     };
-    let order: Vec<String> = (0..plan.keys.len())
-        .map(|i| format!("k{i} ASC NULLS LAST"))
-        .collect();
-    format!(
-        "SELECT {} {from} ORDER BY {}",
-        select.join(", "),
-        order.join(", ")
-    )
+    crate::source::keyed::sorted_select(plan, &from)
 }

@@ -191,19 +191,18 @@ pub trait Digester: Send + Sync {
     fn read(&self, restriction: &Restriction) -> SendableRecordBatchStream;
 }
 
-/// A table a database holds, read where it lives.
+/// A table a database holds, digested where it lives.
 pub trait KeyedTable: Send + Sync {
     /// The database, as the user knows it ("PostgreSQL").
     fn engine(&self) -> &'static str;
     /// The name of the source it belongs to.
     fn source_name(&self) -> &str;
     /// A `where` planned by DataFusion over this table's bare column names, as this
-    /// database's SQL.
+    /// database's SQL; an error says why the database would not mean the same by it.
     fn where_sql(&self, predicate: &Expr) -> SourceResult<String>;
-    /// The statement that reads the side sorted by key (`predicate` from `where_sql`).
-    fn sorted_sql(&self, predicate: Option<&str>, plan: &SidePlan) -> String;
-    /// The side sorted by key, laid out as the merge reads it (`k0…`, then `c0…`).
-    fn sorted(&self, predicate: Option<&str>, plan: &SidePlan) -> SendableRecordBatchStream;
+    /// Reading the side in key order where it lives, when the database orders keys as Arrow
+    /// compares them; `None`: the diff sorts the side in-process.
+    fn sorted_reader(&self) -> Option<&dyn SortedReader>;
     /// This table as the source and `target` as the target of a checksum, each with its
     /// `where` (from `where_sql`); an error says why the pair cannot be hashed alike.
     fn digesters<'a>(
@@ -215,10 +214,51 @@ pub trait KeyedTable: Send + Sync {
     fn as_any(&self) -> &dyn Any;
 }
 
+/// A database table read sorted by key by the database itself (text in byte order).
+pub trait SortedReader: Send + Sync {
+    /// The statement that reads the side sorted by key (`predicate` from `where_sql`).
+    fn sorted_sql(&self, predicate: Option<&str>, plan: &SidePlan) -> String;
+    /// The side sorted by key, laid out as the merge reads it (`k0…`, then `c0…`).
+    fn sorted(&self, predicate: Option<&str>, plan: &SidePlan) -> SendableRecordBatchStream;
+}
+
 /// The table behind a provider as a database that reads and digests where it lives, when it
 /// is one.
 pub fn keyed(provider: &dyn TableProvider) -> Option<Box<dyn KeyedTable>> {
-    super::postgres::keyed::keyed(provider)
+    super::postgres::keyed::keyed(provider).or_else(|| super::mysql::keyed::keyed(provider))
+}
+
+/// `SELECT keys, columns FROM … ORDER BY keys` in DataFusion's SQL: a side laid out and
+/// ordered as the merge reads it (`k0…`, then `c0…`), `from` being its `FROM` clause.
+pub fn sorted_select(plan: &SidePlan, from: &str) -> String {
+    let ident = crate::kernel::sqlgen::ident;
+    let mut select: Vec<String> = plan
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(i, (k, as_text))| {
+            if *as_text {
+                format!("CAST({} AS VARCHAR) AS k{i}", ident(k))
+            } else {
+                format!("{} AS k{i}", ident(k))
+            }
+        })
+        .collect();
+    select.extend(plan.columns.iter().enumerate().map(|(j, c)| {
+        if plan.as_text[j] {
+            format!("CAST({} AS VARCHAR) AS c{j}", ident(c))
+        } else {
+            format!("{} AS c{j}", ident(c))
+        }
+    }));
+    let order: Vec<String> = (0..plan.keys.len())
+        .map(|i| format!("k{i} ASC NULLS LAST"))
+        .collect();
+    format!(
+        "SELECT {} {from} ORDER BY {}",
+        select.join(", "),
+        order.join(", ")
+    )
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod masking;
 mod memory;
 mod metric;
 mod mysql;
+mod mysql_checksum;
 mod mysql_pushdown;
 mod parquet_exports;
 mod pg;

@@ -9,6 +9,8 @@
 pub mod cancel;
 pub mod catalog;
 pub mod conninfo;
+pub mod digest;
+pub mod keyed;
 pub mod pushdown;
 pub mod zero_dates;
 
@@ -254,6 +256,43 @@ impl MySession {
         database_error(e).within(format!("{} source `{}`", self.engine, self.source))
     }
 
+    /// Runs one statement that returns few rows (a checksum's digests), on a pooled
+    /// connection, within the statement timeout, cancelled by a signal.
+    pub async fn query_rows(&self, sql: &str) -> SourceResult<Vec<mysql_async::Row>> {
+        if cancel::stopping() {
+            return Err(SourceError::Invalid(format!(
+                "{} source `{}`: not started, a signal came",
+                self.engine, self.source
+            )));
+        }
+        let mut lease = self.lease().await?;
+        let mut conn = lease
+            .conn
+            .take()
+            .ok_or_else(|| SourceError::Internal("a lease without a connection".into()))?;
+        let limit = self.statement_timeout + Duration::from_secs(5);
+        let rows = {
+            let _running = cancel::Running::new(&self.opts, conn.id());
+            tokio::time::timeout(limit, conn.query::<mysql_async::Row, _>(sql)).await
+        };
+        match rows {
+            Ok(Ok(rows)) => {
+                lease.conn = Some(conn);
+                self.count_rows(rows.len());
+                Ok(rows)
+            }
+            Ok(Err(e)) => Err(self.failed(e)),
+            Err(_) => Err(SourceError::Invalid(format!(
+                "{} source `{}`: no answer from the server within {}s (the source's \
+                 statement_timeout {}s + 5s margin)",
+                self.engine,
+                self.source,
+                limit.as_secs(),
+                self.statement_timeout.as_secs()
+            ))),
+        }
+    }
+
     /// Counts rows the server sent.
     fn count_rows(&self, n: usize) {
         self.rows_read.fetch_add(n as u64, Ordering::Relaxed);
@@ -459,6 +498,9 @@ pub struct MyTable {
     pub session: Arc<MySession>,
     pub def: MyTableDef,
     schema: SchemaRef,
+    /// A SELECT giving the table's columns, read instead of the whole table (the rows a
+    /// checksum reads back).
+    rows: Option<String>,
 }
 
 impl MyTable {
@@ -472,6 +514,17 @@ impl MyTable {
             session,
             def,
             schema: Columns::schema(&fields),
+            rows: None,
+        }
+    }
+
+    /// The table read as the rows `select` gives (its columns, under their names).
+    pub fn restricted(&self, select: String) -> Self {
+        Self {
+            session: self.session.clone(),
+            def: self.def.clone(),
+            schema: self.schema.clone(),
+            rows: Some(select),
         }
     }
 
@@ -489,11 +542,15 @@ impl MyTable {
         } else {
             columns.join(", ")
         };
-        let mut sql = format!(
-            "SELECT {list} FROM {}.{}",
-            quote(&self.session.database),
-            quote(&self.def.name)
-        );
+        let from = match &self.rows {
+            Some(select) => format!("({select}) AS {}", quote(&self.def.name)),
+            None => format!(
+                "{}.{}",
+                quote(&self.session.database),
+                quote(&self.def.name)
+            ),
+        };
+        let mut sql = format!("SELECT {list} FROM {from}");
         if let Some(n) = limit {
             sql.push_str(&format!(" LIMIT {n}"));
         }

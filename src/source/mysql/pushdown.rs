@@ -77,14 +77,7 @@ pub fn try_push(plan: &LogicalPlan) -> Option<Pushed> {
                 }
                 Ok(Transformed::yes(LogicalPlan::TableScan(scan)))
             }
-            other => other.map_expressions(|e| {
-                e.transform_up(|e| match e {
-                    Expr::Cast(c) if family(c.field.data_type()) == Some(Family::Text) => {
-                        Ok(Transformed::yes(*c.expr))
-                    }
-                    other => Ok(Transformed::no(other)),
-                })
-            }),
+            other => other.map_expressions(|e| Ok(Transformed::yes(without_text_casts(e)?))),
         })
         .ok()?
         .data;
@@ -143,6 +136,65 @@ fn dates_read(plan: &LogicalPlan) -> Vec<ColumnName> {
         Ok(TreeNodeRecursion::Continue)
     });
     dates
+}
+
+/// A `where` planned by DataFusion over `table`'s columns as MySQL SQL over the columns of
+/// the table's CTE (`cte_body`, named as the table), when MySQL means by it what DataFusion
+/// does; otherwise why not.
+pub fn where_sql(table: &MyTable, predicate: &Expr) -> Result<String, String> {
+    let bare = predicate
+        .clone()
+        .transform(|e| match e {
+            Expr::Column(mut c) => {
+                c.relation = None;
+                Ok(Transformed::yes(Expr::Column(c)))
+            }
+            other => Ok(Transformed::no(other)),
+        })
+        .map_err(|e| e.to_string())?
+        .data;
+    let schema = DFSchema::try_from(table.schema.as_ref().clone()).map_err(|e| e.to_string())?;
+    let mut unreadable = None;
+    let _ = bare.apply(|e| {
+        if let Expr::Column(c) = e {
+            let index = table.def.columns.iter().position(|d| d.name == c.name);
+            if index.and_then(|i| column_expr(table, i)).is_none() {
+                unreadable = Some(c.name.clone());
+                return Ok(TreeNodeRecursion::Stop);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    if let Some(column) = unreadable {
+        return Err(format!(
+            "it reads `{column}`, whose values MySQL does not hold as crosscheck reads them"
+        ));
+    }
+    if !expr_ok(&bare, &schema) {
+        return Err(
+            "it uses an operation MySQL means otherwise (a function, LIKE, division, a float \
+             literal or a comparison across types)"
+                .into(),
+        );
+    }
+    let bare = without_text_casts(bare).map_err(|e| e.to_string())?;
+    Unparser::new(&MySqlDialect {})
+        .expr_to_sql(&bare)
+        .map(|sql| sql.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Casts to text dropped: every text column of the CTE is text already, in a binary
+/// collation, and MySQL's `CAST(… AS CHAR)` would give it the connection's collation.
+fn without_text_casts(expr: Expr) -> datafusion::common::Result<Expr> {
+    Ok(expr
+        .transform_up(|e| match e {
+            Expr::Cast(c) if family(c.field.data_type()) == Some(Family::Text) => {
+                Ok(Transformed::yes(*c.expr))
+            }
+            other => Ok(Transformed::no(other)),
+        })?
+        .data)
 }
 
 /// The distinct tables a pushable plan reads, all of one session; `None` when any part of
@@ -397,7 +449,7 @@ fn literal_ok(value: &ScalarValue) -> bool {
 
 /// What the CTE selects for a column, or `None` when the column cannot be pushed (its text
 /// is not MySQL's text of it, or its values are not checked the way the reader checks them).
-fn column_expr(table: &MyTable, index: usize) -> Option<String> {
+pub(super) fn column_expr(table: &MyTable, index: usize) -> Option<String> {
     let column = table.def.columns.get(index)?;
     let name = quote(&column.name);
     let declared = column.column_type.to_ascii_lowercase();
@@ -446,7 +498,7 @@ fn is_text_type(declared: &str) -> bool {
 }
 
 /// The collation that compares UTF-8 text by code point, trailing spaces included.
-fn binary_collation(engine: &str) -> &'static str {
+pub(super) fn binary_collation(engine: &str) -> &'static str {
     if engine == "MariaDB" {
         "utf8mb4_nopad_bin"
     } else {
@@ -454,7 +506,7 @@ fn binary_collation(engine: &str) -> &'static str {
     }
 }
 
-fn cte_body(table: &MyTable) -> String {
+pub(super) fn cte_body(table: &MyTable) -> String {
     let columns: Vec<String> = (0..table.def.columns.len())
         .filter_map(|i| column_expr(table, i))
         .collect();

@@ -16,7 +16,7 @@ use super::PgTable;
 use super::decode::Kind;
 use super::digest::{Hashing, PgDigester};
 use crate::source::error::{SourceError, SourceResult};
-use crate::source::keyed::{Digester, KeyedTable, Pairing, SidePlan};
+use crate::source::keyed::{Digester, KeyedTable, Pairing, SidePlan, SortedReader};
 
 /// The PostgreSQL table behind a provider, when it is one.
 pub fn keyed(provider: &dyn TableProvider) -> Option<Box<dyn KeyedTable>> {
@@ -40,12 +40,8 @@ impl KeyedTable for PgTable {
         Ok(super::table::bare_sql(predicate)?)
     }
 
-    fn sorted_sql(&self, predicate: Option<&str>, plan: &SidePlan) -> String {
-        sorted_sql(self, predicate, plan).0
-    }
-
-    fn sorted(&self, predicate: Option<&str>, plan: &SidePlan) -> SendableRecordBatchStream {
-        sorted_stream(self, predicate, plan)
+    fn sorted_reader(&self) -> Option<&dyn SortedReader> {
+        Some(self)
     }
 
     fn digesters<'a>(
@@ -76,6 +72,16 @@ impl KeyedTable for PgTable {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+impl SortedReader for PgTable {
+    fn sorted_sql(&self, predicate: Option<&str>, plan: &SidePlan) -> String {
+        sorted_sql(self, predicate, plan).0
+    }
+
+    fn sorted(&self, predicate: Option<&str>, plan: &SidePlan) -> SendableRecordBatchStream {
+        sorted_stream(self, predicate, plan)
     }
 }
 
