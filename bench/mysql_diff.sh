@@ -10,9 +10,11 @@
 # Data: the same rows built on both servers from the row number (ids, integers, a decimal,
 # texts, a naive timestamp, a boolean, a double), then (a) 0.1% of the PostgreSQL rows changed,
 # spread evenly. Cases: `diff` with the default algorithm (`auto`, which takes `join` across
-# engines and says why), best of REPEAT runs (default 2); then a `row_count_match` grouped by
-# user_id (100,000 groups), whose two grouped counts run inside each server. Prints each time,
-# its ratio to the floor, the rows each side read, and crosscheck's peak memory.
+# engines and says why), best of REPEAT runs (default 2); a copy of the table inside MariaDB
+# with 100 rows changed, diffed by `checksum` (digested inside MariaDB) and by `join`; then a
+# `row_count_match` grouped by user_id (100,000 groups), whose two grouped counts run inside
+# each server. Prints each time, its ratio to the floor (MariaDB's export is the slower one),
+# the rows each side read, and crosscheck's peak memory.
 #
 # Builds crosscheck in release mode ($CARGO_TARGET_DIR is honoured: a separate one spares the
 # dev build's lock), or times CROSSCHECK_BIN when set.
@@ -105,6 +107,22 @@ run_case() { # label json-file command...
 
 run_case "diff MariaDB -> PostgreSQL (auto)" "$out/diff.json" \
     "$bin" diff "$my/bench#t" "$pg/bench#t" --key id -q --no-progress --json "$out/diff.json"
+
+# The same table copied within MariaDB, 100 rows changed: a checksum digested inside MariaDB,
+# against the join of the same two tables.
+my_sql <<SQL
+DROP DATABASE IF EXISTS bench_copy;
+CREATE DATABASE bench_copy CHARACTER SET utf8mb4;
+CREATE TABLE bench_copy.t LIKE bench.t;
+INSERT INTO bench_copy.t SELECT * FROM bench.t;
+UPDATE bench_copy.t SET name = CONCAT(name, 'x') WHERE id % ($rows DIV 100) = 0;
+ANALYZE TABLE bench_copy.t;
+SQL
+for algorithm in checksum join; do
+    run_case "diff MariaDB -> MariaDB, 100 rows ($algorithm)" "$out/my-$algorithm.json" \
+        "$bin" diff "$my/bench#t" "$my/bench_copy#t" --key id --algorithm "$algorithm" -q \
+        --no-progress --json "$out/my-$algorithm.json"
+done
 
 mkdir -p "$out/project/rules"
 cat >"$out/project/crosscheck.yaml" <<EOF
