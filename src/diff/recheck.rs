@@ -173,8 +173,8 @@ async fn renew_snapshots(ctx: &SessionContext, sides: [&Side; 2]) -> DiffResult<
             .table_provider(crate::kernel::reference(table))
             .await
             .map_err(super::error::DiffError::from)?;
-        if let Some(declared) = crate::source::schema_facts::declared(provider.as_ref()) {
-            declared.place.database.renew_snapshot().await?;
+        if let Some(database) = crate::source::database::database_of(provider.as_ref()) {
+            database.renew_snapshot().await?;
             renewed.push(table.source.clone());
         }
     }

@@ -35,3 +35,10 @@ pub trait Database: Send + Sync + std::fmt::Debug {
         sequences: bool,
     ) -> SourceResult<BTreeMap<String, TableFacts>>;
 }
+
+/// The database session a table provider reads from, when it is a database's table.
+pub fn database_of(
+    provider: &dyn datafusion::catalog::TableProvider,
+) -> Option<std::sync::Arc<dyn Database>> {
+    super::postgres::database_of(provider).or_else(|| super::mysql::database_of(provider))
+}

@@ -51,7 +51,11 @@ pub struct MySession {
     pub database: String,
     opts: Opts,
     statement_timeout: Duration,
-    idle: Mutex<Vec<Conn>>,
+    /// Idle connections, each with the snapshot generation it reads.
+    idle: Mutex<Vec<(u64, Conn)>>,
+    /// Bumped when the snapshot is renewed (`--recheck`): a connection of an older one is
+    /// closed when it comes back, and new ones start a fresh snapshot.
+    generation: AtomicU64,
     permits: tokio::sync::Semaphore,
     rows_read: AtomicU64,
     /// Zero dates (`0000-00-00`) read as NULL, per column.
@@ -87,9 +91,9 @@ pub async fn open(
         "MySQL"
     };
     let defs = load_tables(&mut first).await.map_err(failed)?;
-    let mut idle = vec![first];
+    let mut idle = vec![(0, first)];
     for _ in 1..max_connections.max(1) {
-        idle.push(connect(&opts, statement_timeout).await.map_err(failed)?);
+        idle.push((0, connect(&opts, statement_timeout).await.map_err(failed)?));
     }
     let session = Arc::new(MySession {
         source: source.to_string(),
@@ -99,6 +103,7 @@ pub async fn open(
         opts,
         statement_timeout,
         idle: Mutex::new(idle),
+        generation: AtomicU64::new(0),
         permits: tokio::sync::Semaphore::new(max_connections.max(1)),
         rows_read: AtomicU64::new(0),
         zero_dates: zero_dates::ZeroDates::default(),
@@ -216,15 +221,19 @@ async fn load_tables(conn: &mut Conn) -> mysql_async::Result<Vec<MyTableDef>> {
 struct Lease<'a> {
     session: &'a MySession,
     conn: Option<Conn>,
+    /// The snapshot generation the connection reads.
+    generation: u64,
     _permit: tokio::sync::SemaphorePermit<'a>,
 }
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
+        // A connection of a renewed snapshot is closed, not given back.
         if let Some(conn) = self.conn.take()
+            && self.generation == self.session.generation.load(Ordering::Acquire)
             && let Ok(mut idle) = self.session.idle.lock()
         {
-            idle.push(conn);
+            idle.push((self.generation, conn));
         }
     }
 }
@@ -236,20 +245,37 @@ impl MySession {
             .acquire()
             .await
             .map_err(|e| SourceError::Internal(e.to_string()))?;
-        let conn = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let conn = match conn {
-            Some(conn) => conn,
-            // One was discarded (a read stopped early, a statement failed): a new one, on a
-            // snapshot of its own.
-            None => connect(&self.opts, self.statement_timeout)
-                .await
-                .map_err(|e| self.failed(e))?,
+        let current = self.generation.load(Ordering::Acquire);
+        let idle = self.idle.lock().ok().and_then(|mut idle| {
+            idle.retain(|(generation, _)| *generation == current);
+            idle.pop()
+        });
+        let (generation, conn) = match idle {
+            Some(idle) => idle,
+            // One was discarded (a read stopped early, a statement failed) or the snapshot
+            // renewed: a new one, on a snapshot of its own.
+            None => (
+                current,
+                connect(&self.opts, self.statement_timeout)
+                    .await
+                    .map_err(|e| self.failed(e))?,
+            ),
         };
         Ok(Lease {
             session: self,
             conn: Some(conn),
+            generation,
             _permit: permit,
         })
+    }
+
+    /// Reads from now on see the database as it is now (for `--recheck`): idle connections
+    /// are closed, busy ones when they come back, and new ones start a fresh snapshot.
+    fn renew(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
     }
 
     fn failed(&self, e: mysql_async::Error) -> SourceError {
@@ -315,6 +341,11 @@ impl Database for MySession {
 
     fn notes(&self) -> Vec<String> {
         self.zero_dates.note().into_iter().collect()
+    }
+
+    async fn renew_snapshot(&self) -> SourceResult<()> {
+        self.renew();
+        Ok(())
     }
 
     /// `schema_match` compares a MySQL table by its columns only (no declared facts are
@@ -606,4 +637,12 @@ impl TableProvider for MyTable {
             kinds,
         )))
     }
+}
+
+/// The session a provider reads from, when it is one of this engine's tables.
+pub fn database_of(
+    provider: &dyn datafusion::catalog::TableProvider,
+) -> Option<std::sync::Arc<dyn super::database::Database>> {
+    let table = (provider as &dyn std::any::Any).downcast_ref::<MyTable>()?;
+    Some(table.session.clone())
 }

@@ -60,3 +60,11 @@ pub async fn open(
         .collect();
     Ok((session, schemas))
 }
+
+/// The session a provider reads from, when it is one of this engine's tables.
+pub fn database_of(
+    provider: &dyn datafusion::catalog::TableProvider,
+) -> Option<std::sync::Arc<dyn super::database::Database>> {
+    let table = (provider as &dyn std::any::Any).downcast_ref::<table::PgTable>()?;
+    Some(table.session.clone())
+}
