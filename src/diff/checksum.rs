@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use super::bisect::{self, DEGRADE_SHARE, Digests};
 use super::error::DiffResult;
 use super::merge::{MergeResult, MergeSpec};
-use crate::source::keyed::{Digester, FAN_OUT, Range, Restriction};
+use crate::source::keyed::{Digester, FAN_OUT, MAX_READ_RANGES, Range, Restriction};
 
 /// Level-1 buckets digested first to judge whether bisecting pays.
 const PROBES: i128 = 32;
@@ -76,10 +76,14 @@ pub async fn run(
         |r: &Range| r.low == r.high,
     )
     .await?;
-    let restriction = Restriction::KeyRanges {
-        ranges: coalesce(found.read),
-        null_keys,
-    };
+    let ranges = coalesce(found.read);
+    // Past so many ranges a condition costs more than reading the side whole; then every
+    // row is merged, those of agreeing ranges too, and none is counted twice.
+    if ranges.len() > MAX_READ_RANGES {
+        let merged = bisect::read_and_merge(sides, &Restriction::All, spec).await?;
+        return Ok(Some((merged, 0)));
+    }
+    let restriction = Restriction::KeyRanges { ranges, null_keys };
     let merged = bisect::read_and_merge(sides, &restriction, spec).await?;
     Ok(Some((merged, found.agreed_rows)))
 }

@@ -8,7 +8,7 @@
 use super::bisect::{self, Digests};
 use super::error::DiffResult;
 use super::merge::{MergeResult, MergeSpec};
-use crate::source::keyed::{Digester, HashBucket, MAX_HASH_LEVEL, Restriction};
+use crate::source::keyed::{Digester, HashBucket, MAX_HASH_LEVEL, MAX_READ_BUCKETS, Restriction};
 
 async fn children(
     [source, target]: &[Box<dyn Digester + '_>; 2],
@@ -32,6 +32,12 @@ pub async fn run(
         |b: &HashBucket| b.level >= MAX_HASH_LEVEL,
     )
     .await?;
+    // Past so many buckets a condition costs more than reading the side whole; then every
+    // row is merged, those of agreeing buckets too, and none is counted twice.
+    if found.read.len() > MAX_READ_BUCKETS {
+        let merged = bisect::read_and_merge(sides, &Restriction::All, spec).await?;
+        return Ok((merged, 0));
+    }
     let restriction = Restriction::HashBuckets(found.read);
     let merged = bisect::read_and_merge(sides, &restriction, spec).await?;
     Ok((merged, found.agreed_rows))

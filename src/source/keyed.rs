@@ -154,6 +154,11 @@ pub struct KeyBounds {
     pub null_keys: bool,
 }
 
+/// Key ranges at most this many are read with a condition; more, and the whole side is.
+pub const MAX_READ_RANGES: usize = 512;
+/// Hash buckets at most this many are read with a condition; more, and the whole side is.
+pub const MAX_READ_BUCKETS: usize = 2048;
+
 /// Which rows of a side to read (always within the side's own `where`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Restriction {

@@ -603,3 +603,57 @@ fn large_tables_are_read_in_parallel_key_ranges() {
     // Read twice: once to count the orphans, once for their sample.
     assert_eq!(report["sources"]["db"]["rows_read"], 2_400_000);
 }
+
+/// More differing key ranges than a condition holds (512): the side is read whole, and a row
+/// of an agreeing range is matched once, not once by its digest and again by the merge.
+#[test]
+fn a_checksum_reading_a_side_whole_counts_each_matched_row_once() {
+    let Some(server) = server() else { return };
+    let left = fresh_database(&server, "cc_many_ranges_left");
+    let right = fresh_database(&server, "cc_many_ranges_right");
+    let table = "CREATE TABLE t (id int PRIMARY KEY, v text);
+        INSERT INTO t SELECT g, 'v' FROM generate_series(1, 10000) g;
+        INSERT INTO t SELECT g * 5000 + 2500, 'w' FROM generate_series(2, 1023) g;
+        INSERT INTO t VALUES (5120000, 'end');";
+    execute(&left, table);
+    execute(&right, table);
+    execute(
+        &right,
+        "UPDATE t SET v = 'X' WHERE id <= 10000 AND id % 10 = 1",
+    );
+    let dir = crate::support::project(&[]);
+    let counts = |algorithm: &str| {
+        let out = crate::support::crosscheck(
+            dir.path(),
+            &[
+                "diff",
+                &format!("{left}#t"),
+                &format!("{right}#t"),
+                "--key",
+                "id",
+                "--algorithm",
+                algorithm,
+                "--json",
+                "-",
+                "-q",
+            ],
+        );
+        let report = out.json();
+        let d = &report["rules"][0]["diff"];
+        (
+            d["changed"].clone(),
+            d["matched"].clone(),
+            d["algorithm"].clone(),
+        )
+    };
+    let (changed, matched, algorithm) = counts("checksum");
+    assert_eq!(algorithm, "checksum");
+    assert_eq!(
+        (changed.clone(), matched.clone()),
+        (1000.into(), 11023.into())
+    );
+    assert_eq!((changed, matched), {
+        let (c, m, _) = counts("join");
+        (c, m)
+    });
+}
