@@ -30,6 +30,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::TryStreamExt;
 
 use super::pushdown::{column_expr, cte_body};
+use super::zero_dates::ColumnName;
 use super::{MyTable, quote};
 use crate::config::Normalize;
 use crate::source::cells::Kind;
@@ -38,9 +39,6 @@ use crate::source::keyed::{
     Digest, Digester, FAN_OUT, HashBucket, KeyBounds, Pairing, Range, Restriction, SidePlan,
     sorted_select,
 };
-
-/// Ranges at most this many are read with a condition; more, and the whole side is read.
-const MAX_READ_RANGES: usize = 512;
 
 /// One side of a checksum on MySQL, its queries' parts decided once.
 pub struct Prepared {
@@ -51,10 +49,13 @@ pub struct Prepared {
     /// The key is the table's whole primary key: its values are distinct.
     key_unique: bool,
     key_not_null: bool,
-    /// The row hash over the CTE's columns, a `DECIMAL(20,0)`.
+    /// The row hash over the CTE's columns, a `DECIMAL(20,0)`; NULL for a row holding a
+    /// value the reader rejects, or too large for MySQL's functions (`max_allowed_packet`).
     row_hash: String,
-    /// Per row, whether it holds a value the reader rejects (a boolean that is 2).
-    misfit: Option<String>,
+    /// Per column the reader checks (booleans, dates), the condition of a value it rejects.
+    misfits: Vec<String>,
+    /// The date columns read, whose zero dates the report counts.
+    dates: Vec<(ColumnName, Kind)>,
     /// The user's `where` in MySQL's SQL, over the CTE's columns.
     predicate: Option<String>,
 }
@@ -97,8 +98,10 @@ impl Prepared {
         {
             return refuse("a column is compared as text with the other side".into());
         }
-        let mut pieces = vec![piece(&format!("CAST({} AS SIGNED)", quote(key_name)))];
+        let key = quote(key_name);
+        let mut pieces = vec![piece(&key, &format!("CAST({key} AS SIGNED)"))];
         let mut misfits = Vec::new();
+        let mut dates = Vec::new();
         for (name, policy) in plan.columns.iter().zip(pairing.policies) {
             if !policy.same_type
                 || policy.normalize != Normalize::default()
@@ -123,10 +126,11 @@ impl Prepared {
                 ));
             }
             let value = quote(name);
+            // A value the reader rejects has no text (NULL): its row's hash is NULL.
             let text = match c.kind {
                 Kind::Bool => {
-                    misfits.push(format!("{value} + 0 NOT IN (0, 1)"));
-                    format!("CAST({value} + 0 AS CHAR)")
+                    misfits.push(misfit(c.kind, &value));
+                    format!("CASE WHEN {value} + 0 IN (0, 1) THEN CAST({value} + 0 AS CHAR) END")
                 }
                 Kind::Int(_) | Kind::UInt(_) | Kind::Decimal(..) => {
                     format!("CAST({value} AS CHAR)")
@@ -138,9 +142,14 @@ impl Prepared {
                     ));
                 }
                 Kind::Float | Kind::Float32 => format!("CAST(CAST({value} AS DOUBLE) AS CHAR)"),
-                Kind::Text => value,
+                Kind::Text => value.clone(),
                 Kind::Binary => format!("HEX({value})"),
-                Kind::Date | Kind::Timestamp { .. } => format!("CAST({value} AS CHAR)"),
+                // `2024-00-00` (kept under a lax sql_mode) plus nothing is NULL.
+                Kind::Date | Kind::Timestamp { .. } => {
+                    misfits.push(misfit(c.kind, &value));
+                    dates.push(((table.def.name.clone(), name.clone()), c.kind));
+                    format!("CAST({value} + INTERVAL 0 SECOND AS CHAR)")
+                }
                 Kind::Bits | Kind::Time | Kind::AnyText => {
                     return refuse(format!(
                         "`{name}` (`{}`) is checked by the reader in ways {engine} does not",
@@ -148,11 +157,13 @@ impl Prepared {
                     ));
                 }
             };
-            pieces.push(piece(&text));
+            pieces.push(piece(&value, &text));
         }
+        // CONCAT, not CONCAT_WS: a NULL piece (a rejected or too large value) makes the
+        // whole row NULL rather than vanish.
         let row_hash = format!(
-            "CAST(CONV(SUBSTRING(MD5(CONCAT_WS(',', {})), 1, 16), 16, 10) AS DECIMAL(20,0))",
-            pieces.join(", ")
+            "CAST(CONV(SUBSTRING(MD5(CONCAT({})), 1, 16), 16, 10) AS DECIMAL(20,0))",
+            pieces.join(", ',', ")
         );
         let key_unique = key_column.key_position == 1
             && table
@@ -169,7 +180,8 @@ impl Prepared {
             key_unique,
             key_not_null: key_column.not_null,
             row_hash,
-            misfit: (!misfits.is_empty()).then(|| misfits.join(" OR ")),
+            misfits,
+            dates,
             predicate,
         })
     }
@@ -211,13 +223,9 @@ impl Prepared {
     fn range_digest_sql(&self, ranges: &[Range]) -> String {
         let key = &self.key;
         let distinct = if self.key_unique {
-            "COUNT(*)".to_string()
+            "COUNT(*)"
         } else {
-            format!("COUNT(DISTINCT {key})")
-        };
-        let misfits = match &self.misfit {
-            Some(m) => format!("COUNT(CASE WHEN {m} THEN 1 END)"),
-            None => "0".into(),
+            "COUNT(DISTINCT k)"
         };
         let branches: Vec<String> = ranges
             .iter()
@@ -233,10 +241,12 @@ impl Prepared {
                 } else {
                     format!("(CAST({key} AS DECIMAL(21,0)) - ({low})) * {n} DIV {span}")
                 };
+                // Rows whose hash is NULL are counted apart: their bucket is always read.
                 format!(
-                    "SELECT {i}, CAST({bucket} AS SIGNED), COUNT(*), {distinct}, \
-                     CAST(SUM({}) AS CHAR), {misfits} FROM `side` \
-                     WHERE {key} BETWEEN {low} AND {high}{} GROUP BY 2",
+                    "SELECT {i}, b, COUNT(*), {distinct}, CAST(SUM(h) AS CHAR), \
+                     COUNT(*) - COUNT(h) FROM (SELECT {key} AS k, CAST({bucket} AS SIGNED) AS b, \
+                     {} AS h FROM `side` WHERE {key} BETWEEN {low} AND {high}{}) AS hashed \
+                     GROUP BY b",
                     self.row_hash,
                     self.and_where()
                 )
@@ -245,11 +255,59 @@ impl Prepared {
         format!("{} {}", self.with(), branches.join(" UNION ALL "))
     }
 
+    /// The join reads every row of the columns it compares or filters on before it filters,
+    /// and its reader rejects some values (a boolean that is 2, a date `2024-00-00`): with a
+    /// `where`, the digests never see the rows outside it, so such a row is looked for
+    /// there and read, for the reader to say what it says in the join.
+    async fn reject_as_the_reader_does(&self) -> SourceResult<()> {
+        let Some(predicate) = &self.predicate else {
+            return Ok(());
+        };
+        let mut conditions: Vec<&str> = self.misfits.iter().map(String::as_str).collect();
+        let filtered: Vec<String> = self
+            .table
+            .def
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| predicate.contains(&quote(&c.name)))
+            .filter(|(i, _)| column_expr(&self.table, *i).is_some())
+            .filter(|(_, c)| matches!(c.kind, Kind::Bool | Kind::Date | Kind::Timestamp { .. }))
+            .map(|(_, c)| misfit(c.kind, &quote(&c.name)))
+            .collect();
+        conditions.extend(filtered.iter().map(String::as_str));
+        if conditions.is_empty() {
+            return Ok(());
+        }
+        let rejected = format!(
+            "SELECT * FROM ({}) AS `side` WHERE {} LIMIT 1",
+            cte_body(&self.table),
+            conditions.join(" OR ")
+        );
+        let ctx = crate::kernel::new_session();
+        let failed = |e: datafusion::error::DataFusionError| match e {
+            datafusion::error::DataFusionError::External(e) => match e.downcast::<SourceError>() {
+                Ok(e) => *e,
+                Err(e) => SourceError::Internal(e.to_string()),
+            },
+            e => SourceError::from(e),
+        };
+        ctx.register_table("side", Arc::new(self.table.restricted(rejected)))
+            .map_err(failed)?;
+        ctx.sql("SELECT * FROM side")
+            .await
+            .map_err(failed)?
+            .collect()
+            .await
+            .map_err(failed)?;
+        Ok(())
+    }
+
     /// The rows of `restriction` (within the `where`) as a SELECT of the CTE's columns.
     fn rows_sql(&self, restriction: &Restriction) -> String {
         let key = &self.key;
         let ranges = match restriction {
-            Restriction::KeyRanges { ranges, null_keys } if ranges.len() <= MAX_READ_RANGES => {
+            Restriction::KeyRanges { ranges, null_keys } => {
                 let mut parts: Vec<String> = ranges
                     .iter()
                     .map(|r| format!("{key} BETWEEN {} AND {}", r.low, r.high))
@@ -318,9 +376,21 @@ impl Prepared {
 }
 
 /// A value's bytes with their length in front, or `n` for NULL: joined by commas, the pieces
-/// of a row can be told apart however the values look.
-fn piece(text: &str) -> String {
-    format!("IFNULL(CONCAT(LENGTH(CAST({text} AS BINARY)), ':', CAST({text} AS BINARY)), 'n')")
+/// of a row can be told apart however the values look. `text` is the value's text, NULL when
+/// the reader would reject `value`.
+fn piece(value: &str, text: &str) -> String {
+    format!(
+        "CASE WHEN {value} IS NULL THEN 'n' \
+         ELSE CONCAT(LENGTH(CAST({text} AS BINARY)), ':', CAST({text} AS BINARY)) END"
+    )
+}
+
+/// The condition of a value of `kind` the table reader rejects.
+fn misfit(kind: Kind, value: &str) -> String {
+    match kind {
+        Kind::Bool => format!("{value} + 0 NOT IN (0, 1)"),
+        _ => format!("({value} IS NOT NULL AND {value} + INTERVAL 0 SECOND IS NULL)"),
+    }
 }
 
 /// One side of a checksum on MySQL.
@@ -337,6 +407,9 @@ impl MyDigester {
 #[async_trait]
 impl Digester for MyDigester {
     async fn key_bounds(&self) -> SourceResult<KeyBounds> {
+        let session = &self.side.table.session;
+        session.census_zero_dates(&self.side.dates).await?;
+        self.side.reject_as_the_reader_does().await?;
         let rows = self
             .side
             .table
@@ -374,8 +447,9 @@ impl Digester for MyDigester {
             let misfits = number(5);
             let digest = Digest {
                 rows,
-                // A bucket holding a value the reader rejects is read: its keys are given as
-                // fewer than its rows, as duplicated keys are, which are always read.
+                // A bucket holding a row without a hash (a value the reader rejects, or one
+                // too large to hash) is read: its keys are given as fewer than its rows, as
+                // duplicated keys are, which are always read.
                 keys: if misfits > 0 { 0 } else { number(3) as u64 },
                 sum: row
                     .get::<Option<String>, _>(4)

@@ -319,6 +319,58 @@ impl MySession {
         }
     }
 
+    /// Counts the zero dates of `columns` that no census counted yet (one query per table),
+    /// for the report's note: a query run inside MySQL reads them as NULL there.
+    pub async fn census_zero_dates(
+        &self,
+        dates: &[(zero_dates::ColumnName, Kind)],
+    ) -> SourceResult<()> {
+        let names: Vec<zero_dates::ColumnName> = dates.iter().map(|(c, _)| c.clone()).collect();
+        let columns = self.zero_dates.take_uncensused(&names);
+        let tables: std::collections::BTreeSet<&str> =
+            columns.iter().map(|(t, _)| t.as_str()).collect();
+        for table in tables {
+            let of_table: Vec<&zero_dates::ColumnName> =
+                columns.iter().filter(|(t, _)| t == table).collect();
+            let counts: Vec<String> = of_table
+                .iter()
+                .map(|column| {
+                    let kind = dates
+                        .iter()
+                        .find(|(c, _)| c == *column)
+                        .map_or(Kind::Date, |(_, k)| *k);
+                    let c = &column.1;
+                    format!(
+                        "COUNT(CASE WHEN {} THEN 1 END)",
+                        pushdown::zero_date(kind, &quote(c))
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "SELECT {} FROM {}.{}",
+                counts.join(", "),
+                quote(&self.database),
+                quote(table)
+            );
+            let rows = match self.query_rows(&sql).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    self.zero_dates.census_failed(&columns);
+                    return Err(e);
+                }
+            };
+            for (i, column) in of_table.into_iter().enumerate() {
+                let n = rows
+                    .first()
+                    .and_then(|r| r.get::<Option<u64>, _>(i))
+                    .flatten()
+                    .unwrap_or(0);
+                self.zero_dates.met(column.clone(), n);
+            }
+        }
+        Ok(())
+    }
+
     /// Counts rows the server sent.
     fn count_rows(&self, n: usize) {
         self.rows_read.fetch_add(n as u64, Ordering::Relaxed);

@@ -52,7 +52,7 @@ pub struct Pushed {
     schema: SchemaRef,
     /// The date and timestamp columns it reads: their zero dates become NULL inside MySQL,
     /// so a census counts them for the report's note.
-    dates: Vec<ColumnName>,
+    dates: Vec<(ColumnName, Kind)>,
 }
 
 /// The plan as MySQL SQL, if all of its tables are in one MySQL source and it uses nothing
@@ -100,7 +100,7 @@ pub fn try_push(plan: &LogicalPlan) -> Option<Pushed> {
 /// The date and timestamp columns the plan's table scans read: those in their projection
 /// that some expression of the plan names (an unoptimised scan projects every column; a
 /// `count(*)` names none).
-fn dates_read(plan: &LogicalPlan) -> Vec<ColumnName> {
+fn dates_read(plan: &LogicalPlan) -> Vec<(ColumnName, Kind)> {
     let mut named = std::collections::BTreeSet::new();
     let _ = plan.apply(|node| {
         for e in node.expressions() {
@@ -127,9 +127,9 @@ fn dates_read(plan: &LogicalPlan) -> Vec<ColumnName> {
                 let name = (table.def.name.clone(), column.name.clone());
                 if matches!(column.kind, Kind::Date | Kind::Timestamp { .. })
                     && named.contains(&column.name)
-                    && !dates.contains(&name)
+                    && !dates.iter().any(|(n, _)| *n == name)
                 {
-                    dates.push(name);
+                    dates.push((name, column.kind));
                 }
             }
         }
@@ -296,7 +296,9 @@ fn expr_ok(expr: &Expr, schema: &DFSchema) -> bool {
 fn expr_node_ok(e: &Expr, schema: &DFSchema) -> bool {
     let ty = |e: &Expr| e.get_type(schema).ok();
     let same_family = |a: &Expr, b: &Expr| match (ty(a), ty(b)) {
-        (Some(a), Some(b)) => family(&a).is_some() && (family(&a) == family(&b) || a == b),
+        (Some(a), Some(b)) => {
+            family(&a).is_some() && (family(&a) == family(&b) || a == b) && compared_alike(&a, &b)
+        }
         _ => false,
     };
     match e {
@@ -311,7 +313,7 @@ fn expr_node_ok(e: &Expr, schema: &DFSchema) -> bool {
         | Expr::IsNotFalse(_)
         | Expr::Case(_) => true,
         Expr::Literal(value, _) => literal_ok(value),
-        Expr::Negative(inner) => ty(inner).is_some_and(|t| signed_number(&t)),
+        Expr::Negative(inner) => ty(inner).is_some_and(|t| computed_alike(&t)),
         Expr::BinaryExpr(b) => match b.op {
             Operator::And | Operator::Or => true,
             Operator::Eq
@@ -324,7 +326,7 @@ fn expr_node_ok(e: &Expr, schema: &DFSchema) -> bool {
             | Operator::IsNotDistinctFrom => same_family(&b.left, &b.right),
             Operator::Plus | Operator::Minus | Operator::Multiply => [&b.left, &b.right]
                 .iter()
-                .all(|side| ty(side).is_some_and(|t| signed_number(&t))),
+                .all(|side| ty(side).is_some_and(|t| computed_alike(&t))),
             _ => false,
         },
         Expr::Between(b) => same_family(&b.expr, &b.low) && same_family(&b.expr, &b.high),
@@ -382,6 +384,23 @@ fn family(t: &DataType) -> Option<Family> {
         Date32 | Timestamp(..) => return None,
         _ => return None,
     })
+}
+
+/// Arithmetic MySQL computes in the type DataFusion computes it in: MySQL widens `int` to
+/// `bigint` and `float` to `double` where DataFusion keeps 32 bits (`2147483647 + 1` wraps to a
+/// negative number in DataFusion, not in MySQL).
+fn computed_alike(t: &DataType) -> bool {
+    use DataType::*;
+    matches!(t, Int64 | Float64 | Decimal128(..))
+}
+
+/// Two number types MySQL compares as DataFusion does: DataFusion compares a `float` with an
+/// integer as a 32-bit float (16777217 = 16777216), MySQL as doubles.
+fn compared_alike(a: &DataType, b: &DataType) -> bool {
+    use DataType::*;
+    let float32_alone =
+        |x: &DataType, y: &DataType| *x == Float32 && !matches!(y, Float32 | Float64);
+    !(float32_alone(a, b) || float32_alone(b, a))
 }
 
 fn signed_number(t: &DataType) -> bool {
@@ -461,9 +480,10 @@ pub(super) fn column_expr(table: &MyTable, index: usize) -> Option<String> {
         // A wide decimal read as its text, a column of no known type: not MySQL's meaning.
         Kind::Text | Kind::AnyText => None,
         // The reader reads a zero date as NULL.
-        Kind::Date | Kind::Timestamp { .. } => {
-            Some(format!("IF({name} = 0, NULL, {name}) AS {name}"))
-        }
+        Kind::Date | Kind::Timestamp { .. } => Some(format!(
+            "IF({}, NULL, {name}) AS {name}",
+            zero_date(column.kind, &name)
+        )),
         Kind::Bool
         | Kind::Int(_)
         | Kind::UInt(_)
@@ -473,6 +493,17 @@ pub(super) fn column_expr(table: &MyTable, index: usize) -> Option<String> {
         | Kind::Binary => Some(name),
         // Bits and durations are checked by the reader in ways MySQL's own operators are not.
         Kind::Bits | Kind::Time => None,
+    }
+}
+
+/// The condition of a zero date as the reader reads it: `0000-00-00`, and for a `datetime`
+/// or `timestamp` whatever its time of day (`0000-00-00 10:00:00` is read as NULL too).
+pub(super) fn zero_date(kind: Kind, value: &str) -> String {
+    match kind {
+        Kind::Timestamp { .. } => {
+            format!("(YEAR({value}) = 0 AND MONTH({value}) = 0 AND DAYOFMONTH({value}) = 0)")
+        }
+        _ => format!("{value} = 0"),
     }
 }
 
@@ -585,15 +616,17 @@ impl PushedQuery for Pushed {
 
     async fn execute(&self) -> Result<Vec<RecordBatch>, PushError> {
         let session = &self.session;
+        // Zero dates are NULL inside MySQL: they are counted first, for the report's note.
+        session
+            .census_zero_dates(&self.dates)
+            .await
+            .map_err(PushError::Failed)?;
         let mut lease = session.lease().await.map_err(PushError::Failed)?;
         let mut conn = lease.conn.take().ok_or_else(|| {
             PushError::Failed(SourceError::Internal("a lease without a connection".into()))
         })?;
-        let outcome = match self.census(&mut conn).await {
-            Ok(()) => self.run(&mut conn).await,
-            Err(e) => Err(e),
-        };
-        // Only a connection whose statements ended cleanly goes back.
+        let outcome = self.run(&mut conn).await;
+        // Only a connection whose statement ended cleanly goes back.
         if outcome.is_ok() {
             lease.conn = Some(conn);
         }
@@ -634,51 +667,6 @@ impl Pushed {
                 "{} source `{}`: not started, a signal came",
                 self.session.engine, self.session.source
             ))));
-        }
-        Ok(())
-    }
-
-    /// Counts the zero dates of the date columns the query reads and no census counted yet
-    /// (one query per table), for the report's note.
-    async fn census(&self, conn: &mut Conn) -> Result<(), PushError> {
-        let session = &self.session;
-        let columns = session.zero_dates.take_uncensused(&self.dates);
-        let tables: std::collections::BTreeSet<&str> =
-            columns.iter().map(|(t, _)| t.as_str()).collect();
-        for table in tables {
-            let of_table: Vec<&ColumnName> = columns.iter().filter(|(t, _)| t == table).collect();
-            let counts: Vec<String> = of_table
-                .iter()
-                .map(|(_, c)| format!("COUNT(CASE WHEN {} = 0 THEN 1 END)", quote(c)))
-                .collect();
-            let sql = format!(
-                "SELECT {} FROM {}.{}",
-                counts.join(", "),
-                quote(&session.database),
-                quote(table)
-            );
-            let counted = async {
-                self.not_stopping()?;
-                let _running = cancel::Running::new(&session.opts, conn.id());
-                let row: Option<mysql_async::Row> =
-                    tokio::time::timeout(self.limit(), conn.query_first(sql.as_str()))
-                        .await
-                        .map_err(|_| self.timed_out())?
-                        .map_err(|e| self.failed(e))?;
-                Ok::<_, PushError>(row)
-            }
-            .await;
-            let row = match counted {
-                Ok(row) => row,
-                Err(e) => {
-                    session.zero_dates.census_failed(&columns);
-                    return Err(e);
-                }
-            };
-            for (i, column) in of_table.into_iter().enumerate() {
-                let n = row.as_ref().and_then(|r| r.get::<u64, _>(i)).unwrap_or(0);
-                session.zero_dates.met(column.clone(), n);
-            }
         }
         Ok(())
     }
