@@ -4,7 +4,8 @@
 //! `diff::checksum` decides which buckets to ask for; this module only says them in MySQL's
 //! SQL.
 //!
-//! **The row hash.** The first 64 bits of the MD5 of the row's encoding: the key, then each
+//! **The row hash.** The first 64 bits of the MD5 (on MySQL, which has none since 9, SHA-256)
+//! of the row's encoding: the key, then each
 //! compared column, each value as its bytes with their length in front (`5:hello`) or `n`
 //! for NULL, joined by commas. The encoding is injective, and MD5 is a random function of
 //! it, so a changed row (a swap of two rows' values, a value moved to the next column, NULL
@@ -161,10 +162,14 @@ impl Prepared {
         }
         // CONCAT, not CONCAT_WS: a NULL piece (a rejected or too large value) makes the
         // whole row NULL rather than vanish.
-        let row_hash = format!(
-            "CAST(CONV(SUBSTRING(MD5(CONCAT({})), 1, 16), 16, 10) AS DECIMAL(20,0))",
-            pieces.join(", ',', ")
-        );
+        // MySQL 9 has no MD5 (checked on 9.7); SHA2 is in both, MD5 cheaper on MariaDB.
+        let row = format!("CONCAT({})", pieces.join(", ',', "));
+        let digest = if engine == "MariaDB" {
+            format!("MD5({row})")
+        } else {
+            format!("SHA2({row}, 256)")
+        };
+        let row_hash = format!("CAST(CONV(SUBSTRING({digest}, 1, 16), 16, 10) AS DECIMAL(20,0))");
         let key_unique = key_column.key_position == 1
             && table
                 .def
