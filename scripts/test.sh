@@ -8,6 +8,9 @@
 # The tests get CROSSCHECK_TEST_PG_URL and CROSSCHECK_TEST_PG_SUPERUSER_URL.
 # Outside CI, CROSSCHECK_TEST_PG_SKIP=1 runs without PostgreSQL when none can be had.
 #
+# MySQL: then the MySQL-protocol tests run again against a throwaway MySQL (Debian's, see
+# scripts/mysql-cluster.sh); CROSSCHECK_TEST_MYSQL8_SKIP=1 leaves that run out outside CI.
+#
 # MariaDB: likewise, unless CROSSCHECK_TEST_MYSQL_URL is set, a throwaway MariaDB server is started
 # (scripts/mariadb-cluster.sh; never as root: as `mysql` or a `crosscheck-my` user; as root it
 # installs Debian's mariadb-server package when missing) and removed afterwards. The tests get
@@ -81,3 +84,22 @@ fi
 ensure_tool pgloader pgloader "the MariaDB to PostgreSQL migration test"
 
 cargo test --locked --all-targets "$@"
+
+# MySQL: the MySQL-protocol tests once more, against Debian's own MySQL (unpacked from sid with
+# its libraries, see scripts/mysql-cluster.sh), unless a subset of tests was asked for. Outside
+# CI, CROSSCHECK_TEST_MYSQL8_SKIP=1 leaves it out. pgloader's migration is MariaDB's only.
+if [ $# -eq 0 ] && { [ "${CI:-}" = true ] || [ "${CROSSCHECK_TEST_MYSQL8_SKIP:-}" != 1 ]; }; then
+    ensure_tool curl curl "the MySQL run (fetching Debian's MySQL)"
+    ensure_tool openssl openssl "the MySQL run (its TLS certificate)"
+    mysql_env=$(scripts/mysql-cluster.sh start) || {
+        echo "test.sh: no MySQL server for the MySQL run (see above); outside CI," \
+            "CROSSCHECK_TEST_MYSQL8_SKIP=1 runs without it." >&2
+        exit 1
+    }
+    mysql_dir=$(printf '%s\n' "$mysql_env" | sed -n 's/^MYSQL_CLUSTER_DIR=//p')
+    trap 'scripts/mysql-cluster.sh stop "$mysql_dir"; mariadb_cluster_stop; pg_cluster_stop' EXIT
+    (
+        eval "$mysql_env"
+        cargo test --locked --test it -- mysql recheck::keys_that_converge_on_mariadb --skip pgloader
+    )
+fi

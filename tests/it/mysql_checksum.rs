@@ -73,12 +73,19 @@ fn a_checksum_inside_mariadb_finds_what_the_join_finds() {
         execute(url, &format!("{TABLE}; {FILL};"));
     }
     execute(&right, CHANGES);
+    // MySQL widens a 32-bit float to a double otherwise than exactly: such a column is not
+    // hashed there, and is left out of this comparison.
+    let (extra, floats) = if crate::mysql::is_mariadb(&server) {
+        ("    sample: 100\n", 1)
+    } else {
+        ("    sample: 100\n    exclude: [weight]\n", 0)
+    };
     let dir = project(&[
         (
             "crosscheck.yaml",
             "sources:\n  left:\n    files: left\n  right:\n    files: right\n",
         ),
-        ("rules/diff.yaml", &rules("checksum", "    sample: 100\n")),
+        ("rules/diff.yaml", &rules("checksum", extra)),
     ]);
     let sources = [format!("left={left}"), format!("right={right}")];
     let args = ["--source", &sources[0], "--source", &sources[1]];
@@ -86,11 +93,8 @@ fn a_checksum_inside_mariadb_finds_what_the_join_finds() {
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let (_, d) = diff_of(&checksum);
     assert_eq!(d["algorithm"], "checksum", "{checksum}");
-    std::fs::write(
-        dir.path().join("rules/diff.yaml"),
-        rules("join", "    sample: 100\n"),
-    )
-    .expect("rules written");
+    std::fs::write(dir.path().join("rules/diff.yaml"), rules("join", extra))
+        .expect("rules written");
     let (_, join) = run_json(dir.path(), &args);
     assert_eq!(diff_of(&join).1["algorithm"], "join");
     assert_eq!(verdict(&checksum), verdict(&join));
@@ -103,7 +107,7 @@ fn a_checksum_inside_mariadb_finds_what_the_join_finds() {
         (
             &Value::from(1),
             &Value::from(1),
-            &Value::from(2 + 1 + 50 + 4 + 8)
+            &Value::from(2 + 1 + 50 + 4 + 7 + floats)
         ),
         "{r}"
     );
@@ -114,10 +118,11 @@ fn a_checksum_inside_mariadb_finds_what_the_join_finds() {
     assert!(read < 5000, "{read} rows read of 20,000");
 
     // `explain` says so, and what MariaDB receives.
-    std::fs::write(dir.path().join("rules/diff.yaml"), rules("auto", "")).expect("rules");
+    let auto = rules("auto", extra);
+    std::fs::write(dir.path().join("rules/diff.yaml"), auto).expect("rules");
     let out = crosscheck(dir.path(), &[&["explain", "copy"], &args[..]].concat());
     assert!(
-        out.stdout.contains("algorithm: checksum") && out.stdout.contains("MD5(CONCAT("),
+        out.stdout.contains("algorithm: checksum") && out.stdout.contains("(CONCAT(CASE WHEN"),
         "{}{}",
         out.stdout,
         out.stderr
