@@ -159,6 +159,18 @@ async fn checksum_eligibility(
     })
 }
 
+/// What `auto` takes of tables a checksum could digest: not those of a database that sends
+/// rows faster than it hashes them.
+fn auto_choice(algorithm: Algorithm, eligible: DiffResult<Eligible>) -> DiffResult<Eligible> {
+    match eligible {
+        Ok(e) if algorithm == Algorithm::Auto => match e.tables[0].reads_faster_than_it_hashes() {
+            Some(why) => Err(DiffError::Plan(why)),
+            None => Ok(e),
+        },
+        other => other,
+    }
+}
+
 /// Two tables a checksum can digest, and each one's `where` in its database's SQL.
 struct Eligible {
     tables: [Box<dyn KeyedTable>; 2],
@@ -217,7 +229,10 @@ pub async fn run(
         keep,
         keep_all,
     };
-    let checksum_sides = checksum_eligibility(ctx, source, target, &plan, options).await;
+    let checksum_sides = auto_choice(
+        options.algorithm,
+        checksum_eligibility(ctx, source, target, &plan, options).await,
+    );
     let (algorithm, merged) = match (options.algorithm, checksum_sides) {
         (Algorithm::Checksum, Err(reason)) => {
             return Err(DiffError::Plan(format!(
@@ -286,7 +301,10 @@ pub async fn explain(
         against_checkpoint::or_as_given(&rewritten, [source, target], options);
     let plan = plan::plan(ctx, source, target, options).await?;
     let mut out = String::new();
-    let eligible = checksum_eligibility(ctx, source, target, &plan, options).await;
+    let eligible = auto_choice(
+        options.algorithm,
+        checksum_eligibility(ctx, source, target, &plan, options).await,
+    );
     let algorithm = match (options.algorithm, &eligible) {
         (Algorithm::Checksum, Err(reason)) => {
             return Err(DiffError::Plan(format!(

@@ -208,6 +208,11 @@ pub trait KeyedTable: Send + Sync {
     /// Reading the side in key order where it lives, when the database orders keys as Arrow
     /// compares them; `None`: the diff sorts the side in-process.
     fn sorted_reader(&self) -> Option<&dyn SortedReader>;
+    /// Why `auto` reads this database's tables rather than digest them, when hashing a row
+    /// there costs more than sending it (`algorithm: checksum` still digests).
+    fn reads_faster_than_it_hashes(&self) -> Option<String> {
+        None
+    }
     /// This table as the source and `target` as the target of a checksum, each with its
     /// `where` (from `where_sql`); an error says why the pair cannot be hashed alike.
     fn digesters<'a>(

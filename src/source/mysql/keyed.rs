@@ -40,6 +40,17 @@ impl KeyedTable for MyTable {
         None
     }
 
+    /// Measured on MariaDB 10.11, 5,000,000 rows of 8 columns, 100 of them changed: the
+    /// checksum took 60 s, the join 11 s. Its SQL functions cost microseconds a row (the text of
+    /// each value, then MD5), more than the binary protocol takes to send it.
+    fn reads_faster_than_it_hashes(&self) -> Option<String> {
+        Some(format!(
+            "{} hashes a row slower than it sends it (`algorithm: checksum` digests there all \
+             the same, which pays over a slow network)",
+            self.session.engine
+        ))
+    }
+
     fn digesters<'a>(
         &'a self,
         target: &'a dyn KeyedTable,
