@@ -91,13 +91,13 @@ cargo test --locked --all-targets "$@"
 if [ $# -eq 0 ] && { [ "${CI:-}" = true ] || [ "${CROSSCHECK_TEST_MYSQL8_SKIP:-}" != 1 ]; }; then
     ensure_tool curl curl "the MySQL run (fetching Debian's MySQL)"
     ensure_tool openssl openssl "the MySQL run (its TLS certificate)"
-    mysql_env=$(scripts/mysql-cluster.sh start) || {
+    mysql_env=$(bash scripts/mysql-cluster.sh start) || {
         echo "test.sh: no MySQL server for the MySQL run (see above); outside CI," \
             "CROSSCHECK_TEST_MYSQL8_SKIP=1 runs without it." >&2
         exit 1
     }
     mysql_dir=$(printf '%s\n' "$mysql_env" | sed -n 's/^MYSQL_CLUSTER_DIR=//p')
-    trap 'scripts/mysql-cluster.sh stop "$mysql_dir"; mariadb_cluster_stop; pg_cluster_stop' EXIT
+    trap 'bash scripts/mysql-cluster.sh stop "$mysql_dir"; mariadb_cluster_stop; pg_cluster_stop' EXIT
     (
         eval "$mysql_env"
         cargo test --locked --test it -- mysql recheck::keys_that_converge_on_mariadb --skip pgloader
