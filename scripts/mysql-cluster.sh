@@ -11,7 +11,8 @@
 # with every library it needs, from the same suite, into a folder of its own (never installed:
 # nothing of the system changes) and run through that folder's dynamic loader. The packages are
 # resolved from sid's index and cached in $CROSSCHECK_MYSQL_CACHE (default
-# ~/.cache/crosscheck-mysql); needs curl, gzip and dpkg-deb.
+# ~/.cache/crosscheck-mysql, or /var/cache/crosscheck-mysql as root, where the server's user
+# can read it); needs curl, gzip and dpkg-deb.
 #
 # The server gets a data directory of its own in a temp dir, listens on a free port on
 # 127.0.0.1 only, runs as `mysql` (or `nobody`) when started as root, with TLS from a CA made
@@ -21,7 +22,9 @@ set -euo pipefail
 
 say() { printf 'mysql-cluster: %s\n' "$*" >&2; }
 mirror=${CROSSCHECK_MYSQL_MIRROR:-http://deb.debian.org/debian}
-cache=${CROSSCHECK_MYSQL_CACHE:-${HOME:-/tmp}/.cache/crosscheck-mysql}
+# As root the server runs as another user, who must reach the unpacked files: not under /root.
+if [ "$(id -u)" -eq 0 ]; then default_cache=/var/cache/crosscheck-mysql; else default_cache=${HOME:-/tmp}/.cache/crosscheck-mysql; fi
+cache=${CROSSCHECK_MYSQL_CACHE:-$default_cache}
 
 # Unpacks mysql-server-core, mysql-client-core and their dependencies (recursively, first
 # alternative) into $cache/root.
@@ -61,7 +64,7 @@ fetch() {
     rm -rf "$cache/root.new" && mkdir -p "$cache/root.new"
     for deb in "$cache"/debs/*.deb; do dpkg-deb -x "$deb" "$cache/root.new"; done
     rm -rf "$cache/root" && mv "$cache/root.new" "$cache/root"
-    chmod -R a+rX "$cache/root"
+    chmod a+rx "$cache" && chmod -R a+rX "$cache/root"
 }
 
 free_port() {
