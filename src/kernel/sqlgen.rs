@@ -78,6 +78,25 @@ pub fn strip_semicolons(sql: &str) -> &str {
         .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
 }
 
+/// `expr` with its columns unqualified: DataFusion qualifies them with its own table name,
+/// which a database that is sent the expression does not know.
+pub fn bare_columns(
+    expr: &datafusion::logical_expr::Expr,
+) -> datafusion::common::Result<datafusion::logical_expr::Expr> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::logical_expr::Expr;
+    Ok(expr
+        .clone()
+        .transform(|e| match e {
+            Expr::Column(mut c) => {
+                c.relation = None;
+                Ok(Transformed::yes(Expr::Column(c)))
+            }
+            other => Ok(Transformed::no(other)),
+        })?
+        .data)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

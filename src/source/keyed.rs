@@ -110,6 +110,12 @@ impl Range {
         }
     }
 
+    /// Whether `bucket_of` can be computed in 64-bit integers: `(key - low) * FAN_OUT` cannot
+    /// overflow. Past it a database computes it in exact decimals.
+    pub fn buckets_in_64_bits(self) -> bool {
+        self.span() * FAN_OUT < i64::MAX as i128
+    }
+
     /// How many keys the range holds.
     pub fn span(self) -> i128 {
         self.high as i128 - self.low as i128 + 1

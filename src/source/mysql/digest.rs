@@ -244,7 +244,7 @@ impl Prepared {
                 let n = FAN_OUT.min(span);
                 // Integer arithmetic when no product can overflow; exact decimals past it
                 // (MySQL's DIV of decimals truncates exactly).
-                let bucket = if span * FAN_OUT < i64::MAX as i128 {
+                let bucket = if r.buckets_in_64_bits() {
                     format!("(CAST({key} AS SIGNED) - ({low})) * {n} DIV {span}")
                 } else {
                     format!("(CAST({key} AS DECIMAL(21,0)) - ({low})) * {n} DIV {span}")

@@ -226,6 +226,16 @@ struct Lease<'a> {
     _permit: tokio::sync::SemaphorePermit<'a>,
 }
 
+impl Lease<'_> {
+    /// The leased connection, taken to run a statement on; put back into `conn` only when
+    /// the statement ended cleanly.
+    fn take(&mut self) -> SourceResult<Conn> {
+        self.conn
+            .take()
+            .ok_or_else(|| SourceError::Internal("a lease without a connection".into()))
+    }
+}
+
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         // A connection of a renewed snapshot is closed, not given back.
@@ -282,21 +292,41 @@ impl MySession {
         database_error(e).within(format!("{} source `{}`", self.engine, self.source))
     }
 
-    /// Runs one statement that returns few rows (a checksum's digests), on a pooled
-    /// connection, within the statement timeout, cancelled by a signal.
-    pub async fn query_rows(&self, sql: &str) -> SourceResult<Vec<mysql_async::Row>> {
+    /// How long a statement may go unanswered: the source's timeout and a margin.
+    fn answer_limit(&self) -> Duration {
+        self.statement_timeout + Duration::from_secs(5)
+    }
+
+    /// The error of a statement unanswered past `answer_limit`.
+    fn timed_out(&self) -> SourceError {
+        SourceError::Invalid(format!(
+            "{} source `{}`: no answer from the server within {}s (the source's \
+             statement_timeout {}s + 5s margin)",
+            self.engine,
+            self.source,
+            self.answer_limit().as_secs(),
+            self.statement_timeout.as_secs()
+        ))
+    }
+
+    /// Refuses to start a statement once a signal came.
+    fn not_stopping(&self) -> SourceResult<()> {
         if cancel::stopping() {
             return Err(SourceError::Invalid(format!(
                 "{} source `{}`: not started, a signal came",
                 self.engine, self.source
             )));
         }
+        Ok(())
+    }
+
+    /// Runs one statement that returns few rows (a checksum's digests), on a pooled
+    /// connection, within the statement timeout, cancelled by a signal.
+    pub async fn query_rows(&self, sql: &str) -> SourceResult<Vec<mysql_async::Row>> {
+        self.not_stopping()?;
         let mut lease = self.lease().await?;
-        let mut conn = lease
-            .conn
-            .take()
-            .ok_or_else(|| SourceError::Internal("a lease without a connection".into()))?;
-        let limit = self.statement_timeout + Duration::from_secs(5);
+        let mut conn = lease.take()?;
+        let limit = self.answer_limit();
         let rows = {
             let _running = cancel::Running::new(&self.opts, conn.id());
             tokio::time::timeout(limit, conn.query::<mysql_async::Row, _>(sql)).await
@@ -308,14 +338,7 @@ impl MySession {
                 Ok(rows)
             }
             Ok(Err(e)) => Err(self.failed(e)),
-            Err(_) => Err(SourceError::Invalid(format!(
-                "{} source `{}`: no answer from the server within {}s (the source's \
-                 statement_timeout {}s + 5s margin)",
-                self.engine,
-                self.source,
-                limit.as_secs(),
-                self.statement_timeout.as_secs()
-            ))),
+            Err(_) => Err(self.timed_out()),
         }
     }
 
@@ -452,13 +475,9 @@ impl MySession {
         tx: &BatchSender,
     ) -> SourceResult<()> {
         let mut lease = self.lease().await?;
-        let mut conn = lease
-            .conn
-            .take()
-            .ok_or_else(|| SourceError::Internal("a lease without a connection".into()))?;
-        let limit = self.statement_timeout + Duration::from_secs(5);
+        let mut conn = lease.take()?;
         let outcome = self
-            .stream_on(&mut conn, table, select, schema, kinds, tx, limit)
+            .stream_on(&mut conn, table, select, schema, kinds, tx)
             .await;
         // Only a connection whose statement ended cleanly goes back; a failed or abandoned
         // one is closed (the pool opens a new one when needed).
@@ -469,7 +488,6 @@ impl MySession {
     }
 
     /// Ok(true) when every row was read.
-    #[allow(clippy::too_many_arguments)]
     async fn stream_on(
         &self,
         conn: &mut Conn,
@@ -478,24 +496,10 @@ impl MySession {
         schema: SchemaRef,
         kinds: Vec<Kind>,
         tx: &BatchSender,
-        limit: Duration,
     ) -> SourceResult<bool> {
-        let timed_out = || {
-            SourceError::Invalid(format!(
-                "{} source `{}`: no answer from the server within {}s (the source's \
-                 statement_timeout {}s + 5s margin)",
-                self.engine,
-                self.source,
-                limit.as_secs(),
-                self.statement_timeout.as_secs()
-            ))
-        };
-        if cancel::stopping() {
-            return Err(SourceError::Invalid(format!(
-                "{} source `{}`: not started, a signal came",
-                self.engine, self.source
-            )));
-        }
+        let limit = self.answer_limit();
+        let timed_out = || self.timed_out();
+        self.not_stopping()?;
         let _running = cancel::Running::new(&self.opts, conn.id());
         let mut result = tokio::time::timeout(limit, conn.exec_iter(select, ()))
             .await

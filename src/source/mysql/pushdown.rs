@@ -21,7 +21,6 @@
 
 use std::any::Any;
 use std::sync::Arc;
-use std::time::Duration;
 
 use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
@@ -142,17 +141,7 @@ fn dates_read(plan: &LogicalPlan) -> Vec<(ColumnName, Kind)> {
 /// the table's CTE (`cte_body`, named as the table), when MySQL means by it what DataFusion
 /// does; otherwise why not.
 pub fn where_sql(table: &MyTable, predicate: &Expr) -> Result<String, String> {
-    let bare = predicate
-        .clone()
-        .transform(|e| match e {
-            Expr::Column(mut c) => {
-                c.relation = None;
-                Ok(Transformed::yes(Expr::Column(c)))
-            }
-            other => Ok(Transformed::no(other)),
-        })
-        .map_err(|e| e.to_string())?
-        .data;
+    let bare = crate::kernel::sqlgen::bare_columns(predicate).map_err(|e| e.to_string())?;
     let schema = DFSchema::try_from(table.schema.as_ref().clone()).map_err(|e| e.to_string())?;
     let mut unreadable = None;
     let _ = bare.apply(|e| {
@@ -622,9 +611,7 @@ impl PushedQuery for Pushed {
             .await
             .map_err(PushError::Failed)?;
         let mut lease = session.lease().await.map_err(PushError::Failed)?;
-        let mut conn = lease.conn.take().ok_or_else(|| {
-            PushError::Failed(SourceError::Internal("a lease without a connection".into()))
-        })?;
+        let mut conn = lease.take().map_err(PushError::Failed)?;
         let outcome = self.run(&mut conn).await;
         // Only a connection whose statement ended cleanly goes back.
         if outcome.is_ok() {
@@ -635,23 +622,6 @@ impl PushedQuery for Pushed {
 }
 
 impl Pushed {
-    /// How long a statement may go unanswered: the source's timeout and a margin.
-    fn limit(&self) -> Duration {
-        self.session.statement_timeout + Duration::from_secs(5)
-    }
-
-    fn timed_out(&self) -> PushError {
-        let session = &self.session;
-        PushError::Failed(SourceError::Invalid(format!(
-            "{} source `{}`: no answer from the server within {}s (the source's \
-             statement_timeout {}s + 5s margin)",
-            session.engine,
-            session.source,
-            self.limit().as_secs(),
-            session.statement_timeout.as_secs()
-        )))
-    }
-
     fn failed(&self, e: mysql_async::Error) -> PushError {
         if not_understood(&e) {
             PushError::NotUnderstood(e.to_string())
@@ -660,22 +630,11 @@ impl Pushed {
         }
     }
 
-    /// Refuses to start a statement once a signal came.
-    fn not_stopping(&self) -> Result<(), PushError> {
-        if cancel::stopping() {
-            return Err(PushError::Failed(SourceError::Invalid(format!(
-                "{} source `{}`: not started, a signal came",
-                self.session.engine, self.session.source
-            ))));
-        }
-        Ok(())
-    }
-
     async fn run(&self, conn: &mut Conn) -> Result<Vec<RecordBatch>, PushError> {
         let session = &self.session;
-        let limit = self.limit();
-        let timed_out = || self.timed_out();
-        self.not_stopping()?;
+        let limit = session.answer_limit();
+        let timed_out = || PushError::Failed(session.timed_out());
+        session.not_stopping().map_err(PushError::Failed)?;
         let failed = |e: mysql_async::Error| self.failed(e);
         let _running = cancel::Running::new(&session.opts, conn.id());
         let mut result = tokio::time::timeout(limit, conn.exec_iter(self.sql.as_str(), ()))

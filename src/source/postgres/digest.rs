@@ -234,7 +234,7 @@ pub fn range_digest_sql(hashing: Hashing<'_>, predicate: Option<&str>, ranges: &
             let span = high - low + 1;
             let n = FAN_OUT.min(span);
             // Integer arithmetic when no product can overflow; numeric for huge key spans.
-            let bucket = if span * FAN_OUT < i64::MAX as i128 {
+            let bucket = if r.buckets_in_64_bits() {
                 format!("(t.{key}::int8 - ({low})) * {n} / {span}")
             } else {
                 format!("floor((t.{key}::numeric - ({low})) * {n} / {span})::int8")

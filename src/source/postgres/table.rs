@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::{DataFusionError, Result};
 use datafusion::datasource::TableType;
 use datafusion::execution::TaskContext;
@@ -248,16 +248,7 @@ pub fn filter_to_sql(expr: &Expr, schema: &Schema) -> Option<String> {
 /// An expression DataFusion planned over a table, as PostgreSQL SQL over its bare columns
 /// (columns arrive qualified with the DataFusion table name; PostgreSQL knows them bare).
 pub fn bare_sql(expr: &Expr) -> Result<String> {
-    let bare = expr
-        .clone()
-        .transform(|e| match e {
-            Expr::Column(mut c) => {
-                c.relation = None;
-                Ok(Transformed::yes(Expr::Column(c)))
-            }
-            other => Ok(Transformed::no(other)),
-        })?
-        .data;
+    let bare = crate::kernel::sqlgen::bare_columns(expr)?;
     Ok(Unparser::new(&PostgreSqlDialect {})
         .expr_to_sql(&bare)?
         .to_string())
