@@ -396,3 +396,44 @@ fn values_mariadb_cannot_hash_or_the_reader_rejects_give_the_joins_answer() {
         }
     }
 }
+
+/// A server that stops answering a digest within the source's statement_timeout (1 s here,
+/// against about 3 s of hashing a million rows): the diff is an error in the server's own
+/// words, never a verdict.
+#[test]
+fn a_digest_the_server_does_not_finish_in_time_is_an_error_not_a_verdict() {
+    let Some(server) = server() else { return };
+    let left = fresh_database(&server, "cc_sum_slow_left");
+    let right = fresh_database(&server, "cc_sum_slow_right");
+    let table = "CREATE TABLE t (id BIGINT PRIMARY KEY, name VARCHAR(40), score DECIMAL(10,2));
+        INSERT INTO t SELECT seq, CONCAT('name-', seq), seq / 100 FROM seq_1_to_1000000";
+    execute(&left, table);
+    execute(&right, table);
+    let dir = project(&[
+        (
+            "crosscheck.yaml",
+            "sources:\n  left:\n    mysql: ${LEFT}\n    statement_timeout: 1s\n  \
+             right:\n    mysql: ${RIGHT}\n    statement_timeout: 1s\n",
+        ),
+        ("rules/diff.yaml", &rules("checksum", "")),
+    ]);
+    let started = std::time::Instant::now();
+    let out = crate::support::crosscheck_with_env(
+        dir.path(),
+        &["run", "--json", "-", "-q"],
+        &[("LEFT", left.as_str()), ("RIGHT", right.as_str())],
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let report = out.json();
+    let error = rule(&report, "copy")["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    // MariaDB's words, or MySQL's.
+    assert!(
+        error.contains("max_statement_time")
+            || error.contains("maximum statement execution time exceeded"),
+        "{report}"
+    );
+}
